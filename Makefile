@@ -1,0 +1,46 @@
+# mepshark: `make demo` runs the main job, `make test` runs the tests.
+# Both set up everything on a fresh Debian machine: a virtual environment
+# with the project installed (editable) and Debian's tshark.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+# The MEP guide's example key (sixteen 0x01 bytes) opens the sample captures.
+GUIDE_KEY := 01010101010101010101010101010101
+
+.PHONY: demo test lint bench deps tshark examples clean
+
+deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  $(APT) update -qq && $(APT) install -y -qq python3-venv >/dev/null && \
+	  $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+tshark:
+	@command -v tshark >/dev/null 2>&1 || { \
+	  echo "installing Debian's tshark"; \
+	  $(APT) update -qq && $(APT) install -y -qq tshark >/dev/null; }
+
+demo: deps
+	MEP_MAK=$(GUIDE_KEY) $(BIN)/mep-dissector decode pcaps/spec-examples.pcapng
+
+test: deps tshark
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: deps
+	$(BIN)/ruff check .
+
+bench: deps
+	$(BIN)/python bench/bench_decode.py
+
+examples: deps
+	$(BIN)/python pcaps/make_spec_examples.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache *.egg-info bench/*.pcapng

@@ -1,0 +1,1 @@
+"""Serial capture of MEP traffic to pcapng."""

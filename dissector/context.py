@@ -1,0 +1,349 @@
+"""Capture context: pairs requests with responses, verifies digests, decrypts.
+
+A MEP response names no table and does not even say whether it answers an
+RC4 or a TLS request; only the request before it in the other direction
+does.  :class:`CaptureContext` walks a capture in order and gives every
+frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
+"Request/response pairing"):
+
+* a response answers the latest unanswered request; an identical repeat of
+  a request is a retry, and so is a request resent with a new sequence
+  number after a 0x0C answer;
+* with keys, every digest is checked the way the meter does it (MAK, then
+  MBK; the plain body first, then the RC4-decrypted one) and encrypted
+  bodies are decrypted and dissected;
+* timing rules of the guide: no response within 500 ms, requests closer
+  than 100 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from scapy.packet import Packet
+
+from .frames import (
+    ALL_REQUEST_CODES,
+    DIGEST_LEN,
+    LEN_LEN,
+    MEP,
+    READ_CODES,
+    REQUEST_CODES,
+    RESPONSE_CODES,
+    SEQ_LEN,
+    TLS_RESPONSE_CODES,
+    MEPAlert,
+    MEPTLSRequest,
+    MEPTLSResponse,
+    MEPUnknown,
+    _RC4Request,
+    _RC4Response,
+    body_class,
+    frame_of,
+    response_class,
+)
+from .sealing import Seal, open_request, open_response
+from .security import Key
+from .tables import table_label
+
+# Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
+# 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
+TO_METER = 0
+FROM_METER = 1
+DIRECTIONS = {TO_METER: "Client → Meter", FROM_METER: "Meter → Client"}
+_EPB_TO_P2P = {1: FROM_METER, 2: TO_METER}
+
+# mep.digest.status, Wireshark's checksum convention.
+DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2
+DIGEST_STATUS = {DIGEST_BAD: "Bad", DIGEST_GOOD: "Good", DIGEST_UNVERIFIED: "Unverified"}
+
+RESPONSE_TIMEOUT = 0.500
+"""Client response timeout (guide, MEP Protocol Timing)."""
+MIN_REQUEST_SPACING = 0.100
+"""The meter serves at most one request per 100 ms."""
+SEQUENCE_ERROR = 0x0C
+
+REQUEST, RESPONSE, ALERT = "request", "response", "alert"
+
+
+def infer_direction(body_first_byte: int | None) -> int | None:
+    """Direction from the first body byte: request codes are disjoint from 0x00..0x0C."""
+    if body_first_byte is None:
+        return None
+    if body_first_byte in ALL_REQUEST_CODES:
+        return TO_METER
+    if body_first_byte <= 0x0C:
+        return FROM_METER
+    return None
+
+
+@dataclass(eq=False, slots=True)
+class FrameInfo:
+    """Everything known about one MEP frame once its capture context is applied."""
+
+    number: int
+    """Frame number in the capture, counting from 1 like Wireshark."""
+    time: float
+    frame: MEP
+    """The frame as captured, dissected on its own."""
+    raw: bytes = b""
+    """The frame's body bytes as captured (empty for an alert)."""
+    packet: MEP | None = None
+    """The frame as understood in context: re-dissected after its request, decrypted."""
+    direction: int | None = None
+    direction_inferred: bool = False
+    kind: str | None = None
+    encrypted: bool = False
+    digest_status: int | None = None
+    """None where no digest applies (alerts, TLS)."""
+    key: str | None = None
+    request_in: int | None = None
+    response_in: int | None = None
+    response_time: float | None = None
+    retransmission_of: int | None = None
+    retried: bool = False
+    no_response: bool = False
+    table_id: int | None = None
+    offset: int | None = None
+    count: int | None = None
+    expert: list[str] = field(default_factory=list)
+    seal: Seal | None = field(default=None, repr=False)
+    """Request-side security state, kept to check and decrypt the response."""
+
+    @property
+    def problems(self) -> list[str]:
+        """Malformations of the frame (as decoded in context)."""
+        return self.packet.problems if self.packet is not None else self.frame.problems
+
+    @property
+    def malformed(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def code(self) -> int | None:
+        """The request or response code, as decoded in context."""
+        pkt = self.packet
+        if pkt is None or isinstance(pkt, MEPUnknown):
+            return None
+        f = pkt.fields
+        return f.get("request_code", f.get("response_code", f.get("code")))
+
+    def summary(self) -> str:
+        """One line in the style of the Wireshark Info column."""
+        pkt = self.packet
+        if self.kind == ALERT:
+            text = "Alert"
+        elif pkt is None:
+            text = "Malformed frame"
+        elif self.kind == REQUEST and isinstance(pkt, _RC4Request):
+            label = table_label(pkt.table_id) if pkt.table_id is not None else "?"
+            args = pkt._args().split(" ", 1)[1]
+            text = f"Request: {REQUEST_CODES[pkt.request_code]} {label} {args}"
+        elif self.kind in (REQUEST, RESPONSE) and not isinstance(pkt, MEPUnknown):
+            text = f"{self.kind.capitalize()}: {pkt.mysummary()}"
+            if self.kind == RESPONSE and self.table_id is not None:
+                text += f" ({table_label(self.table_id)})"
+        else:
+            text = f"{(self.kind or 'frame').capitalize()}: {pkt.mysummary()}"
+            if not self.encrypted and self.digest_status != DIGEST_BAD:
+                text += " (encrypted without a key to open it, or garbage)"
+        if self.kind == RESPONSE and self.request_in is not None:
+            text += f" [request in {self.request_in}, {self.response_time * 1000:.0f} ms]"
+        if self.encrypted:
+            text += " [encrypted]"
+        if self.retransmission_of is not None:
+            text += f" [retransmission of {self.retransmission_of}]"
+        if self.no_response:
+            text += " [no response]"
+        if self.digest_status == DIGEST_BAD:
+            text += " [bad digest]"
+        if self.malformed:
+            text += " [malformed]"
+        return text
+
+
+def _command(info: FrameInfo) -> bytes:
+    """A request's code and code data: what stays the same when it is resent
+    with a new sequence number.  Decrypted requests are compared in clear."""
+    raw = info.packet.body_bytes if info.encrypted else info.raw
+    return raw[: -(SEQ_LEN + DIGEST_LEN)]
+
+
+class CaptureContext:
+    """Stateful walk over a capture's frames, in capture order.
+
+    ``keys`` are tried in the order given; :func:`load_keys` returns them MAK
+    first, as the meter tries them.  ``baud`` only serves to estimate when a
+    request finished (the response timeout runs from its last byte).
+    """
+
+    def __init__(self, keys: Iterable[Key] = (), baud: int = 9600):
+        self.keys = list(keys)
+        self.baud = baud
+        self.frames: list[FrameInfo] = []
+        self._pending: FrameInfo | None = None
+        self._last_request: FrameInfo | None = None
+
+    def add_packet(self, pkt: Packet, direction: int | None = None) -> list[FrameInfo]:
+        """Add one capture record (one or more chained frames); return their infos.
+
+        ``direction`` defaults to the packet's pcapng flags (``pkt.direction``).
+        """
+        if direction is None:
+            direction = _EPB_TO_P2P.get(getattr(pkt, "direction", None) or 0)
+        frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
+        t = float(pkt.time or 0.0)
+        infos = []
+        while frame is not None:
+            infos.append(self._add_frame(frame, t, direction))
+            frame = frame.next_frame
+        return infos
+
+    def finish(self) -> None:
+        """End of capture: a request still waiting got no response."""
+        if self._pending is not None:
+            self._mark_no_response(self._pending)
+            self._pending = None
+
+    def __iter__(self) -> Iterator[FrameInfo]:
+        return iter(self.frames)
+
+    # --- per frame -------------------------------------------------------
+
+    def _add_frame(self, frame: MEP, t: float, direction: int | None) -> FrameInfo:
+        raw = frame.body_bytes
+        info = FrameInfo(len(self.frames) + 1, t, frame, raw, frame)
+        self.frames.append(info)
+        first = raw[0] if raw else None
+        if direction is None:
+            direction = infer_direction(first)
+            info.direction_inferred = direction is not None
+        info.direction = direction
+        if isinstance(frame, MEPAlert):
+            info.kind = ALERT
+            info.expert.append("Alert sequence: the meter asks the client to read ET13")
+        elif first is None:
+            pass
+        elif direction == TO_METER:
+            info.kind = REQUEST
+            self._request(info)
+        elif direction == FROM_METER:
+            info.kind = RESPONSE
+            self._response(info)
+        return info
+
+    def _request(self, info: FrameInfo) -> None:
+        if isinstance(info.frame, (_RC4Request, MEPUnknown)):
+            self._open_request(info)
+        pkt = info.packet
+        if isinstance(pkt, _RC4Request):
+            info.table_id, info.count = pkt.table_id, pkt.count
+            info.offset = pkt.offset if pkt.has_offset else None
+        prev = self._last_request
+        if prev is not None:
+            if prev.raw == info.raw or (
+                prev.response_in is not None
+                and self.frames[prev.response_in - 1].code == SEQUENCE_ERROR
+                and isinstance(pkt, _RC4Request)
+                and isinstance(prev.packet, _RC4Request)
+                and _command(info) == _command(prev)
+            ):
+                info.retransmission_of = prev.retransmission_of or prev.number
+                info.retried = True
+                self.frames[info.retransmission_of - 1].retried = True
+            gap = info.time - prev.time
+            if gap < MIN_REQUEST_SPACING:
+                info.expert.append(
+                    f"Request {gap * 1000:.0f} ms after the previous one "
+                    "(the meter serves at most one request per 100 ms)"
+                )
+        if self._pending is not None:
+            self._mark_no_response(self._pending)
+        self._pending = info
+        self._last_request = info
+
+    def _open_request(self, info: FrameInfo) -> None:
+        """Check the digest with each key, plain first, then decrypted."""
+        if len(info.raw) <= DIGEST_LEN:
+            return
+        if not self.keys:
+            info.digest_status = DIGEST_UNVERIFIED
+            return
+        opened = open_request(info.raw, self.keys)
+        if opened is None:
+            info.digest_status = DIGEST_BAD
+            info.expert.append("Digest verifies with no configured key, plain or decrypted")
+            return
+        plain, seal = opened
+        info.digest_status, info.key, info.seal = DIGEST_GOOD, seal.key.name, seal
+        if seal.encrypted:
+            info.encrypted = True
+            info.packet = frame_of(body_class(plain), plain)
+
+    def _response(self, info: FrameInfo) -> None:
+        req = self._pending
+        raw = info.raw
+        if req is None:
+            info.expert.append("Response with no request waiting for it")
+            if isinstance(info.frame, _RC4Response) and len(raw) > DIGEST_LEN:
+                info.digest_status = DIGEST_UNVERIFIED
+            return
+        self._pending = None
+        info.request_in, req.response_in = req.number, info.number
+        info.response_time = info.time - req.time
+        info.retried = req.retried
+        info.table_id, info.offset, info.count = req.table_id, req.offset, req.count
+        deadline = RESPONSE_TIMEOUT + (len(req.raw) + LEN_LEN) * 10.0 / self.baud
+        if info.response_time > deadline:
+            info.expert.append(
+                f"Response {info.response_time * 1000:.0f} ms after its request "
+                f"(the client gives up after {RESPONSE_TIMEOUT * 1000:.0f} ms)"
+            )
+        if req.seal is not None:
+            raw, ok, info.encrypted = open_response(raw, req.seal)
+            info.digest_status = DIGEST_GOOD if ok else DIGEST_BAD
+            if ok:
+                info.key = req.key
+            else:
+                info.expert.append("Response digest does not match its request")
+        elif req.digest_status is not None and len(raw) > DIGEST_LEN:
+            info.digest_status = DIGEST_UNVERIFIED
+        if isinstance(req.packet, (_RC4Request, MEPTLSRequest)):
+            cls = response_class(req.packet, raw)
+            if info.encrypted or cls is not type(info.frame):
+                info.packet = frame_of(cls, raw)
+        self._response_notes(info, req)
+
+    @staticmethod
+    def _response_notes(info: FrameInfo, req: FrameInfo) -> None:
+        pkt, code = info.packet, info.code
+        if isinstance(pkt, _RC4Response) and code not in (None, 0x00):
+            info.expert.append(f"Error response: {RESPONSE_CODES.get(code, hex(code))}")
+        elif isinstance(pkt, MEPTLSResponse) and code:
+            info.expert.append(f"TLS error response: {TLS_RESPONSE_CODES.get(code, hex(code))}")
+        elif (
+            isinstance(pkt, _RC4Response)
+            and code == 0x00
+            and req.code in READ_CODES
+            and pkt.fields.get("count") is not None
+            and req.count is not None
+            and pkt.count > req.count
+        ):
+            info.expert.append(f"Response has {pkt.count} bytes, {req.count} were asked for")
+
+    def _mark_no_response(self, req: FrameInfo) -> None:
+        if req.response_in is None and not req.no_response:
+            req.no_response = True
+            req.expert.append("No response to this request")
+
+
+def decode(
+    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = 9600
+) -> list[FrameInfo]:
+    """Run a capture's packets through a fresh context; return every frame's info."""
+    ctx = CaptureContext(keys, baud)
+    for pkt in packets:
+        ctx.add_packet(pkt)
+    ctx.finish()
+    return ctx.frames

@@ -1,0 +1,170 @@
+"""Cut one direction's byte stream into MEP frames, losing nothing.
+
+One :class:`Deframer` per serial line.  Bytes go in with the time their
+first byte arrived; :class:`Chunk` objects come out: frames, alerts and
+*unframed* runs (each with a reason).  Concatenating every chunk's bytes in
+order gives back exactly the bytes fed in.
+
+Framing uses only the length field (DESIGN.md): a frame is a 2-byte
+big-endian length and that many body bytes; 0x0000 is the alert sequence;
+a length above 476 cannot start a frame, so its first byte is set aside as
+unframed and the search goes on from the next byte.  A frame whose bytes
+stop arriving is abandoned after a period of silence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .frames import MAX_BODY
+
+# Silence after which a partly received frame is given up.
+#
+# * It must be longer than the 25 ms pause the meter inserts after every
+#   117-byte segment of a long response, or long responses would be cut.
+# * It must also be longer than the 50 ms intra-packet gap the meter itself
+#   tolerates inside a request: a frame the meter accepted must not be cut
+#   by the sniffer.  Timestamps taken on a USB serial adapter additionally
+#   jitter by the adapter's latency timer (16 ms by default on FTDI), so an
+#   accepted 50 ms gap can be seen as ~66 ms.
+# * It must stay well under the 500 ms response timeout after which a client
+#   resends, so that the remnant of an aborted request never swallows the
+#   retry that follows it.
+# 100 ms satisfies all three with margin on both sides.
+DEFAULT_SILENCE = 0.100
+
+FRAME = "frame"
+ALERT = "alert"
+UNFRAMED = "unframed"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one direction's stream: a frame, an alert, or unframed bytes."""
+
+    kind: str
+    data: bytes
+    time: float
+    """Arrival time of the chunk's first byte."""
+    reason: str = ""
+    """Why unframed bytes are unframed (empty for frames and alerts)."""
+
+    @property
+    def is_frame(self) -> bool:
+        return self.kind != UNFRAMED
+
+
+class Deframer:
+    """Incremental MEP deframer for one direction.
+
+    ``byte_time`` is the duration of one character on the line (10 bits at
+    the baud rate for 8N1); bytes of one ``feed`` call are timed from the
+    call's timestamp at that pace.
+    """
+
+    def __init__(self, silence: float = DEFAULT_SILENCE, byte_time: float = 0.0):
+        if silence <= 0:
+            raise ValueError("silence must be positive")
+        self.silence = silence
+        self.byte_time = byte_time
+        self._buf = bytearray()  # frame in progress (header and body so far)
+        self._buf_time = 0.0
+        self._need = 0  # total length of the frame in progress, 0 until known
+        self._junk = bytearray()  # bytes that could not start a frame
+        self._junk_time = 0.0
+        self._junk_reason = ""
+        self._last: float | None = None
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back: an incomplete frame or a run of unframed bytes."""
+        return len(self._buf) + len(self._junk)
+
+    def feed(self, data: bytes, timestamp: float) -> list[Chunk]:
+        """Take bytes whose first arrived at ``timestamp``; return finished chunks."""
+        out: list[Chunk] = []
+        if not data:
+            return out
+        if self._last is not None and timestamp - self._last > self.silence:
+            self._expire(out, timestamp - self._last)
+        bt = self.byte_time
+        buf = self._buf
+        i, n = 0, len(data)
+        while i < n:
+            if len(buf) < 2:
+                if not buf:
+                    self._buf_time = timestamp + i * bt
+                buf.append(data[i])
+                i += 1
+                if len(buf) < 2:
+                    continue
+                length = (buf[0] << 8) | buf[1]
+                if length > MAX_BODY:
+                    self._set_aside(buf[0], self._buf_time, f"length 0x{length:04X} out of range")
+                    del buf[0]
+                    self._buf_time = timestamp + (i - 1) * bt
+                    continue
+                if length == 0:
+                    self._emit(out, ALERT)
+                    continue
+                self._need = 2 + length
+                continue
+            take = min(self._need - len(buf), n - i)
+            buf += data[i : i + take]
+            i += take
+            if len(buf) == self._need:
+                self._emit(out, FRAME)
+        self._last = timestamp + (n - 1) * bt
+        return out
+
+    def poll(self, now: float) -> list[Chunk]:
+        """Give up held-back bytes once the line has been silent long enough."""
+        out: list[Chunk] = []
+        if self._last is not None and now - self._last > self.silence and self.pending:
+            self._expire(out, now - self._last)
+        return out
+
+    def close(self) -> list[Chunk]:
+        """End of stream: everything held back comes out as unframed."""
+        out: list[Chunk] = []
+        self._expire(out, None)
+        return out
+
+    # --- internals -----------------------------------------------------
+
+    def _set_aside(self, byte: int, when: float, reason: str) -> None:
+        if not self._junk:
+            self._junk_time = when
+            self._junk_reason = reason
+        self._junk.append(byte)
+
+    def _flush_junk(self, out: list[Chunk]) -> None:
+        if self._junk:
+            n = len(self._junk)
+            reason = f"{n} byte(s) that start no frame (first: {self._junk_reason})"
+            out.append(Chunk(UNFRAMED, bytes(self._junk), self._junk_time, reason))
+            self._junk.clear()
+
+    def _emit(self, out: list[Chunk], kind: str) -> None:
+        self._flush_junk(out)
+        out.append(Chunk(kind, bytes(self._buf), self._buf_time))
+        self._buf.clear()
+        self._need = 0
+
+    def _expire(self, out: list[Chunk], gap: float | None) -> None:
+        self._flush_junk(out)
+        if self._buf:
+            after = "end of stream" if gap is None else f"{gap * 1000:.0f} ms of silence"
+            if self._need:
+                what = f"incomplete frame: {len(self._buf)} of {self._need} bytes"
+            else:
+                what = "lone byte where a length field should start"
+            out.append(Chunk(UNFRAMED, bytes(self._buf), self._buf_time, f"{what}, then {after}"))
+            self._buf.clear()
+            self._need = 0
+
+
+def deframe(data: bytes, timestamp: float = 0.0, **kwargs) -> list[Chunk]:
+    """Deframe a complete byte string in one go (tests, offline tools)."""
+    d = Deframer(**kwargs)
+    return d.feed(data, timestamp) + d.close()

@@ -1,0 +1,622 @@
+"""scapy layers for MEP frames.
+
+A frame is a 2-byte big-endian length and a body of that many bytes
+(guide, chapter 2).  Length 0 is the alert sequence the meter sends on its
+own.  Bodies are RC4-secured C12.18 requests/responses (code, code data,
+4-byte sequence on requests, 8-byte digest) or TLS requests/responses (code
+and TLS records).
+
+Each kind of frame is one scapy class, length field included, all
+subclasses of :class:`MEP`; ``MEP(raw)`` picks the class from the body's
+first byte (``dispatch_hook``), so a frame costs one scapy packet.  Further
+frames in the same capture record chain as payloads.
+
+A response carries no table id and no hint of whether it answers an RC4 or
+a TLS request: alone it is classified by its shape (:func:`guess_response`);
+:mod:`.context` re-dissects it with the class its request calls for.
+
+Every class names its Wireshark abbreviation prefix in ``wireshark_prefix``;
+a field's abbreviation is ``prefix + "." + field name`` (DESIGN.md), which
+is how the Lua generator and the differential tests agree with scapy.
+Malformed input never raises: each packet records what is wrong in
+``problems``; ``malformed`` says whether there is anything.
+"""
+
+from __future__ import annotations
+
+from scapy.fields import (
+    ByteEnumField,
+    PacketListField,
+    ShortField,
+    StrField,
+    ThreeBytesField,
+    XIntField,
+    XShortEnumField,
+    XStrField,
+    XStrFixedLenField,
+    XStrLenField,
+)
+from scapy.packet import Packet, Raw
+
+from .tables import table_label, table_tag
+
+MAX_BODY = 476
+"""Largest body a frame may carry (the length field excludes itself)."""
+
+LEN_LEN = 2
+SEQ_LEN = 4
+DIGEST_LEN = 8
+
+REQUEST_CODES = {
+    0x30: "Full Table Read",
+    0x3F: "Partial Table Read",
+    0x40: "Full Table Write",
+    0x4F: "Partial Table Write",
+}
+TLS_REQUEST_CODES = {
+    0x57: "TLS Terminate",
+    0x58: "TLS Handshake",
+    0x59: "TLS Handshake Continue",
+    0x80: "TLS Table",
+}
+RESPONSE_CODES = {
+    0x00: "OK",
+    0x01: "Unrecognized request",
+    0x02: "Unsupported request",
+    0x03: "No permission for specified request",
+    0x04: "Requested operation not possible",
+    0x05: "Table operation not possible",
+    0x0B: "Authentication failure",
+    0x0C: "Invalid sequence number",
+}
+TLS_RESPONSE_CODES = {
+    0x00: "Success",
+    0x01: "TLS error",
+    0x03: "Invalid identity or key",
+    0x0A: "Invalid service sequence state",
+}
+ALL_REQUEST_CODES = frozenset(REQUEST_CODES) | frozenset(TLS_REQUEST_CODES)
+"""First body bytes that mark a client-to-meter frame; responses use 0x00..0x0C."""
+READ_CODES = frozenset({0x30, 0x3F})
+WRITE_CODES = frozenset({0x40, 0x4F})
+
+TLS_CONTENT_TYPES = {
+    20: "Change Cipher Spec",
+    21: "Alert",
+    22: "Handshake",
+    23: "Application Data",
+    24: "Heartbeat",
+}
+TLS_VERSIONS = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+PSK_KEY_IDS = {0: "MBK", 1: "MAK"}
+"""Key id in the PSK identity a MEP client sends (guide, PSK Identity Hint)."""
+
+
+def _hex32(v: int | None) -> str:
+    return "None" if v is None else f"0x{v:08X}"
+
+
+class MEPPacket(Packet):
+    """Base of every MEP layer: a Wireshark prefix and a list of problems."""
+
+    __slots__ = ["_problems"]
+    wireshark_prefix = "mep"
+    min_len = 0
+    """Bytes this packet needs at the least (length field included for frames)."""
+
+    def flag(self, problem: str) -> None:
+        """Record a malformation; dissection goes on."""
+        try:
+            self._problems.append(problem)
+        except AttributeError:
+            self._problems = [problem]
+
+    @property
+    def problems(self) -> list[str]:
+        try:
+            found = list(self._problems)
+        except AttributeError:
+            found = []
+        for rec in self.fields.get("records") or ():
+            found += rec.problems
+        return found
+
+    @property
+    def malformed(self) -> bool:
+        return bool(self.problems)
+
+    def do_dissect(self, s: bytes) -> bytes:
+        """scapy's field loop, made to stop (and flag) where the bytes run out.
+
+        Fields past the end are set to None; a field cut in the middle stays
+        unparsed and its bytes are left over, so nothing is lost.
+        """
+        raw = s
+        if len(s) < self.min_len:
+            self.flag(f"{len(s)} byte(s), {self.name} needs at least {self.min_len}")
+        self.raw_packet_cache_fields = {}
+        fields = self.fields
+        missing = []
+        for f in self.fields_desc:
+            if missing or (not s and not isinstance(f, (StrField, PacketListField))):
+                fields[f.name] = None
+                missing.append(f.name)
+                continue
+            try:
+                s, fval = f.getfield(self, s)
+            except Exception:  # noqa: BLE001 - struct.error and friends on short input
+                fields[f.name] = None
+                missing.append(f.name)
+                continue
+            if f.islist or f.holds_packets:
+                self.raw_packet_cache_fields[f.name] = self._raw_packet_cache_field_value(
+                    f, fval, copy=True
+                )
+            fields[f.name] = fval
+        if missing:
+            self.flag("missing: " + ", ".join(missing))
+        self.raw_packet_cache = raw[: -len(s)] if s else raw
+        self.explicit = 1
+        return s
+
+
+class TableIdField(ShortField):
+    """2-byte big-endian table id, shown with its tag and guide name."""
+
+    def i2repr(self, pkt: Packet | None, x: int | None) -> str:
+        if x is None:
+            return "None"
+        return f"{table_label(x)} (0x{x:04X})"
+
+
+class _TailField(XStrField):
+    """Variable bytes followed by a fixed-size trailer (sequence, digest).
+
+    Unlike ``StrField(remain=…)`` it never takes a negative slice when the
+    body is shorter than the trailer.
+    """
+
+    __slots__ = ["trailer"]
+
+    def __init__(self, name: str, default: bytes, trailer: int):
+        super().__init__(name, default)
+        self.trailer = trailer
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, bytes]:
+        cut = max(0, len(s) - self.trailer)
+        return s[cut:], s[:cut]
+
+
+def _length() -> ShortField:
+    return ShortField("length", None)
+
+
+def _digest() -> XStrFixedLenField:
+    return XStrFixedLenField("digest", b"\x00" * DIGEST_LEN, DIGEST_LEN)
+
+
+# --- the frame base and dispatcher ---------------------------------------
+
+
+class MEP(MEPPacket):
+    """A MEP frame.  ``MEP(raw)`` returns the subclass that fits the body.
+
+    Built frames fill in ``length`` (and count fields) when left as None.
+    """
+
+    __slots__ = ["_rest"]
+    name = "MEP"
+    fields_desc = [_length()]
+    min_len = LEN_LEN
+    _count_at: int | None = None
+    """Offset of a 2-byte count field that covers ``data`` (computed when None)."""
+
+    @classmethod
+    def dispatch_hook(cls, _pkt: bytes | None = None, *args, **kwargs) -> type[Packet]:
+        if cls is not MEP or not _pkt or len(_pkt) < LEN_LEN:
+            return cls
+        length = (_pkt[0] << 8) | _pkt[1]
+        if length == 0:
+            return MEPAlert
+        if len(_pkt) == LEN_LEN:
+            return cls
+        return body_class(_pkt[LEN_LEN : LEN_LEN + length])
+
+    # dissection: cut the record at the length field, chain what follows
+    def pre_dissect(self, s: bytes) -> bytes:
+        self._rest = b""
+        if len(s) < LEN_LEN:
+            return s
+        length = (s[0] << 8) | s[1]
+        if length > MAX_BODY:
+            self.flag(f"length {length} exceeds the maximum body of {MAX_BODY} bytes")
+        end = LEN_LEN + length
+        if len(s) < end:
+            self.flag(f"truncated: {len(s) - LEN_LEN} of {length} body bytes present")
+        self._rest = s[end:]
+        return s[:end]
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return s, b""
+
+    def do_dissect_payload(self, s: bytes) -> None:
+        if s:
+            self.flag(f"{len(s)} byte(s) left over in the body")
+            self.add_payload(Raw(s))
+        rest = getattr(self, "_rest", b"")
+        if rest:
+            self.add_payload(MEP(rest, _internal=1, _underlayer=self))
+
+    def post_build(self, p: bytes, pay: bytes) -> bytes:
+        if self._count_at is not None and self.fields.get("count") is None:
+            n = len(self.data).to_bytes(2, "big")
+            p = p[: self._count_at] + n + p[self._count_at + 2 :]
+        if self.length is None:
+            p = (len(p) - LEN_LEN).to_bytes(2, "big") + p[LEN_LEN:]
+        return p + pay
+
+    # views
+    @property
+    def alert(self) -> bool:
+        return self.length == 0
+
+    @property
+    def body_bytes(self) -> bytes:
+        """The body as captured (or as built): everything after the length field."""
+        raw = self.original or self.raw_packet_cache or bytes(self)
+        return raw[LEN_LEN : LEN_LEN + (self.length or 0)]
+
+    @property
+    def next_frame(self) -> MEP | None:
+        """The next frame of the same capture record, if any."""
+        pay = self.payload
+        while pay:
+            if isinstance(pay, MEP):
+                return pay
+            pay = pay.payload
+        return None
+
+    def mysummary(self) -> str:
+        return f"MEP frame len={self.length}"
+
+    def hashret(self) -> bytes:
+        return b"MEP"
+
+    def answers(self, other: Packet) -> int:
+        return 0
+
+
+class MEPAlert(MEP):
+    """The alert sequence: a frame of length zero, sent by the meter unasked."""
+
+    name = "MEP Alert"
+    fields_desc = [_length()]
+
+    def mysummary(self) -> str:
+        return "Alert"
+
+
+# --- RC4-secured requests -------------------------------------------------
+
+
+class _RC4Request(MEP):
+    has_offset = False
+
+    def _args(self) -> str:
+        parts = [table_tag(self.table_id or 0)]
+        if self.has_offset:
+            parts.append(f"off={self.offset}")
+        parts.append(f"cnt={self.count}")
+        parts.append(f"seq={_hex32(self.sequence)}")
+        return " ".join(parts)
+
+    def mysummary(self) -> str:
+        return f"{REQUEST_CODES.get(self.request_code, 'Request')} {self._args()}"
+
+
+def _seq_digest() -> list:
+    return [XIntField("sequence", 0), _digest()]
+
+
+class MEPFullTableRead(_RC4Request):
+    name = "MEP Full Table Read"
+    min_len = LEN_LEN + 17
+    fields_desc = [
+        _length(),
+        ByteEnumField("request_code", 0x30, REQUEST_CODES),
+        TableIdField("table_id", 0),
+        ShortField("count", 0),
+        *_seq_digest(),
+    ]
+
+
+class MEPPartialTableRead(_RC4Request):
+    name = "MEP Partial Table Read"
+    min_len = LEN_LEN + 20
+    has_offset = True
+    fields_desc = [
+        _length(),
+        ByteEnumField("request_code", 0x3F, REQUEST_CODES),
+        TableIdField("table_id", 0),
+        ThreeBytesField("offset", 0),
+        ShortField("count", 0),
+        *_seq_digest(),
+    ]
+
+
+def _check_count(pkt: MEP) -> None:
+    count, data = pkt.fields.get("count"), pkt.fields.get("data")
+    if count is not None and data is not None and count != len(data):
+        pkt.flag(f"count is {count} but {len(data)} data byte(s) follow")
+
+
+class _RC4Write(_RC4Request):
+    def post_dissect(self, s: bytes) -> bytes:
+        _check_count(self)
+        return s
+
+
+class MEPFullTableWrite(_RC4Write):
+    name = "MEP Full Table Write"
+    min_len = LEN_LEN + 17
+    _count_at = 5
+    fields_desc = [
+        _length(),
+        ByteEnumField("request_code", 0x40, REQUEST_CODES),
+        TableIdField("table_id", 0),
+        ShortField("count", None),
+        _TailField("data", b"", SEQ_LEN + DIGEST_LEN),
+        *_seq_digest(),
+    ]
+
+
+class MEPPartialTableWrite(_RC4Write):
+    name = "MEP Partial Table Write"
+    min_len = LEN_LEN + 20
+    has_offset = True
+    _count_at = 8
+    fields_desc = [
+        _length(),
+        ByteEnumField("request_code", 0x4F, REQUEST_CODES),
+        TableIdField("table_id", 0),
+        ThreeBytesField("offset", 0),
+        ShortField("count", None),
+        _TailField("data", b"", SEQ_LEN + DIGEST_LEN),
+        *_seq_digest(),
+    ]
+
+
+RC4_REQUESTS: dict[int, type[_RC4Request]] = {
+    0x30: MEPFullTableRead,
+    0x3F: MEPPartialTableRead,
+    0x40: MEPFullTableWrite,
+    0x4F: MEPPartialTableWrite,
+}
+
+
+# --- RC4-secured responses ------------------------------------------------
+
+
+class _RC4Response(MEP):
+    def answers(self, other: Packet) -> int:
+        return isinstance(other, _RC4Request)
+
+    def mysummary(self) -> str:
+        code = self.response_code
+        return RESPONSE_CODES.get(code, f"Response 0x{code:02X}" if code is not None else "?")
+
+
+class MEPReadResponse(_RC4Response):
+    name = "MEP Read Response"
+    min_len = LEN_LEN + 11
+    _count_at = 3
+    fields_desc = [
+        _length(),
+        ByteEnumField("response_code", 0x00, RESPONSE_CODES),
+        ShortField("count", None),
+        _TailField("data", b"", DIGEST_LEN),
+        _digest(),
+    ]
+
+    def post_dissect(self, s: bytes) -> bytes:
+        _check_count(self)
+        return s
+
+    def answers(self, other: Packet) -> int:
+        return isinstance(other, (MEPFullTableRead, MEPPartialTableRead))
+
+    def mysummary(self) -> str:
+        return f"{super().mysummary()} cnt={self.count}"
+
+
+class MEPWriteResponse(_RC4Response):
+    name = "MEP Write Response"
+    min_len = LEN_LEN + 9
+    fields_desc = [_length(), ByteEnumField("response_code", 0x00, RESPONSE_CODES), _digest()]
+
+    def answers(self, other: Packet) -> int:
+        return isinstance(other, (MEPFullTableWrite, MEPPartialTableWrite))
+
+
+class MEPErrorResponse(_RC4Response):
+    name = "MEP Error Response"
+    min_len = LEN_LEN + 9
+    fields_desc = [_length(), ByteEnumField("response_code", 0x01, RESPONSE_CODES), _digest()]
+
+
+class MEPSequenceResponse(_RC4Response):
+    name = "MEP Invalid Sequence Response"
+    min_len = LEN_LEN + 13
+    fields_desc = [
+        _length(),
+        ByteEnumField("response_code", 0x0C, RESPONSE_CODES),
+        XIntField("sequence", 0),
+        _digest(),
+    ]
+
+    def mysummary(self) -> str:
+        return f"{super().mysummary()} seq={_hex32(self.sequence)}"
+
+
+# --- TLS --------------------------------------------------------------------
+
+
+class MEPTLSRecord(MEPPacket):
+    """A TLS record header and its (opaque) content."""
+
+    name = "TLS Record"
+    wireshark_prefix = "mep.tls.record"
+    min_len = 5
+    fields_desc = [
+        ByteEnumField("content_type", 22, TLS_CONTENT_TYPES),
+        XShortEnumField("version", 0x0303, TLS_VERSIONS),
+        ShortField("length", None),
+        XStrLenField("content", b"", length_from=lambda p: p.length),
+    ]
+
+    def post_build(self, p: bytes, pay: bytes) -> bytes:
+        if self.length is None:
+            p = p[:3] + len(self.content).to_bytes(2, "big") + p[5:]
+        return p + pay
+
+    def post_dissect(self, s: bytes) -> bytes:
+        if self.length is not None and len(self.content) < self.length:
+            self.flag(f"record truncated: {len(self.content)} of {self.length} bytes")
+        return s
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return b"", s
+
+    @property
+    def psk_identity(self) -> tuple[int, int] | None:
+        """(client id, key id) from a ClientKeyExchange carrying a MEP PSK identity.
+
+        The identity is 3 bytes: the client id (2 bytes, least significant
+        first) and the key id (0 MBK, 1 MAK).
+        """
+        c = self.content or b""
+        if self.content_type != 22 or len(c) < 9 or c[0] != 0x10:
+            return None
+        if int.from_bytes(c[4:6], "big") != 3:
+            return None
+        return c[6] | (c[7] << 8), c[8]
+
+    def mysummary(self) -> str:
+        text = TLS_CONTENT_TYPES.get(self.content_type, f"type {self.content_type}")
+        psk = self.psk_identity
+        if psk:
+            text += f" (PSK client {psk[0]}, {PSK_KEY_IDS.get(psk[1], psk[1])})"
+        return text
+
+
+def _looks_like_record(b: bytes) -> bool:
+    return len(b) >= 5 and b[0] in TLS_CONTENT_TYPES and b[1] == 3
+
+
+def _next_record(pkt: Packet, lst: list, cur: Packet | None, remain: bytes):
+    return MEPTLSRecord if _looks_like_record(remain) else None
+
+
+class _TLSFrame(MEP):
+    wireshark_prefix = "mep.tls"
+    min_len = LEN_LEN + 1
+
+    def post_dissect(self, s: bytes) -> bytes:
+        if self.data and self.records:
+            self.flag(f"{len(self.data)} byte(s) after the last TLS record")
+        return s
+
+    def _records_summary(self) -> str:
+        if not self.records:
+            return f"{len(self.data or b'')} byte(s)"
+        return ", ".join(r.mysummary() for r in self.records)
+
+
+class MEPTLSRequest(_TLSFrame):
+    name = "MEP TLS Request"
+    fields_desc = [
+        _length(),
+        ByteEnumField("code", 0x80, TLS_REQUEST_CODES),
+        PacketListField("records", [], next_cls_cb=_next_record),
+        XStrField("data", b""),
+    ]
+
+    def mysummary(self) -> str:
+        return f"{TLS_REQUEST_CODES.get(self.code, 'TLS request')} [{self._records_summary()}]"
+
+
+class MEPTLSResponse(_TLSFrame):
+    name = "MEP TLS Response"
+    fields_desc = [
+        _length(),
+        ByteEnumField("code", 0x00, TLS_RESPONSE_CODES),
+        PacketListField("records", [], next_cls_cb=_next_record),
+        XStrField("data", b""),
+    ]
+
+    def answers(self, other: Packet) -> int:
+        return isinstance(other, MEPTLSRequest)
+
+    def mysummary(self) -> str:
+        code = self.code
+        name = TLS_RESPONSE_CODES.get(code, f"code 0x{code:02X}" if code is not None else "?")
+        return f"TLS {name} [{self._records_summary()}]"
+
+
+class MEPUnknown(MEP):
+    """A body that starts with no known code: encrypted (no key to open it) or garbage."""
+
+    name = "MEP Unknown Body"
+    min_len = LEN_LEN + 1 + DIGEST_LEN
+    fields_desc = [_length(), _TailField("data", b"", DIGEST_LEN), _digest()]
+
+    def mysummary(self) -> str:
+        return f"Unknown body, {self.length} bytes"
+
+
+# --- class selection ----------------------------------------------------------
+
+
+def guess_response(body: bytes) -> type[MEP]:
+    """Class of a response body judged by its shape alone (no request known)."""
+    code = body[0]
+    if code in TLS_RESPONSE_CODES and _looks_like_record(body[1:]):
+        return MEPTLSResponse
+    if code == 0x00:
+        return MEPWriteResponse if len(body) == 1 + DIGEST_LEN else MEPReadResponse
+    if code == 0x0C:
+        return MEPSequenceResponse
+    return MEPErrorResponse
+
+
+def response_class(request: Packet, body: bytes) -> type[MEP]:
+    """Class of a response body given the request it answers."""
+    if isinstance(request, MEPTLSRequest):
+        return MEPTLSResponse
+    code = body[0]
+    if code == 0x00:
+        if isinstance(request, (MEPFullTableWrite, MEPPartialTableWrite)):
+            return MEPWriteResponse
+        return MEPReadResponse
+    if code == 0x0C:
+        return MEPSequenceResponse
+    return MEPErrorResponse
+
+
+def body_class(body: bytes) -> type[MEP]:
+    """Class of a frame by its body's first byte; responses by their shape."""
+    if not body:
+        return MEP
+    code = body[0]
+    if code in RC4_REQUESTS:
+        return RC4_REQUESTS[code]
+    if code in TLS_REQUEST_CODES:
+        return MEPTLSRequest
+    if code <= 0x0C:
+        return guess_response(body)
+    return MEPUnknown
+
+
+def frame_of(cls: type[MEP], body: bytes) -> MEP:
+    """Dissect a body (without length field) as a frame of class ``cls``."""
+    return cls(len(body).to_bytes(2, "big") + body)

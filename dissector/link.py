@@ -1,0 +1,36 @@
+"""scapy link-type registration and capture reading.
+
+MEP has no link type of its own; captures use a user DLT (147..162,
+LINKTYPE_USER0 by default).  Registering the MEP layer for that DLT makes
+``rdpcap`` and ``sniff(offline=…)`` return MEP packets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from scapy.config import conf
+from scapy.utils import PcapReader
+
+from ..capture.pcapng import DLT_USER0, check_dlt
+from .context import FrameInfo, decode
+from .frames import MEP
+from .security import Key
+
+
+def register_dlt(dlt: int = DLT_USER0) -> None:
+    """Make scapy decode link type ``dlt`` as MEP (147 is registered on import)."""
+    conf.l2types.register(check_dlt(dlt), MEP)
+
+
+def read_capture(
+    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = 9600
+) -> list[FrameInfo]:
+    """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption)."""
+    register_dlt(dlt)
+    with PcapReader(os.fspath(path)) as reader:
+        return decode(reader, keys, baud)
+
+
+register_dlt(DLT_USER0)

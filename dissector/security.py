@@ -1,0 +1,297 @@
+"""MEP security: the authentication digest (guide, Appendix A), RC4 encryption
+(Appendix B) and the MBK/MAK keys.
+
+Everything here works on plain bytes so that the scapy layers, the capture
+context, the simulator and the client share one implementation.  Key material
+is held in :class:`Key` objects whose ``repr``/``str`` never show the bytes:
+keys must not reach logs, captures or test output (DESIGN.md, "Keys").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KEY_LEN = 16
+"""Only the first 16 bytes of a (up to 20 byte) meter key are used."""
+
+DIGEST_LEN = 8
+
+# Appendix B: the fixed 128-bit value that is RC4-encrypted under the MEP key
+# to give the per-key encryption base key.
+_CONST_KEY = bytes.fromhex("388b8fbc36a8558587afc90fb23a3b99")
+
+KEY_NAMES = ("MAK", "MBK")
+"""Order in which the meter tries the keys: MAK first, then MBK (chapter 2,
+Access Levels)."""
+
+
+# ---------------------------------------------------------------------------
+# Digest (Appendix A)
+#
+# The digest is a keyed 8-byte accumulator.  Each message byte is combined
+# with one *bit* of the key: key byte i, bit j (least significant first)
+# updates accumulator slot v = 7 - j.  A "round" walks the key 1.5 times
+# (24 key bytes for a 16-byte key, or exactly once for a 6-byte key), so a
+# round consumes 8 * 24 = 192 message bytes.  When the message ends inside a
+# round and the call is final, the rest of the round is fed zero bytes.  A
+# non-final call stops mid-round and keeps the position, which is how a
+# response digest continues from the request it answers.
+#
+# For speed the per-step arithmetic is tabulated: for key bit b and slot v
+# the added term depends only on the slot's old value x, through
+# n = ~(x + v), rotated left (b = 1) or subtracted rotated right (b = 0).
+# ---------------------------------------------------------------------------
+
+
+def _step_table(bit: int, v: int) -> list[int]:
+    table = []
+    for x in range(256):
+        n = ~(x + v) & 0xFF
+        if bit:
+            term = ((n << 1) | (n >> 7)) & 0xFF
+        else:
+            term = -(((n >> 1) | (n << 7)) & 0xFF) & 0xFF
+        table.append(term)
+    return table
+
+
+_TABLES = [[_step_table(b, v) for v in range(8)] for b in (0, 1)]
+
+
+def _round_bytes(key_len: int) -> int:
+    """Key bytes walked per round: 1.5 x the key, or the key once if it is 6 bytes."""
+    return key_len if key_len == 6 else key_len + key_len // 2
+
+
+class DigestState:
+    """Running digest: 8 accumulator bytes plus the position in the key round.
+
+    ``update(data, final=False)`` may be called repeatedly; ``final=True``
+    pads the round and returns the digest.  ``copy()`` snapshots the state,
+    which the capture context keeps per request to verify the response.
+    """
+
+    __slots__ = ("acc", "pos", "_steps")
+
+    def __init__(self, steps: tuple[tuple[int, list[int]], ...]):
+        self.acc = [0] * 8
+        self.pos = 0
+        self._steps = steps
+
+    def copy(self) -> DigestState:
+        other = DigestState(self._steps)
+        other.acc = self.acc[:]
+        other.pos = self.pos
+        return other
+
+    def update(self, data: bytes, final: bool = False) -> bytes:
+        steps = self._steps
+        period = len(steps)
+        acc = self.acc
+        pos = self.pos
+        # The previously written slot is slot v+1 (or slot 0 at a key byte
+        # boundary); with the position encoded as key_byte*8 + bit, that is
+        # slot (8 - bit) & 7.
+        last = acc[(8 - (pos & 7)) & 7]
+        for m in data:
+            v, table = steps[pos]
+            last = acc[v] = (last + m + table[acc[v]]) & 0xFF
+            pos += 1
+            if pos == period:
+                pos = 0
+        if final:
+            # A final call pads the current round with zeros, except when the
+            # message ended exactly on a round boundary.
+            if pos or not data:
+                for p in range(pos, period):
+                    v, table = steps[p]
+                    last = acc[v] = (last + table[acc[v]]) & 0xFF
+            pos = 0
+        self.pos = pos
+        return bytes(acc)
+
+
+def _digest_steps(key: bytes) -> tuple[tuple[int, list[int]], ...]:
+    steps = []
+    for i in range(_round_bytes(len(key))):
+        kb = key[i % len(key)]
+        for j in range(8):
+            bit = (kb >> j) & 1
+            steps.append((7 - j, _TABLES[bit][7 - j]))
+    return tuple(steps)
+
+
+# ---------------------------------------------------------------------------
+# RC4 (Appendix B)
+# ---------------------------------------------------------------------------
+
+
+class RC4:
+    """Plain RC4 whose keystream position carries over between calls.
+
+    The meter decrypts a request and then encrypts its response with the same
+    cipher state, so the state must be copyable and resumable.
+    """
+
+    __slots__ = ("s", "x", "y")
+
+    def __init__(self, key: bytes):
+        s = list(range(256))
+        j = 0
+        klen = len(key)
+        for i in range(256):
+            j = (j + s[i] + key[i % klen]) & 0xFF
+            s[i], s[j] = s[j], s[i]
+        self.s, self.x, self.y = s, 0, 0
+
+    def copy(self) -> RC4:
+        other = RC4.__new__(RC4)
+        other.s, other.x, other.y = self.s[:], self.x, self.y
+        return other
+
+    def crypt(self, data: bytes) -> bytes:
+        s, x, y = self.s, self.x, self.y
+        out = bytearray(len(data))
+        for k, b in enumerate(data):
+            x = (x + 1) & 0xFF
+            sx = s[x]
+            y = (y + sx) & 0xFF
+            sy = s[y]
+            s[x], s[y] = sy, sx
+            out[k] = b ^ s[(sx + sy) & 0xFF]
+        self.x, self.y = x, y
+        return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# Keys
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Key:
+    """A MEP key (MBK or MAK), reduced to its first 16 bytes.
+
+    ``repr`` and ``str`` show the key's name only.  The digest step table and
+    the RC4 base key are derived once per key.
+    """
+
+    name: str
+    raw: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.raw) < KEY_LEN:
+            raise ValueError(f"{self.name}: a MEP key has 16 bytes, got {len(self.raw)}")
+        object.__setattr__(self, "raw", bytes(self.raw[:KEY_LEN]))
+        object.__setattr__(self, "_steps", _digest_steps(self.raw))
+        object.__setattr__(self, "_enc_base", RC4(self.raw).crypt(_CONST_KEY))
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"Key({self.name})"
+
+    def digest_state(self) -> DigestState:
+        return DigestState(self._steps)  # type: ignore[attr-defined]
+
+    def digest(self, data: bytes) -> bytes:
+        """Digest of a request: over the request code through the sequence number."""
+        return self.digest_state().update(data, final=True)
+
+    def cipher(self, request_digest: bytes) -> RC4:
+        """The RC4 state that encrypts a request with this digest (and then its response)."""
+        base = self._enc_base  # type: ignore[attr-defined]
+        head = bytes(a ^ b for a, b in zip(base[:DIGEST_LEN], request_digest, strict=True))
+        return RC4(head + base[DIGEST_LEN:])
+
+
+def response_digest(key: Key, request: bytes, response: bytes) -> bytes:
+    """Digest of a response: the request's protected bytes, then the response's."""
+    state = key.digest_state()
+    state.update(request)
+    return state.update(response, final=True)
+
+
+_HEX_SEPARATORS = re.compile(r"[\s:\-_.]")
+
+
+def parse_key(text: str | bytes, name: str = "MAK") -> Key:
+    """Parse a key as a user types it.
+
+    Accepted forms: ``hex:…`` or ``ascii:…`` to be explicit; otherwise 32 to
+    40 hex digits (spaces, colons or dashes between bytes, optional ``0x``)
+    are hex, and anything else is taken as the key's ASCII characters, the
+    way the meter utility prints keys.  Only the first 16 bytes are kept.
+    """
+    if isinstance(text, bytes):
+        return Key(name, text)
+    s = text.strip()
+    low = s.lower()
+    if low.startswith("ascii:"):
+        return Key(name, s[6:].encode("latin-1"))
+    if low.startswith("hex:"):
+        return Key(name, _parse_hex(s[4:], name))
+    compact = _HEX_SEPARATORS.sub("", s)
+    if compact.lower().startswith("0x"):
+        compact = compact[2:]
+    if re.fullmatch(r"[0-9a-fA-F]{32,40}", compact) and len(compact) % 2 == 0:
+        return Key(name, bytes.fromhex(compact))
+    return Key(name, s.encode("latin-1"))
+
+
+def _parse_hex(s: str, name: str) -> bytes:
+    compact = _HEX_SEPARATORS.sub("", s)
+    if compact.lower().startswith("0x"):
+        compact = compact[2:]
+    try:
+        return bytes.fromhex(compact)
+    except ValueError:
+        raise ValueError(f"{name}: not a hex key") from None
+
+
+def load_keys(
+    mbk: str | None = None,
+    mak: str | None = None,
+    key_file: str | os.PathLike | None = None,
+    environ: dict[str, str] | None = None,
+) -> list[Key]:
+    """Collect keys from arguments, a key file and the environment.
+
+    The key file has lines ``MBK=…`` / ``MAK=…`` (``#`` comments allowed);
+    the environment variables are ``MEP_MBK`` and ``MEP_MAK``.  Arguments win
+    over the file, the file over the environment.  Returned MAK first, the
+    order in which the meter tries them.
+    """
+    env = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    for n in KEY_NAMES:
+        if env.get(f"MEP_{n}"):
+            found[n] = env[f"MEP_{n}"]
+    if key_file:
+        for lineno, line in enumerate(Path(key_file).read_text().splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            n, sep, value = line.partition("=")
+            n = n.strip().upper()
+            if not sep or n not in KEY_NAMES:
+                raise ValueError(f"{key_file}:{lineno}: expected MBK=… or MAK=…")
+            found[n] = value.strip()
+    if mbk:
+        found["MBK"] = mbk
+    if mak:
+        found["MAK"] = mak
+    return [parse_key(found[n], n) for n in KEY_NAMES if n in found]
+
+
+def verify_request(keys: Iterable[Key], protected: bytes, digest: bytes) -> Key | None:
+    """The first key (meter order) whose digest over ``protected`` matches."""
+    for key in keys:
+        if key.digest(protected) == digest:
+            return key
+    return None
