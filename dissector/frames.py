@@ -261,10 +261,15 @@ class MEP(MEPPacket):
         return self.length == 0
 
     @property
-    def body_bytes(self) -> bytes:
-        """The body as captured (or as built): everything after the length field."""
+    def frame_bytes(self) -> bytes:
+        """This frame's bytes as captured (or as built), without later chained frames."""
         raw = self.original or self.raw_packet_cache or bytes(self)
-        return raw[LEN_LEN : LEN_LEN + (self.length or 0)]
+        return raw[: LEN_LEN + (self.length or 0)]
+
+    @property
+    def body_bytes(self) -> bytes:
+        """The body: this frame's bytes after the length field."""
+        return self.frame_bytes[LEN_LEN:]
 
     @property
     def next_frame(self) -> MEP | None:

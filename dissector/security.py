@@ -82,6 +82,11 @@ class DigestState:
         self.pos = 0
         self._steps = steps
 
+    @classmethod
+    def for_key(cls, key: bytes) -> DigestState:
+        """A fresh state for any key length (the guide's keys have 16 bytes)."""
+        return cls(_digest_steps(key))
+
     def copy(self) -> DigestState:
         other = DigestState(self._steps)
         other.acc = self.acc[:]

@@ -1,0 +1,208 @@
+"""Pairing, digest verification and decryption in capture context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mepshark.dissector import builders as b
+from mepshark.dissector.context import (
+    ALERT,
+    DIGEST_BAD,
+    DIGEST_GOOD,
+    DIGEST_UNVERIFIED,
+    FROM_METER,
+    REQUEST,
+    RESPONSE,
+    TO_METER,
+    CaptureContext,
+    decode,
+)
+from mepshark.dissector.frames import (
+    MEP,
+    MEPPartialTableRead,
+    MEPReadResponse,
+    MEPTLSResponse,
+    MEPWriteResponse,
+)
+from mepshark.dissector.link import read_capture
+from mepshark.dissector.sealing import open_request, open_response, seal_request, seal_response
+from mepshark.dissector.security import Key, parse_key
+
+EXAMPLES = Path(__file__).parent.parent / "pcaps" / "spec-examples.pcapng"
+MAK = parse_key("01" * 16, "MAK")
+MBK = parse_key("02" * 16, "MBK")
+_EPB = {TO_METER: 2, FROM_METER: 1, None: None}
+
+
+def _pkts(items):
+    """(time, direction, frame bytes) -> MEP packets as a pcapng reader returns them."""
+    out = []
+    for t, d, wire in items:
+        p = MEP(wire)
+        p.time, p.direction = t, _EPB[d]
+        out.append(p)
+    return out
+
+
+def test_spec_examples_pair_and_verify():
+    f = read_capture(EXAMPLES, [MAK])
+    assert len(f) == 14
+    assert [x.kind for x in f] == [REQUEST, RESPONSE] * 7
+    for req, resp in zip(f[::2], f[1::2], strict=True):
+        assert resp.request_in == req.number and req.response_in == resp.number
+        assert abs(resp.response_time - 0.045) < 1e-6
+    # TLS responses are told apart from RC4 ones by their request
+    assert all(isinstance(x.packet, MEPTLSResponse) for x in f[1:6:2])
+    assert all(x.digest_status is None for x in f[:6])
+    # RC4 example 1: 0x0C, then the same read resent with the new sequence number
+    assert f[7].code == 0x0C and f[8].retransmission_of == 7 and f[8].retried
+    assert f[9].retried and isinstance(f[9].packet, MEPReadResponse)
+    assert (f[9].table_id, f[9].offset, f[9].count) == (0x17, 0, 44)
+    assert (f[11].table_id, f[11].offset, f[11].count) == (0x0832, 30, 1)
+    assert isinstance(f[11].packet, MEPWriteResponse)
+    assert [x.digest_status for x in f[6:12]] == [DIGEST_GOOD] * 6
+    assert {x.key for x in f[6:12]} == {"MAK"}
+    # Appendix A/B: the guide does not give its key
+    assert f[12].digest_status == DIGEST_BAD and f[13].digest_status == DIGEST_UNVERIFIED
+    assert f[9].summary() == (
+        "Response: OK cnt=44 (BT23 Current Register Data) [request in 9, 45 ms]"
+    )
+
+
+def test_without_keys_digests_are_unverified():
+    f = read_capture(EXAMPLES)
+    assert {x.digest_status for x in f[6:]} == {DIGEST_UNVERIFIED}
+    assert not any(x.expert for x in f[8:])
+
+
+def _exchange(client: b.Requester, body, answer, t=0.0, delay=0.04):
+    wire, seal = client.seal(body)
+    return [(t, TO_METER, wire), (t + delay, FROM_METER, b.respond(answer, seal))]
+
+
+def test_encrypted_exchange_is_decrypted_with_the_key():
+    client = b.Requester(MAK, 0x1000, encrypt=True)
+    items = _exchange(client, b.partial_read(0x34, 0, 6), b.read_ok(b"\x04\x02\x10\x0f\x3b\x37"))
+    req, resp = decode(_pkts(items), [MBK, MAK])
+    assert req.encrypted and resp.encrypted
+    assert (req.digest_status, resp.digest_status, req.key, resp.key) == (1, 1, "MAK", "MAK")
+    assert isinstance(req.packet, MEPPartialTableRead) and req.packet.table_id == 0x34
+    assert resp.packet.data == b"\x04\x02\x10\x0f\x3b\x37"
+    assert "[encrypted]" in resp.summary()
+    # no key: opaque, unverified; wrong key: bad digest
+    req0, resp0 = decode(_pkts(items))
+    assert req0.digest_status == DIGEST_UNVERIFIED and not req0.encrypted
+    wrong = decode(_pkts(items), [parse_key("03" * 16)])
+    assert wrong[0].digest_status == DIGEST_BAD and not wrong[0].encrypted
+    assert wrong[1].digest_status is None or wrong[1].digest_status == DIGEST_UNVERIFIED
+
+
+def test_mbk_verified_requests_name_the_mbk():
+    items = _exchange(b.Requester(MBK, 7), b.full_read(0x17, 44), b.read_ok(bytes(44)))
+    f = decode(_pkts(items), [MAK, MBK])
+    assert [x.key for x in f] == ["MBK", "MBK"]
+
+
+def test_tampered_response_digest_is_bad():
+    items = _exchange(b.Requester(MAK, 1), b.full_read(0x17, 2), b.read_ok(b"\x01\x02"))
+    t, d, wire = items[1]
+    items[1] = (t, d, wire[:-9] + bytes([wire[-9] ^ 1]) + wire[-8:])
+    f = decode(_pkts(items), [MAK])
+    assert f[0].digest_status == DIGEST_GOOD and f[1].digest_status == DIGEST_BAD
+    assert "[bad digest]" in f[1].summary()
+
+
+def test_retry_after_timeout_and_no_response():
+    client = b.Requester(MAK, 50)
+    wire, seal = client.seal(b.partial_read(0x17, 0, 44))
+    items = [
+        (0.0, TO_METER, wire),
+        (0.6, TO_METER, wire),  # identical resend after the 500 ms timeout
+        (0.65, FROM_METER, b.respond(b.read_ok(bytes(44)), seal)),
+    ]
+    lost, _ = client.seal(b.full_read(0x34, 7))
+    items.append((1.0, TO_METER, lost))  # never answered
+    f = decode(_pkts(items), [MAK])
+    assert f[0].no_response and f[0].retried and f[0].response_in is None
+    assert f[1].retransmission_of == 1 and f[1].response_in == 3
+    assert f[2].request_in == 2 and f[2].retried
+    assert f[3].no_response and "No response" in " ".join(f[3].expert)
+
+
+def test_timing_rules():
+    client = b.Requester(MAK, 9)
+    items = _exchange(client, b.full_read(0x17, 1), b.read_ok(b"\x00"), t=0.0, delay=0.7)
+    items += _exchange(client, b.full_read(0x17, 1), b.read_ok(b"\x00"), t=2.0, delay=0.02)
+    items += _exchange(client, b.full_read(0x17, 1), b.read_ok(b"\x00"), t=2.05, delay=0.02)
+    f = decode(_pkts(items))
+    assert any("700 ms after its request" in n for n in f[1].expert)
+    assert not any("after the previous one" in n for n in f[2].expert)
+    assert any("50 ms after the previous one" in n for n in f[4].expert)
+
+
+def test_direction_is_inferred_when_unknown():
+    client = b.Requester(MAK, 9)
+    items = [(t, None, w) for t, _, w in _exchange(client, b.full_read(0x17, 1), b.read_ok(b"1"))]
+    items.append((2.0, None, b.ALERT))
+    f = decode(_pkts(items))
+    assert [(x.direction, x.direction_inferred) for x in f[:2]] == [
+        (TO_METER, True),
+        (FROM_METER, True),
+    ]
+    assert f[1].request_in == 1
+    assert f[2].kind == ALERT
+
+
+def test_response_without_request_and_error_codes():
+    client = b.Requester(MAK, 9)
+    wire, seal = client.seal(b.full_write(0x17, b"\x01"))
+    items = [
+        (0.0, FROM_METER, b.respond(b.read_ok(b"\x01"), seal)),
+        (1.0, TO_METER, wire),
+        (1.05, FROM_METER, b.respond(b.error(0x03), seal)),
+    ]
+    f = decode(_pkts(items), [MAK])
+    assert "Response with no request waiting for it" in f[0].expert
+    assert any("No permission for specified request" in n for n in f[2].expert)
+    assert f[2].digest_status == DIGEST_GOOD
+
+
+def test_several_frames_in_one_record_are_all_decoded():
+    client = b.Requester(MAK, 9)
+    (t, _, req), (_, _, resp) = _exchange(client, b.full_read(0x17, 1), b.read_ok(b"1"))
+    ctx = CaptureContext([MAK])
+    infos = ctx.add_packet(_pkts([(0.0, FROM_METER, b.ALERT + resp)])[0])
+    assert [i.kind for i in infos] == [ALERT, RESPONSE]
+
+
+keys = st.binary(min_size=16, max_size=20).map(lambda raw: Key("MAK", raw))
+
+
+@given(
+    key=keys,
+    table=st.integers(0, 0xFFFF),
+    offset=st.integers(0, 0xFFFFFF),
+    data=st.binary(max_size=300),
+    answer=st.binary(max_size=400),
+    encrypt=st.booleans(),
+    seq=st.integers(0, 0xFFFFFFFF),
+)
+@settings(max_examples=150, deadline=None)
+def test_seal_and_open_round_trip(key, table, offset, data, answer, encrypt, seq):
+    """Sealed (optionally encrypted) requests and responses open back to their plain bytes."""
+    body = b.partial_write(table, offset, data)
+    body.sequence = seq
+    wire, seal = seal_request(body, key, encrypt)
+    plain_body = bytes(body)[2:-8]
+    assert (wire[2:-8] != plain_body) == (encrypt and len(plain_body) > 0) or not encrypt
+    opened = open_request(wire[2:], [parse_key("ff" * 16, "MBK"), key])
+    assert opened is not None
+    plain, seal2 = opened
+    assert plain[:-8] == plain_body and seal2.key is key and seal2.encrypted == encrypt
+    rwire = seal_response(b.read_ok(answer), seal)
+    rplain, ok, decrypted = open_response(rwire[2:], seal2)
+    assert ok and decrypted == encrypt
+    assert rplain[:-8] == bytes(b.read_ok(answer))[2:-8]
