@@ -20,9 +20,10 @@ from scapy.utils import PcapReader
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from traffic import MAK, MBK, write_session  # noqa: E402
+
 from mepshark.dissector.context import DIGEST_GOOD  # noqa: E402
 from mepshark.dissector.link import read_capture, register_dlt  # noqa: E402
-from traffic import MAK, MBK, write_session  # noqa: E402
 
 
 def _timed(fn):

@@ -264,7 +264,7 @@ class MEP(MEPPacket):
     def frame_bytes(self) -> bytes:
         """This frame's bytes as captured (or as built), without later chained frames."""
         raw = self.original or self.raw_packet_cache or bytes(self)
-        return raw[: LEN_LEN + (self.length or 0)]
+        return raw[: LEN_LEN + (self.fields.get("length") or 0)]
 
     @property
     def body_bytes(self) -> bytes:

@@ -7,6 +7,7 @@ LINKTYPE_USER0 by default).  Registering the MEP layer for that DLT makes
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable
 
@@ -29,8 +30,17 @@ def read_capture(
 ) -> list[FrameInfo]:
     """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption)."""
     register_dlt(dlt)
-    with PcapReader(os.fspath(path)) as reader:
-        return decode(reader, keys, baud)
+    # Every decoded frame lives until the end, so the cyclic garbage collector
+    # would only rescan a growing heap of survivors (15 % of the time on 100k
+    # frames); it is paused for the load and restored afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with PcapReader(os.fspath(path)) as reader:
+            return decode(reader, keys, baud)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 register_dlt(DLT_USER0)
