@@ -83,7 +83,7 @@ class FrameInfo:
     """Everything known about one MEP frame once its capture context is applied."""
 
     number: int
-    """Frame number in the capture, counting from 1 like Wireshark."""
+    """Number of the capture record (packet) holding the frame, from 1 like Wireshark."""
     time: float
     frame: MEP
     """The frame as captured, dissected on its own."""
@@ -108,6 +108,12 @@ class FrameInfo:
     offset: int | None = None
     count: int | None = None
     expert: list[str] = field(default_factory=list)
+    index: int = 0
+    """Position of the frame within its record (several frames may share one)."""
+    request: FrameInfo | None = field(default=None, repr=False)
+    response: FrameInfo | None = field(default=None, repr=False)
+    original: FrameInfo | None = field(default=None, repr=False)
+    """For a retransmitted request: the first transmission."""
     seal: Seal | None = field(default=None, repr=False)
     """Request-side security state, kept to check and decrypt the response."""
 
@@ -182,6 +188,7 @@ class CaptureContext:
         self.keys = list(keys)
         self.baud = baud
         self.frames: list[FrameInfo] = []
+        self.records = 0
         self._pending: FrameInfo | None = None
         self._last_request: FrameInfo | None = None
 
@@ -194,9 +201,10 @@ class CaptureContext:
             direction = _EPB_TO_P2P.get(getattr(pkt, "direction", None) or 0)
         frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
         t = float(pkt.time or 0.0)
+        self.records += 1
         infos = []
         while frame is not None:
-            infos.append(self._add_frame(frame, t, direction))
+            infos.append(self._add_frame(frame, t, direction, len(infos)))
             frame = frame.next_frame
         return infos
 
@@ -211,9 +219,10 @@ class CaptureContext:
 
     # --- per frame -------------------------------------------------------
 
-    def _add_frame(self, frame: MEP, t: float, direction: int | None) -> FrameInfo:
+    def _add_frame(self, frame: MEP, t: float, direction: int | None, index: int) -> FrameInfo:
         raw = frame.body_bytes
-        info = FrameInfo(len(self.frames) + 1, t, frame, raw, frame)
+        info = FrameInfo(self.records, t, frame, raw, frame)
+        info.index = index
         self.frames.append(info)
         first = raw[0] if raw else None
         if direction is None:
@@ -243,15 +252,16 @@ class CaptureContext:
         prev = self._last_request
         if prev is not None:
             if prev.raw == info.raw or (
-                prev.response_in is not None
-                and self.frames[prev.response_in - 1].code == SEQUENCE_ERROR
+                prev.response is not None
+                and prev.response.code == SEQUENCE_ERROR
                 and isinstance(pkt, _RC4Request)
                 and isinstance(prev.packet, _RC4Request)
                 and _command(info) == _command(prev)
             ):
-                info.retransmission_of = prev.retransmission_of or prev.number
-                info.retried = True
-                self.frames[info.retransmission_of - 1].retried = True
+                original = prev.original or prev
+                info.original = original
+                info.retransmission_of = original.number
+                info.retried = original.retried = True
             gap = info.time - prev.time
             if gap < MIN_REQUEST_SPACING:
                 info.expert.append(
@@ -290,6 +300,7 @@ class CaptureContext:
                 info.digest_status = DIGEST_UNVERIFIED
             return
         self._pending = None
+        info.request, req.response = req, info
         info.request_in, req.response_in = req.number, info.number
         info.response_time = info.time - req.time
         info.retried = req.retried

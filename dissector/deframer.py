@@ -63,8 +63,10 @@ class Deframer:
     """
 
     def __init__(self, silence: float = DEFAULT_SILENCE, byte_time: float = 0.0):
-        if silence <= 0:
-            raise ValueError("silence must be positive")
+        if not (0 < silence < float("inf")):
+            raise ValueError("silence must be a positive number of seconds")
+        if not (0 <= byte_time < float("inf")):
+            raise ValueError("byte_time must be zero or a positive number of seconds")
         self.silence = silence
         self.byte_time = byte_time
         self._buf = bytearray()  # frame in progress (header and body so far)
@@ -152,6 +154,10 @@ class Deframer:
         self._need = 0
 
     def _expire(self, out: list[Chunk], gap: float | None) -> None:
+        if self._junk and len(self._buf) == 1:
+            # a lone byte after unframed bytes is just more of them
+            self._junk += self._buf
+            self._buf.clear()
         self._flush_junk(out)
         if self._buf:
             after = "end of stream" if gap is None else f"{gap * 1000:.0f} ms of silence"

@@ -187,6 +187,32 @@ class _TailField(XStrField):
         return s[cut:], s[:cut]
 
 
+class LenRefField(XStrLenField):
+    """Bytes whose length is the value of an earlier field, named in ``ref``.
+
+    The reference is data (not an opaque lambda) so that the Lua generator
+    can emit the same rule.
+    """
+
+    __slots__ = ["ref"]
+
+    def __init__(self, name: str, default: bytes, ref: str):
+        super().__init__(name, default, length_from=lambda p: p.getfieldval(ref) or 0)
+        self.ref = ref
+
+
+class RecordListField(PacketListField):
+    """A run of records of one class, parsed while the bytes look like one."""
+
+    __slots__ = ["record_cls"]
+
+    def __init__(self, name: str, record_cls: type, looks_like) -> None:
+        super().__init__(name, [], next_cls_cb=lambda p, lst, cur, rem: (
+            record_cls if looks_like(rem) else None
+        ))
+        self.record_cls = record_cls
+
+
 def _length() -> ShortField:
     return ShortField("length", None)
 
@@ -476,7 +502,7 @@ class MEPTLSRecord(MEPPacket):
         ByteEnumField("content_type", 22, TLS_CONTENT_TYPES),
         XShortEnumField("version", 0x0303, TLS_VERSIONS),
         ShortField("length", None),
-        XStrLenField("content", b"", length_from=lambda p: p.length),
+        LenRefField("content", b"", "length"),
     ]
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
@@ -518,10 +544,6 @@ def _looks_like_record(b: bytes) -> bool:
     return len(b) >= 5 and b[0] in TLS_CONTENT_TYPES and b[1] == 3
 
 
-def _next_record(pkt: Packet, lst: list, cur: Packet | None, remain: bytes):
-    return MEPTLSRecord if _looks_like_record(remain) else None
-
-
 class _TLSFrame(MEP):
     wireshark_prefix = "mep.tls"
     min_len = LEN_LEN + 1
@@ -542,7 +564,7 @@ class MEPTLSRequest(_TLSFrame):
     fields_desc = [
         _length(),
         ByteEnumField("code", 0x80, TLS_REQUEST_CODES),
-        PacketListField("records", [], next_cls_cb=_next_record),
+        RecordListField("records", MEPTLSRecord, _looks_like_record),
         XStrField("data", b""),
     ]
 
@@ -555,7 +577,7 @@ class MEPTLSResponse(_TLSFrame):
     fields_desc = [
         _length(),
         ByteEnumField("code", 0x00, TLS_RESPONSE_CODES),
-        PacketListField("records", [], next_cls_cb=_next_record),
+        RecordListField("records", MEPTLSRecord, _looks_like_record),
         XStrField("data", b""),
     ]
 

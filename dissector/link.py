@@ -20,9 +20,23 @@ from .frames import MEP
 from .security import Key
 
 
+def _frame_classes(cls: type = MEP) -> list[type]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += _frame_classes(sub)
+    return found
+
+
 def register_dlt(dlt: int = DLT_USER0) -> None:
-    """Make scapy decode link type ``dlt`` as MEP (147 is registered on import)."""
-    conf.l2types.register(check_dlt(dlt), MEP)
+    """Make scapy decode link type ``dlt`` as MEP (147 is registered on import).
+
+    Every frame class is mapped to the DLT too, because scapy's writers look
+    up the link type of a packet by its exact class.
+    """
+    dlt = check_dlt(dlt)
+    for cls in _frame_classes():
+        conf.l2types.register_layer2num(dlt, cls)
+    conf.l2types.register(dlt, MEP)
 
 
 def read_capture(
