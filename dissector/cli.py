@@ -58,6 +58,9 @@ def _decode(args: argparse.Namespace) -> int:
     except (OSError, Scapy_Exception) as exc:
         print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        print(f"mep-dissector: {exc}", file=sys.stderr)
+        return 2
     print_frames(frames, args.verbose)
     return 0
 

@@ -200,6 +200,9 @@ class CaptureContext:
         if direction is None:
             direction = _EPB_TO_P2P.get(getattr(pkt, "direction", None) or 0)
         frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
+        if not frame.original:
+            frame = MEP(b"\x00")  # an empty record: shown as a malformed frame
+            frame.flag("empty capture record")
         t = float(pkt.time or 0.0)
         self.records += 1
         infos = []
@@ -243,8 +246,7 @@ class CaptureContext:
         return info
 
     def _request(self, info: FrameInfo) -> None:
-        if isinstance(info.frame, (_RC4Request, MEPUnknown)):
-            self._open_request(info)
+        self._open_request(info)
         pkt = info.packet
         if isinstance(pkt, _RC4Request):
             info.table_id, info.count = pkt.table_id, pkt.count
@@ -274,16 +276,24 @@ class CaptureContext:
         self._last_request = info
 
     def _open_request(self, info: FrameInfo) -> None:
-        """Check the digest with each key, plain first, then decrypted."""
+        """Check the digest with each key, plain first, then decrypted.
+
+        Any request body may be RC4-encrypted, whatever its first byte looks
+        like; one that looks like TLS and opens with no key is taken as TLS
+        (no digest), any other as an RC4 request whose digest is bad.
+        """
         if len(info.raw) <= DIGEST_LEN:
             return
+        looks_tls = isinstance(info.frame, MEPTLSRequest)
         if not self.keys:
-            info.digest_status = DIGEST_UNVERIFIED
+            if not looks_tls:
+                info.digest_status = DIGEST_UNVERIFIED
             return
         opened = open_request(info.raw, self.keys)
         if opened is None:
-            info.digest_status = DIGEST_BAD
-            info.expert.append("Digest verifies with no configured key, plain or decrypted")
+            if not looks_tls:
+                info.digest_status = DIGEST_BAD
+                info.expert.append("Digest verifies with no configured key, plain or decrypted")
             return
         plain, seal = opened
         info.digest_status, info.key, info.seal = DIGEST_GOOD, seal.key.name, seal

@@ -154,10 +154,6 @@ class Deframer:
         self._need = 0
 
     def _expire(self, out: list[Chunk], gap: float | None) -> None:
-        if self._junk and len(self._buf) == 1:
-            # a lone byte after unframed bytes is just more of them
-            self._junk += self._buf
-            self._buf.clear()
         self._flush_junk(out)
         if self._buf:
             after = "end of stream" if gap is None else f"{gap * 1000:.0f} ms of silence"

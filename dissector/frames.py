@@ -103,6 +103,16 @@ class MEPPacket(Packet):
     wireshark_prefix = "mep"
     min_len = 0
     """Bytes this packet needs at the least (length field included for frames)."""
+    checks: tuple[str, ...] = ()
+    """Consistency checks run after dissection (names in ``CHECKS``; the Lua
+    generator emits the same ones)."""
+
+    def post_dissect(self, s: bytes) -> bytes:
+        for name in self.checks:
+            problem = CHECKS[name](self.fields)
+            if problem:
+                self.flag(problem)
+        return s
 
     def flag(self, problem: str) -> None:
         """Record a malformation; dissection goes on."""
@@ -158,6 +168,33 @@ class MEPPacket(Packet):
         self.raw_packet_cache = raw[: -len(s)] if s else raw
         self.explicit = 1
         return s
+
+
+def _check_count(f: dict) -> str | None:
+    count, data = f.get("count"), f.get("data")
+    if count is not None and data is not None and count != len(data):
+        return f"count is {count} but {len(data)} data byte(s) follow"
+    return None
+
+
+def _check_tls_trailing(f: dict) -> str | None:
+    if f.get("data") and f.get("records"):
+        return f"{len(f['data'])} byte(s) after the last TLS record"
+    return None
+
+
+def _check_content_length(f: dict) -> str | None:
+    length, content = f.get("length"), f.get("content")
+    if length is not None and content is not None and len(content) < length:
+        return f"record truncated: {len(content)} of {length} bytes"
+    return None
+
+
+CHECKS = {
+    "count": _check_count,
+    "tls_trailing": _check_tls_trailing,
+    "content_length": _check_content_length,
+}
 
 
 class TableIdField(ShortField):
@@ -375,16 +412,8 @@ class MEPPartialTableRead(_RC4Request):
     ]
 
 
-def _check_count(pkt: MEP) -> None:
-    count, data = pkt.fields.get("count"), pkt.fields.get("data")
-    if count is not None and data is not None and count != len(data):
-        pkt.flag(f"count is {count} but {len(data)} data byte(s) follow")
-
-
 class _RC4Write(_RC4Request):
-    def post_dissect(self, s: bytes) -> bytes:
-        _check_count(self)
-        return s
+    checks = ("count",)
 
 
 class MEPFullTableWrite(_RC4Write):
@@ -449,9 +478,7 @@ class MEPReadResponse(_RC4Response):
         _digest(),
     ]
 
-    def post_dissect(self, s: bytes) -> bytes:
-        _check_count(self)
-        return s
+    checks = ("count",)
 
     def answers(self, other: Packet) -> int:
         return isinstance(other, (MEPFullTableRead, MEPPartialTableRead))
@@ -510,10 +537,7 @@ class MEPTLSRecord(MEPPacket):
             p = p[:3] + len(self.content).to_bytes(2, "big") + p[5:]
         return p + pay
 
-    def post_dissect(self, s: bytes) -> bytes:
-        if self.length is not None and len(self.content) < self.length:
-            self.flag(f"record truncated: {len(self.content)} of {self.length} bytes")
-        return s
+    checks = ("content_length",)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
@@ -548,10 +572,7 @@ class _TLSFrame(MEP):
     wireshark_prefix = "mep.tls"
     min_len = LEN_LEN + 1
 
-    def post_dissect(self, s: bytes) -> bytes:
-        if self.data and self.records:
-            self.flag(f"{len(self.data)} byte(s) after the last TLS record")
-        return s
+    checks = ("tls_trailing",)
 
     def _records_summary(self) -> str:
         if not self.records:
