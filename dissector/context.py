@@ -332,8 +332,10 @@ class CaptureContext:
             info.digest_status = DIGEST_UNVERIFIED
         if isinstance(req.packet, (_RC4Request, MEPTLSRequest)):
             cls = response_class(req.packet, raw)
-            if info.encrypted or cls is not type(info.frame):
+            if info.encrypted:
                 info.packet = frame_of(cls, raw)
+            elif cls is not type(info.frame):
+                info.packet = cls(info.frame.frame_bytes)
         self._response_notes(info, req)
 
     @staticmethod

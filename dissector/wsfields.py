@@ -41,6 +41,8 @@ class WSField:
     base: str = "DEC"
     values: tuple[tuple[int, str], ...] = ()
     blurb: str = ""
+    frametype: str = ""
+    """For framenum fields: REQUEST or RESPONSE (Wireshark draws the link)."""
 
 
 _NAMES = {
@@ -99,8 +101,10 @@ CONTEXT_FIELDS: list[WSField] = [
     WSField("mep.direction", "Direction", "uint8", "DEC", tuple(DIRECTIONS.items())),
     WSField("mep.alert", "Alert", "bool", "NONE", blurb="The meter's alert sequence"),
     WSField("mep.table_name", "Table name", "string", "NONE"),
-    WSField("mep.request_in", "Request in", "framenum", "NONE", blurb="Frame of the request"),
-    WSField("mep.response_in", "Response in", "framenum", "NONE", blurb="Frame of the response"),
+    WSField("mep.request_in", "Request in", "framenum", "NONE", (), "Frame of the request",
+            "REQUEST"),
+    WSField("mep.response_in", "Response in", "framenum", "NONE", (), "Frame of the response",
+            "RESPONSE"),
     WSField("mep.time", "Response time", "reltime", "NONE", blurb="Seconds since the request"),
     WSField("mep.retransmission", "Retransmission of", "framenum", "NONE"),
     WSField("mep.digest.status", "Digest status", "uint8", "DEC", tuple(DIGEST_STATUS.items())),

@@ -262,9 +262,6 @@ def reference_deframe(data: bytes) -> list[tuple[str, bytes]]:
             i += 2 + length
         else:
             break
-    if len(data) - i == 1 and junk:
-        junk.append(data[i])  # a lone last byte after unframed bytes joins them
-        i += 1
     flush()
     if i < len(data):
         out.append((UNFRAMED, data[i:]))

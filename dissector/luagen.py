@@ -1,0 +1,248 @@
+"""Generate the Wireshark Lua dissector ``mep.lua`` from the scapy definitions.
+
+The output has two parts.  The data part is derived here from the Python
+definitions: constants, code and table names, one ProtoField per field,
+the expert infos, the preferences, and for every frame class its field list
+(kind, size rule, consistency checks) in a form the runtime interprets.
+The runtime part (``mep_runtime.lua.in``) holds the algorithms: digest,
+RC4, the field interpreter, pairing and the tree.  Protocol facts therefore
+live once, in Python; the runtime only knows how to apply them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scapy.fields import (
+    ByteEnumField,
+    ByteField,
+    PacketListField,
+    ShortField,
+    ThreeBytesField,
+    XIntField,
+    XShortEnumField,
+    XStrField,
+    XStrFixedLenField,
+)
+
+from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
+from . import context, frames, security, tables
+from .frames import MEP, LenRefField, RecordListField, _TailField
+from .wsfields import WSField, abbrev_of, all_fields, frame_classes
+
+RUNTIME = Path(__file__).with_name("mep_runtime.lua.in")
+OUTPUT = Path(__file__).with_name("mep.lua")
+
+_FTYPES = {
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint24": "uint24",
+    "uint32": "uint32",
+    "bytes": "bytes",
+    "string": "string",
+    "bool": "bool",
+    "framenum": "framenum",
+    "reltime": "relative_time",
+}
+
+_EXPERTS = [
+    # key, abbreviation, text, group, severity
+    ("malformed", "mep.malformed", "Malformed MEP frame", "MALFORMED", "ERROR"),
+    ("bad_digest", "mep.digest.bad", "Bad digest", "CHECKSUM", "ERROR"),
+    ("error_response", "mep.error_response", "Error response", "RESPONSE_CODE", "WARN"),
+    ("no_response", "mep.no_response", "No response", "SEQUENCE", "WARN"),
+    ("unpaired", "mep.unpaired", "Response without a request", "SEQUENCE", "WARN"),
+    ("retransmission", "mep.retransmission.expert", "Retransmission", "SEQUENCE", "NOTE"),
+    ("timing", "mep.timing", "Timing rule broken", "SEQUENCE", "WARN"),
+    ("alert", "mep.alert.expert", "Alert sequence", "REQUEST_CODE", "CHAT"),
+]
+
+
+def _lua_str(s: str) -> str:
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= o < 127:
+            out.append(ch)
+        else:
+            out.extend(f"\\{b}" for b in ch.encode())
+    return '"' + "".join(out) + '"'
+
+
+def _lua_bytes(b: bytes) -> str:
+    return '"' + "".join(f"\\{x}" for x in b) + '"'
+
+
+def _lua_map(d: dict, key=lambda k: f"0x{k:02X}") -> str:
+    items = ", ".join(f"[{key(k)}] = {_lua_str(v)}" for k, v in sorted(d.items()))
+    return "{" + items + "}"
+
+
+def _lua_set(keys) -> str:
+    return "{" + ", ".join(f"[{k}] = true" for k in keys) + "}"
+
+
+def _field_spec(cls: type, f) -> str:
+    ab = _lua_str(abbrev_of(cls, f.name))
+    name = _lua_str(f.name)
+    if isinstance(f, RecordListField):
+        return f'{{"records", "records", "{f.record_cls.__name__}", {name}}}'
+    if isinstance(f, PacketListField):
+        raise TypeError(f"{cls.__name__}.{f.name}: list fields need a RecordListField")
+    if isinstance(f, ThreeBytesField):
+        return f'{{{ab}, "u", 3, {name}}}'
+    if isinstance(f, (ByteField, ByteEnumField, ShortField, XShortEnumField, XIntField)):
+        return f'{{{ab}, "u", {f.sz}, {name}}}'
+    if isinstance(f, XStrFixedLenField):
+        return f'{{{ab}, "fixed", {f.length_from(None)}, {name}}}'
+    if isinstance(f, _TailField):
+        return f'{{{ab}, "tail", {f.trailer}, {name}}}'
+    if isinstance(f, LenRefField):
+        return f'{{{ab}, "ref", {_lua_str(f.ref)}, {name}}}'
+    if isinstance(f, XStrField):
+        return f'{{{ab}, "rest", 0, {name}}}'
+    raise TypeError(f"{cls.__name__}.{f.name}: no Lua rule for {type(f).__name__}")
+
+
+def _class_spec(cls: type) -> str:
+    fields = ",\n        ".join(_field_spec(cls, f) for f in cls.fields_desc)
+    checks = ", ".join(_lua_str(c) for c in cls.checks)
+    return (
+        f"CLASSES.{cls.__name__} = {{\n    name = {_lua_str(cls._name or cls.__name__)},"
+        f" min_len = {cls.min_len}, checks = {{{checks}}},\n"
+        f"    fields = {{\n        {fields}\n    }},\n}}"
+    )
+
+
+def _protofield(wf: WSField) -> str:
+    """ProtoField constructor call (Wireshark 4.0 signatures)."""
+    ab, name = _lua_str(wf.abbrev), _lua_str(wf.name)
+    blurb = _lua_str(wf.blurb) if wf.blurb else "nil"
+    if wf.ftype.startswith("uint"):
+        vs = _lua_map(dict(wf.values), key=str) if wf.values else "nil"
+        args = [ab, name, f"base.{wf.base}", vs, "nil", blurb]
+    elif wf.ftype == "bool":
+        args = [ab, name, "base.NONE", "nil", "nil", blurb]
+    elif wf.ftype == "framenum":
+        ft = f"frametype.{wf.frametype}" if wf.frametype else "nil"
+        args = [ab, name, "base.NONE", ft, "nil", blurb]
+    elif wf.ftype in ("bytes", "string"):
+        args = [ab, name, "base.NONE", blurb]
+    else:  # relative time
+        args = [ab, name, blurb]
+    return f"F[{ab}] = ProtoField.{_FTYPES[wf.ftype]}({', '.join(args)})"
+
+
+def _classes_where(pred) -> list[str]:
+    return [c.__name__ for c in frame_classes() if pred(c) and not c.__name__.startswith("_")]
+
+
+def generate() -> str:
+    """The complete text of mep.lua."""
+    fields = all_fields()
+    out: list[str] = []
+    w = out.append
+    w("-- mep.lua: Wireshark dissector for the MEP serial port of OSGP/NES (Echelon) meters.")
+    w("-- GENERATED by `mep-dissector generate` from mepshark's scapy definitions.")
+    w("-- Do not edit: change dissector/*.py or dissector/mep_runtime.lua.in and regenerate.")
+    w("-- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install")
+    w("")
+    w('local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")')
+    w("")
+    w("-- ---- protocol facts (from the Python definitions) ----")
+    consts = {
+        "LEN_LEN": frames.LEN_LEN,
+        "SEQ_LEN": frames.SEQ_LEN,
+        "DIGEST_LEN": frames.DIGEST_LEN,
+        "MAX_BODY": frames.MAX_BODY,
+        "KEY_LEN": security.KEY_LEN,
+        "MANUFACTURER_BASE": tables.MANUFACTURER_BASE,
+        "SEQUENCE_ERROR": context.SEQUENCE_ERROR,
+        "TO_METER": context.TO_METER,
+        "FROM_METER": context.FROM_METER,
+        "DIGEST_BAD": context.DIGEST_BAD,
+        "DIGEST_GOOD": context.DIGEST_GOOD,
+        "DIGEST_UNVERIFIED": context.DIGEST_UNVERIFIED,
+        "DEFAULT_DLT": DLT_USER0,
+        "DLT_FIRST": DLT_USER_RANGE.start,
+        "DLT_LAST": DLT_USER_RANGE.stop - 1,
+        "BAUD": 9600,
+    }
+    for k, v in consts.items():
+        w(f"local {k} = {v}")
+    w(f"local RESPONSE_TIMEOUT = {context.RESPONSE_TIMEOUT!r}")
+    w(f"local MIN_REQUEST_SPACING = {context.MIN_REQUEST_SPACING!r}")
+    w(f"local CONST_KEY = {_lua_bytes(security._CONST_KEY)}")
+    w(f"local REQUEST_CODES = {_lua_map(frames.REQUEST_CODES)}")
+    w(f"local TLS_REQUEST_CODES = {_lua_map(frames.TLS_REQUEST_CODES)}")
+    w(f"local RESPONSE_CODES = {_lua_map(frames.RESPONSE_CODES)}")
+    w(f"local TLS_RESPONSE_CODES = {_lua_map(frames.TLS_RESPONSE_CODES)}")
+    w(f"local TLS_CONTENT_TYPES = {_lua_map(frames.TLS_CONTENT_TYPES, key=str)}")
+    w(f"local PSK_KEY_IDS = {_lua_map(frames.PSK_KEY_IDS, key=str)}")
+    codes = sorted(frames.ALL_REQUEST_CODES)
+    w(f"local REQUEST_CODE_SET = {_lua_set(f'0x{c:02X}' for c in codes)}")
+    w("local TABLE_NAMES = {")
+    for tid, (_tag, name) in sorted(tables.TABLES.items()):
+        w(f"    [{tid}] = {_lua_str(name)},")
+    w("}")
+    rc4_req = {code: cls.__name__ for code, cls in frames.RC4_REQUESTS.items()}
+    w(f"local RC4_REQUEST_CLASS = {_lua_map(rc4_req)}")
+    sets = {
+        "RC4_REQUEST_CLASSES": _classes_where(lambda c: issubclass(c, frames._RC4Request)),
+        "RC4_RESPONSE_CLASSES": _classes_where(lambda c: issubclass(c, frames._RC4Response)),
+        "WRITE_CLASSES": [frames.RC4_REQUESTS[c].__name__ for c in sorted(frames.WRITE_CODES)],
+        "READ_CLASSES": [frames.RC4_REQUESTS[c].__name__ for c in sorted(frames.READ_CODES)],
+        "OFFSET_CLASSES": _classes_where(lambda c: getattr(c, "has_offset", False)),
+    }
+    for name, members in sets.items():
+        w(f"local {name} = {_lua_set(_lua_str(m) for m in members)}")
+    w("")
+    w("-- ---- frame classes: field lists the runtime walks ----")
+    w("local CLASSES = {}")
+    for cls in [*frame_classes(MEP), frames.MEPTLSRecord]:
+        if cls.__name__.startswith("_"):
+            continue
+        w(_class_spec(cls))
+    w("")
+    w("-- ---- fields ----")
+    w("local F = {}")
+    for wf in fields:
+        w(_protofield(wf))
+    w('F["mep.tls.record"] = ProtoField.none("mep.tls.record", "TLS Record")')
+    w("local field_list = {}")
+    w("for _, f in pairs(F) do field_list[#field_list + 1] = f end")
+    w("mep.fields = field_list")
+    w("")
+    w("-- ---- expert infos ----")
+    w("local E = {}")
+    for key, ab, text, group, sev in _EXPERTS:
+        w(
+            f"E.{key} = ProtoExpert.new({_lua_str(ab)}, {_lua_str(text)}, "
+            f"expert.group.{group}, expert.severity.{sev})"
+        )
+    w("local expert_list = {}")
+    w("for _, e in pairs(E) do expert_list[#expert_list + 1] = e end")
+    w("mep.experts = expert_list")
+    w("")
+    w("-- ---- preferences ----")
+    w(
+        'mep.prefs.dlt = Pref.uint("User DLT", DEFAULT_DLT, '
+        '"Link type of MEP captures: 147..162 (USER0..USER15)")'
+    )
+    key_help = "ASCII as the meter utility prints it, or 32 hex digits (hex:/ascii: to force)"
+    w(f'mep.prefs.mak = Pref.string("MEP Advanced Key (MAK)", "", {_lua_str(key_help)})')
+    w(f'mep.prefs.mbk = Pref.string("MEP Basic Key (MBK)", "", {_lua_str(key_help)})')
+    w('mep.prefs.verify = Pref.bool("Verify digests", true, "Check every digest with the keys")')
+    w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
+    w("")
+    text = "\n".join(out) + "\n\n" + RUNTIME.read_text()
+    return text
+
+
+def write(path: Path | None = None) -> Path:
+    """Write mep.lua (default: next to this module, where the package ships it)."""
+    path = path or OUTPUT
+    path.write_text(generate())
+    return path

@@ -1,0 +1,133 @@
+"""Run tshark with the generated dissector and compare with the scapy decode.
+
+Shared by the Lua tests and the benchmark: both sides are reduced to, per
+capture record, a mapping ``abbreviation -> [values in tree order]`` plus
+the Info column and whether the record was flagged malformed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.dissector.context import FROM_METER, TO_METER
+from mepshark.dissector.link import read_capture
+from mepshark.dissector.security import Key
+from mepshark.dissector.wsfields import all_fields, flatten
+
+LUA = Path(__file__).parent.parent / "dissector" / "mep.lua"
+FIELDS = {f.abbrev: f for f in all_fields()}
+AGG = "\x1f"  # never in a value
+
+
+def tshark() -> str:
+    path = shutil.which("tshark")
+    if not path:
+        raise RuntimeError("tshark is missing: install Debian's tshark (make test does)")
+    return path
+
+
+def key_prefs(keys: list[Key]) -> list[str]:
+    out = []
+    for k in keys:
+        out += ["-o", f"mep.{k.name.lower()}:hex:{k.raw.hex()}"]
+    return out
+
+
+def run_tshark(
+    pcap: Path, keys: list[Key] = (), extra: list[str] = ()
+) -> subprocess.CompletedProcess:
+    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-2", *key_prefs(keys)]
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    return subprocess.run(
+        [*args, *extra], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def _norm(abbrev: str, text: str):
+    ftype = FIELDS[abbrev].ftype
+    if ftype.startswith("uint") or ftype == "framenum":
+        return int(text, 0)
+    if ftype == "bytes":
+        return bytes.fromhex(text.replace(":", ""))
+    if ftype == "bool":
+        return text in ("1", "True", "true")
+    if ftype == "reltime":
+        return round(float(text), 6)
+    return text
+
+
+def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
+    """tshark's view: {frame number: (fields, info, malformed)} and stderr."""
+    abbrevs = [a for a in FIELDS]
+    extra = ["-T", "fields", "-E", "occurrence=a", "-E", f"aggregator={AGG}", "-E", "quote=n"]
+    extra += ["-e", "frame.number", "-e", "_ws.col.Info", "-e", "_ws.expert.message"]
+    for a in abbrevs:
+        extra += ["-e", a]
+    proc = run_tshark(pcap, keys, extra)
+    out = {}
+    for line in proc.stdout.splitlines():
+        cols = line.split("\t")
+        number, info, experts = int(cols[0]), cols[1], cols[2]
+        fields = {}
+        for a, text in zip(abbrevs, cols[3:], strict=True):
+            if text:
+                fields[a] = [_norm(a, t) for t in text.split(AGG)]
+        malformed = any(m.startswith("Malformed MEP frame") for m in experts.split(AGG))
+        out[number] = (fields, info, malformed)
+    return out, proc.stderr + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")
+
+
+def scapy_decode(pcap: Path, keys: list[Key] = ()) -> dict:
+    """scapy's view, in the same shape as :func:`lua_decode`."""
+    records: dict[int, tuple[dict, list[str], bool]] = {}
+    for fi in read_capture(pcap, keys):
+        fields, infos, bad = records.setdefault(fi.number, (defaultdict(list), [], False))
+        for abbrev, value in flatten(fi):
+            if FIELDS[abbrev].ftype == "reltime":
+                value = round(value, 6)
+            fields[abbrev].append(value)
+        infos.append(fi.summary())
+        records[fi.number] = (fields, infos, bad or fi.malformed)
+    return {n: (dict(f), " | ".join(i), m) for n, (f, i, m) in records.items()}
+
+
+def write_records(path: Path, records: list[tuple[float, int | None, bytes]]) -> Path:
+    """Write (time, direction, bytes) records; direction TO_METER/FROM_METER/None."""
+    epb = {TO_METER: EPB_OUTBOUND, FROM_METER: EPB_INBOUND, None: None}
+    with open(path, "wb") as f, PcapngWriter(f) as w:
+        ifs = {
+            TO_METER: w.add_interface("client", "client TXD"),
+            FROM_METER: w.add_interface("meter", "meter TXD"),
+            None: w.add_interface("line", "side unknown"),
+        }
+        for t, d, data in records:
+            w.write(ifs[d], t, data, epb[d])
+    return path
+
+
+def differences(pcap: Path, keys: list[Key] = ()) -> list[str]:
+    """Every disagreement between tshark+Lua and scapy on one capture (empty: none)."""
+    lua, stderr = lua_decode(pcap, keys)
+    py = scapy_decode(pcap, keys)
+    problems = []
+    if "Lua" in stderr or "exit " in stderr:
+        problems.append(f"tshark stderr: {stderr.strip()[:2000]}")
+    for n in sorted(set(py) | set(lua)):
+        if n not in lua or n not in py:
+            problems.append(f"frame {n}: only in {'scapy' if n in py else 'tshark'}")
+            continue
+        (pf, pi, pm), (lf, li, lm) = py[n], lua[n]
+        if pf != lf:
+            for a in sorted(set(pf) | set(lf)):
+                if pf.get(a) != lf.get(a):
+                    problems.append(f"frame {n} {a}: scapy {pf.get(a)!r} tshark {lf.get(a)!r}")
+        if pi != li:
+            problems.append(f"frame {n} info:\n  scapy  {pi}\n  tshark {li}")
+        if pm != lm:
+            problems.append(f"frame {n} malformed: scapy {pm} tshark {lm}")
+    return problems
