@@ -1,6 +1,7 @@
 # mepshark: `make demo` runs the main job, `make test` runs the tests.
 # Both set up everything on a fresh Debian machine: a virtual environment
-# with the project installed (editable) and Debian's tshark.
+# with the project installed (editable), Debian's tshark, and the plain
+# lua5.2/lua5.4 interpreters the tests run the generated dissector under.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # The MEP guide's example key (sixteen 0x01 bytes) opens the sample captures.
 GUIDE_KEY := 01010101010101010101010101010101
 
-.PHONY: demo test lint bench deps tshark examples clean
+.PHONY: demo test lint bench deps sysdeps lua examples clean
 
 deps: $(VENV)/.installed
 
@@ -21,23 +22,29 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-tshark:
-	@command -v tshark >/dev/null 2>&1 || { \
-	  echo "installing Debian's tshark"; \
-	  $(APT) update -qq && $(APT) install -y -qq tshark >/dev/null; }
+SYSPKGS := tshark lua5.2 lua5.4
+sysdeps:
+	@missing=""; for p in tshark lua5.2 lua5.4; do command -v $$p >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $(SYSPKGS)"; \
+	  $(APT) update -qq && $(APT) install -y -qq $(SYSPKGS) >/dev/null; fi
 
 demo: deps
 	MEP_MAK=$(GUIDE_KEY) $(BIN)/mep-dissector decode pcaps/spec-examples.pcapng
 
-test: deps tshark
+test: deps sysdeps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: deps
 	$(BIN)/ruff check .
 
-bench: deps
+bench: deps sysdeps
 	$(BIN)/python bench/bench_decode.py
+	$(BIN)/python bench/bench_tshark.py
+
+lua: deps
+	$(BIN)/mep-dissector generate
 
 examples: deps
 	$(BIN)/python pcaps/make_spec_examples.py

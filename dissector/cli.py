@@ -1,4 +1,4 @@
-"""``mep-dissector``: decode MEP captures with the scapy definitions.
+"""``mep-dissector``: decode MEP captures with scapy; generate and install the Lua dissector.
 
 ``mep-dissector decode FILE`` prints one line per frame in the style of
 Wireshark's Info column (``-V`` adds the decoded fields, the expert notes
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from scapy.error import Scapy_Exception
 
@@ -65,6 +66,41 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def plugin_dir() -> Path:
+    """Wireshark's personal Lua plugin folder (the same on every 4.x release)."""
+    return Path.home() / ".local" / "lib" / "wireshark" / "plugins"
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .luagen import OUTPUT, generate
+
+    text = generate()
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output) if args.output else OUTPUT
+    path.write_text(text)
+    print(f"wrote {path} ({len(text.splitlines())} lines)")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    from .luagen import OUTPUT, generate
+
+    folder = Path(args.dir) if args.dir else plugin_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "mep.lua"
+        target.write_text(OUTPUT.read_text() if OUTPUT.exists() else generate())
+    except OSError as exc:
+        print(f"mep-dissector: cannot install into {folder}: {exc}", file=sys.stderr)
+        return 2
+    print(f"installed {target}")
+    print("restart Wireshark (or Analyze > Reload Lua Plugins); check with: "
+          "tshark -G protocols | grep -w mep")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mep-dissector", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dlt", type=int, default=DLT_USER0, help="user DLT of the capture (147..162)")
     d.add_argument("--baud", type=int, default=9600, help="line speed, for timing checks")
     d.set_defaults(func=_decode)
+    g = sub.add_parser("generate", help="write the Lua dissector from the scapy definitions")
+    g.add_argument("-o", "--output", help="output file (default: the packaged mep.lua; - = stdout)")
+    g.set_defaults(func=_generate)
+    i = sub.add_parser("install", help="copy mep.lua into Wireshark's personal plugin folder")
+    i.add_argument("--dir", help="plugin folder (default: ~/.local/lib/wireshark/plugins)")
+    i.set_defaults(func=_install)
     return p
 
 

@@ -334,16 +334,29 @@ local function table_tag(tid)
     return sfmt("T%d", tid)
 end
 
+local LABELS = {}
 local function table_label(tid)
-    local name = TABLE_NAMES[tid]
-    if name then return table_tag(tid) .. " " .. name end
-    return table_tag(tid)
+    local label = LABELS[tid]
+    if label == nil then
+        local name = TABLE_NAMES[tid]
+        label = name and (table_tag(tid) .. " " .. name) or table_tag(tid)
+        LABELS[tid] = label
+    end
+    return label
 end
 
 local function be(s, i, n)  -- big-endian unsigned integer of n bytes at 1-based i
-    local v = 0
-    for k = i, i + n - 1 do v = v * 256 + sbyte(s, k) end
-    return v
+    if n == 1 then return sbyte(s, i) end
+    if n == 2 then
+        local a, b = sbyte(s, i, i + 1)
+        return a * 256 + b
+    end
+    if n == 3 then
+        local a, b, c = sbyte(s, i, i + 2)
+        return (a * 256 + b) * 256 + c
+    end
+    local a, b, c, d = sbyte(s, i, i + 3)
+    return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
 local function looks_like_record(s, i)  -- s: string, i: 1-based start
@@ -606,7 +619,8 @@ local function walk(spec, s, i, stop, out, problems)
             else
                 local v = be(s, i, arg)
                 vals[f[4]] = v
-                out[#out + 1] = {ab, v, i, arg}
+                local k = #out
+                out[k + 1], out[k + 2], out[k + 3], out[k + 4] = ab, v, i, arg
                 i = i + arg
             end
         elseif kind == "records" then
@@ -615,7 +629,8 @@ local function walk(spec, s, i, stop, out, problems)
                 local rec, rstart = {}, i
                 i = walk(CLASSES[arg], s, i, stop, rec, problems)
                 recs[#recs + 1] = rec
-                out[#out + 1] = {"record", rec, rstart, i - rstart}
+                local k = #out
+                out[k + 1], out[k + 2], out[k + 3], out[k + 4] = "record", rec, rstart, i - rstart
             end
             vals[f[4]] = recs
         else
@@ -624,8 +639,12 @@ local function walk(spec, s, i, stop, out, problems)
             elseif kind == "tail" then n = math.max(0, left - arg)
             elseif kind == "rest" then n = left
             else n = math.min(vals[arg] or 0, left) end  -- "ref": length in an earlier field
-            vals[f[4]] = s:sub(i, i + n - 1)
-            if n > 0 then out[#out + 1] = {ab, vals[f[4]], i, n} end
+            local v = s:sub(i, i + n - 1)
+            vals[f[4]] = v
+            if n > 0 then
+                local k = #out
+                out[k + 1], out[k + 2], out[k + 3], out[k + 4] = ab, v, i, n
+            end
             i = i + n
         end
     end
@@ -666,7 +685,7 @@ local function records_summary(vals)
     local parts = {}
     for _, rec in ipairs(recs) do
         local rv = {}
-        for _, it in ipairs(rec) do rv[it[1]] = it[2] end
+        for k = 1, #rec, 4 do rv[rec[k]] = rec[k + 1] end
         local ct = rv["mep.tls.record.content_type"]
         local text = TLS_CONTENT_TYPES[ct] or sfmt("type %d", ct)
         local c = rv["mep.tls.record.content"]
@@ -758,7 +777,8 @@ local function ctx_request(st)
         end
     end
     local body = st.plain and (schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain) or st.frame
-    local v = decode_frame(st.cls, body).vals
+    st.decoded = decode_frame(st.cls, body)
+    local v = st.decoded.vals
     if RC4_REQUEST_CLASSES[st.cls] then
         st.table_id, st.count = v.table_id, v.count
         if OFFSET_CLASSES[st.cls] then st.offset = v.offset end
@@ -848,13 +868,15 @@ local function ctx_frame(number, index, time, direction, frame)
         st.kind = "response"
         ctx_response(st)
     end
-    local d
-    if st.plain then
-        d = decode_frame(st.cls, schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain)
-    else
-        d = decode_frame(st.cls, frame)
+    local d = st.decoded
+    if d == nil then
+        if st.plain then
+            d = decode_frame(st.cls, schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain)
+        else
+            d = decode_frame(st.cls, frame)
+        end
+        st.decoded = d
     end
-    st.decoded = d
     if st.kind == "response" and st.request then
         local code = d.vals.response_code
         if RC4_RESPONSE_CLASSES[st.cls] and code ~= nil and code ~= 0 then
@@ -912,37 +934,43 @@ end
 -- ---- tree ------------------------------------------------------------------------------------
 
 local function add_items(tree, tvb, base, items)
-    for _, it in ipairs(items) do
-        if it[1] == "record" then
-            local sub = tree:add(F["mep.tls.record"], tvb(base + it[3] - 1, it[4]))
-            add_items(sub, tvb, base, it[2])
+    for k = 1, #items, 4 do
+        local ab = items[k]
+        if ab == "record" then
+            local sub = tree:add(F["mep.tls.record"], tvb(base + items[k + 2] - 1, items[k + 3]))
+            add_items(sub, tvb, base, items[k + 1])
         else
-            tree:add(F[it[1]], tvb(base + it[3] - 1, it[4]))
+            tree:add(F[ab], tvb(base + items[k + 2] - 1, items[k + 3]))
         end
     end
 end
 
+local function gen(item, visible)
+    if visible then item:set_generated() end
+    return item
+end
+
 local function add_context(tree, st)
+    local v = tree.visible
     if st.direction ~= nil then
-        local it = tree:add(F["mep.direction"], st.direction)
-        it:set_generated()
-        if st.inferred then it:append_text(" (inferred from the first byte)") end
+        local it = gen(tree:add(F["mep.direction"], st.direction), v)
+        if st.inferred and v then it:append_text(" (inferred from the first byte)") end
     end
-    if st.kind == "alert" then tree:add(F["mep.alert"], true):set_generated() end
-    if st.table_id ~= nil then tree:add(F["mep.table_name"], table_label(st.table_id)):set_generated() end
+    if st.kind == "alert" then gen(tree:add(F["mep.alert"], true), v) end
+    if st.table_id ~= nil then gen(tree:add(F["mep.table_name"], table_label(st.table_id)), v) end
     if st.kind == "response" and st.request then
-        if st.table_id ~= nil then tree:add(F["mep.table_id"], st.table_id):set_generated() end
-        if st.offset ~= nil then tree:add(F["mep.offset"], st.offset):set_generated() end
-        if st.count ~= nil then tree:add(F["mep.count"], st.count):set_generated() end
-        tree:add(F["mep.request_in"], st.request_in):set_generated()
-        tree:add(F["mep.time"], NSTime.new(floor(st.response_time),
-            floor((st.response_time - floor(st.response_time)) * 1e9 + 0.5))):set_generated()
+        if st.table_id ~= nil then gen(tree:add(F["mep.table_id"], st.table_id), v) end
+        if st.offset ~= nil then gen(tree:add(F["mep.offset"], st.offset), v) end
+        if st.count ~= nil then gen(tree:add(F["mep.count"], st.count), v) end
+        gen(tree:add(F["mep.request_in"], st.request_in), v)
+        local rt = st.response_time
+        gen(tree:add(F["mep.time"], NSTime.new(floor(rt), floor((rt - floor(rt)) * 1e9 + 0.5))), v)
     end
-    if st.response_in then tree:add(F["mep.response_in"], st.response_in):set_generated() end
-    if st.retransmission_of then tree:add(F["mep.retransmission"], st.retransmission_of):set_generated() end
-    if st.digest_status ~= nil then tree:add(F["mep.digest.status"], st.digest_status):set_generated() end
-    if st.key then tree:add(F["mep.key"], st.key):set_generated() end
-    if st.encrypted then tree:add(F["mep.encrypted"], true):set_generated() end
+    if st.response_in then gen(tree:add(F["mep.response_in"], st.response_in), v) end
+    if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
+    if st.digest_status ~= nil then gen(tree:add(F["mep.digest.status"], st.digest_status), v) end
+    if st.key then gen(tree:add(F["mep.key"], st.key), v) end
+    if st.encrypted then gen(tree:add(F["mep.encrypted"], true), v) end
 end
 
 local function tohex(s)
@@ -981,7 +1009,7 @@ local function dissect_one(tvb, pinfo, tree, off, index)
         sub:add_proto_expert_info(E.malformed, "Malformed MEP frame (" .. table.concat(d.problems, ", ") .. ")")
     end
     local text = summary(st)
-    sub:append_text(": " .. text)
+    if tree.visible then sub:append_text(": " .. text) end
     return flen, text
 end
 

@@ -117,17 +117,62 @@ def differences(pcap: Path, keys: list[Key] = ()) -> list[str]:
     problems = []
     if "Lua" in stderr or "exit " in stderr:
         problems.append(f"tshark stderr: {stderr.strip()[:2000]}")
-    for n in sorted(set(py) | set(lua)):
-        if n not in lua or n not in py:
-            problems.append(f"frame {n}: only in {'scapy' if n in py else 'tshark'}")
+    return problems + compare(py, lua)
+
+
+SHIM = Path(__file__).parent / "lua" / "shim.lua"
+RUNNER = Path(__file__).parent / "lua" / "run.lua"
+
+
+def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> dict:
+    """Run mep.lua under a plain Lua interpreter through tests/lua/shim.lua.
+
+    Same shape as :func:`lua_decode`; two passes like ``tshark -2``.
+    """
+    from scapy.utils import RawPcapNgReader
+
+    lines, t0 = [], None
+    with RawPcapNgReader(str(pcap)) as reader:
+        for n, (data, meta) in enumerate(reader, 1):
+            t = ((meta.tshigh << 32) + meta.tslow) / meta.tsresol
+            t0 = t if t0 is None else t0
+            d = {1: 1, 2: 0}.get(meta.direction, -1)
+            lines.append(f"{n} {t - t0!r} {d} {data.hex()}")
+    records = tmp / "records.txt"
+    records.write_text("\n".join(lines) + "\n")
+    by_name = {k.name: f"hex:{k.raw.hex()}" for k in keys}
+    args = [lua, str(RUNNER), str(SHIM), str(LUA), str(records)]
+    args += [by_name.get("MAK", ""), by_name.get("MBK", "")]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
+    out: dict = {}
+    current = None
+    for line in proc.stdout.splitlines():
+        tag, *rest = line.split("\t")
+        if tag == "R":
+            current = int(rest[0])
+            out[current] = ({}, rest[1] if len(rest) > 1 else "", False)
+        elif tag == "F":
+            abbrev, text = rest[0], rest[1] if len(rest) > 1 else ""
+            if abbrev in FIELDS:
+                out[current][0].setdefault(abbrev, []).append(_norm(abbrev, text))
+        elif tag == "E" and rest[0].startswith("Malformed MEP frame"):
+            out[current] = (out[current][0], out[current][1], True)
+    return out
+
+
+def compare(py: dict, other: dict) -> list[str]:
+    """Differences between two decodes of the shape returned above."""
+    problems = []
+    for n in sorted(set(py) | set(other)):
+        if n not in other or n not in py:
+            problems.append(f"frame {n}: only in {'scapy' if n in py else 'lua'}")
             continue
-        (pf, pi, pm), (lf, li, lm) = py[n], lua[n]
-        if pf != lf:
-            for a in sorted(set(pf) | set(lf)):
-                if pf.get(a) != lf.get(a):
-                    problems.append(f"frame {n} {a}: scapy {pf.get(a)!r} tshark {lf.get(a)!r}")
+        (pf, pi, pm), (lf, li, lm) = py[n], other[n]
+        for a in sorted(set(pf) | set(lf)):
+            if pf.get(a) != lf.get(a):
+                problems.append(f"frame {n} {a}: scapy {pf.get(a)!r} lua {lf.get(a)!r}")
         if pi != li:
-            problems.append(f"frame {n} info:\n  scapy  {pi}\n  tshark {li}")
+            problems.append(f"frame {n} info:\n  scapy {pi}\n  lua   {li}")
         if pm != lm:
-            problems.append(f"frame {n} malformed: scapy {pm} tshark {lm}")
+            problems.append(f"frame {n} malformed: scapy {pm} lua {lm}")
     return problems

@@ -1,0 +1,52 @@
+-- Run mep.lua over records read from a file, as tshark -2 would, and print
+-- what it shows.  Usage: lua run.lua SHIM MEP_LUA RECORDS [MAK] [MBK]
+-- RECORDS: one line per record: number rel_time direction(-1/0/1) hex
+local shim, plugin, records, mak, mbk = arg[1], arg[2], arg[3], arg[4], arg[5]
+dofile(shim)
+local real_proto = Proto
+local proto
+Proto = function(...) proto = real_proto(...); return proto end
+dofile(plugin)
+proto.prefs.mak = mak or ""
+proto.prefs.mbk = mbk or ""
+proto.init()
+
+local recs = {}
+for line in io.lines(records) do
+    local n, t, d, hex = line:match("^(%d+) (%S+) (%S+) (%x*)$")
+    local s = hex:gsub("%x%x", function(c) return string.char(tonumber(c, 16)) end)
+    recs[#recs + 1] = {number = tonumber(n), t = tonumber(t), dir = tonumber(d), s = s}
+end
+
+local function run(visited)
+    local out = {}
+    for _, r in ipairs(recs) do
+        local rec = {fields = {}, experts = {}}
+        local pinfo = {number = r.number, visited = visited, p2p_dir = r.dir, rel_ts = r.t,
+                       cols = {}}
+        proto.dissector(new_tvb(r.s), pinfo, new_tree(rec))
+        rec.info = pinfo.cols.info
+        out[#out + 1] = rec
+    end
+    return out
+end
+
+local clock = os.clock()
+run(false)
+local first = os.clock() - clock
+local out = run(true)
+io.stderr:write(string.format("first pass: %.3f s for %d records\n", first, #recs))
+local function show(v, kind)
+    if type(v) == "string" then
+        if kind == "bytes" then return (v:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+        return v
+    end
+    if type(v) == "boolean" then return v and "1" or "0" end
+    if kind == "relative_time" then return string.format("%.9f", v) end
+    return string.format("%d", v)
+end
+for k, rec in ipairs(out) do
+    print("R\t" .. recs[k].number .. "\t" .. (rec.info or ""))
+    for _, f in ipairs(rec.fields) do print("F\t" .. f[1] .. "\t" .. show(f[2], f[3])) end
+    for _, e in ipairs(rec.experts) do print("E\t" .. e) end
+end
