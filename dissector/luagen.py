@@ -32,6 +32,7 @@ from .wsfields import WSField, abbrev_of, all_fields, frame_classes
 
 RUNTIME = Path(__file__).with_name("mep_runtime.lua.in")
 OUTPUT = Path(__file__).with_name("mep.lua")
+DECODERS_MARK = "-- @GENERATED_DECODERS@"
 
 _FTYPES = {
     "uint8": "uint8",
@@ -114,6 +115,73 @@ def _class_spec(cls: type) -> str:
         f" min_len = {cls.min_len}, checks = {{{checks}}},\n"
         f"    fields = {{\n        {fields}\n    }},\n}}"
     )
+
+
+def _fast_decoder(cls: type) -> str | None:
+    """A straight-line Lua decoder for a well-formed frame of ``cls``.
+
+    Applies to layouts of fixed-size fields around at most one variable byte
+    run (tail or rest); the decoder returns nil (and the runtime walks the
+    field list generically) when the frame is too short for the layout.
+    """
+    fields = []  # (abbrev, scapy name, kind, size or None for the variable run)
+    for f in cls.fields_desc:
+        if isinstance(f, (PacketListField, LenRefField)):
+            return None
+        if isinstance(f, (_TailField, XStrField)) and not isinstance(f, XStrFixedLenField):
+            fields.append((abbrev_of(cls, f.name), f.name, "bytes", None))
+        elif isinstance(f, XStrFixedLenField):
+            fields.append((abbrev_of(cls, f.name), f.name, "bytes", f.length_from(None)))
+        else:
+            size = 3 if isinstance(f, ThreeBytesField) else f.sz
+            fields.append((abbrev_of(cls, f.name), f.name, "u", size))
+    variable = [k for k, fl in enumerate(fields) if fl[3] is None]
+    if len(variable) > 1:
+        return None
+    fixed = sum(fl[3] for fl in fields if fl[3])
+    split = variable[0] if variable else len(fields)
+    cond = f"n < {fixed}" if variable else f"n ~= {fixed}"
+    out = [f"FAST.{cls.__name__} = function(s, n)", f"    if {cond} then return nil end"]
+    items, vals = [], []
+    pos = 1
+    for k, (ab, name, kind, size) in enumerate(fields[:split]):
+        read = f"be(s, {pos}, {size})" if kind == "u" else f"s:sub({pos}, {pos + size - 1})"
+        out.append(f"    local v{k} = {read}")
+        items.append(f"{_lua_str(ab)}, v{k}, {pos}, {size}")
+        vals.append(f"{name} = v{k}")
+        pos += size
+    if variable:
+        ab, name, _kind, _size = fields[split]
+        tail = fixed - (pos - 1)
+        out.append(f"    local v{split} = s:sub({pos}, n - {tail})")
+        vals.append(f"{name} = v{split}")
+        after = tail
+        for k, (_ab2, name2, kind2, size2) in enumerate(fields[split + 1 :], split + 1):
+            at = f"n - {after - 1}"
+            read = f"be(s, {at}, {size2})" if kind2 == "u" else f"s:sub({at}, {at} + {size2 - 1})"
+            out.append(f"    local v{k} = {read}")
+            vals.append(f"{name2} = v{k}")
+            after -= size2
+        out.append("    local items = {" + ", ".join(items) + "}")
+        out.append("    local m = #items")
+        out.append(f"    if #v{split} > 0 then")
+        out.append(f"        items[m + 1], items[m + 2], items[m + 3], items[m + 4] ="
+                   f" {_lua_str(ab)}, v{split}, {pos}, #v{split}")
+        out.append("        m = m + 4")
+        out.append("    end")
+        after = tail
+        for k, (ab2, _n2, _kind2, size2) in enumerate(fields[split + 1 :], split + 1):
+            out.append(f"    items[m + 1], items[m + 2], items[m + 3], items[m + 4] ="
+                       f" {_lua_str(ab2)}, v{k}, n - {after - 1}, {size2}")
+            out.append("    m = m + 4")
+            after -= size2
+    else:
+        out.append("    local items = {" + ", ".join(items) + "}")
+    out.append("    local vals = {" + ", ".join(vals) + "}")
+    checks = " or ".join(f'(CHECK_FN.{c}(vals) and "{c}")' for c in cls.checks) or "nil"
+    out.append(f"    return items, vals, {checks}")
+    out.append("end")
+    return "\n".join(out)
 
 
 def _protofield(wf: WSField) -> str:
@@ -237,8 +305,16 @@ def generate() -> str:
     w('mep.prefs.verify = Pref.bool("Verify digests", true, "Check every digest with the keys")')
     w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
     w("")
-    text = "\n".join(out) + "\n\n" + RUNTIME.read_text()
-    return text
+    decoders = ["local FAST = {}"]
+    for cls in frame_classes(MEP):
+        code = None if cls.__name__.startswith("_") else _fast_decoder(cls)
+        if code:
+            decoders.append(code)
+    runtime = RUNTIME.read_text()
+    if DECODERS_MARK not in runtime:
+        raise ValueError(f"{RUNTIME.name} lacks the line {DECODERS_MARK}")
+    runtime = runtime.replace(DECODERS_MARK, "\n".join(decoders))
+    return "\n".join(out) + "\n\n" + runtime
 
 
 def write(path: Path | None = None) -> Path:

@@ -668,7 +668,164 @@ CHECK_FN.content_length = function(v)
 end
 
 -- Decode one frame's bytes (length field included) as class cls.
+-- Straight-line decoders for well-formed frames, generated per class:
+local FAST = {}
+FAST.MEP = function(s, n)
+    if n ~= 2 then return nil end
+    local v0 = be(s, 1, 2)
+    local items = {"mep.length", v0, 1, 2}
+    local vals = {length = v0}
+    return items, vals, nil
+end
+FAST.MEPAlert = function(s, n)
+    if n ~= 2 then return nil end
+    local v0 = be(s, 1, 2)
+    local items = {"mep.length", v0, 1, 2}
+    local vals = {length = v0}
+    return items, vals, nil
+end
+FAST.MEPFullTableRead = function(s, n)
+    if n ~= 19 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 2)
+    local v3 = be(s, 6, 2)
+    local v4 = be(s, 8, 4)
+    local v5 = s:sub(12, 19)
+    local items = {"mep.length", v0, 1, 2, "mep.request_code", v1, 3, 1, "mep.table_id", v2, 4, 2, "mep.count", v3, 6, 2, "mep.sequence", v4, 8, 4, "mep.digest", v5, 12, 8}
+    local vals = {length = v0, request_code = v1, table_id = v2, count = v3, sequence = v4, digest = v5}
+    return items, vals, nil
+end
+FAST.MEPPartialTableRead = function(s, n)
+    if n ~= 22 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 2)
+    local v3 = be(s, 6, 3)
+    local v4 = be(s, 9, 2)
+    local v5 = be(s, 11, 4)
+    local v6 = s:sub(15, 22)
+    local items = {"mep.length", v0, 1, 2, "mep.request_code", v1, 3, 1, "mep.table_id", v2, 4, 2, "mep.offset", v3, 6, 3, "mep.count", v4, 9, 2, "mep.sequence", v5, 11, 4, "mep.digest", v6, 15, 8}
+    local vals = {length = v0, request_code = v1, table_id = v2, offset = v3, count = v4, sequence = v5, digest = v6}
+    return items, vals, nil
+end
+FAST.MEPFullTableWrite = function(s, n)
+    if n < 19 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 2)
+    local v3 = be(s, 6, 2)
+    local v4 = s:sub(8, n - 12)
+    local v5 = be(s, n - 11, 4)
+    local v6 = s:sub(n - 7, n - 7 + 7)
+    local items = {"mep.length", v0, 1, 2, "mep.request_code", v1, 3, 1, "mep.table_id", v2, 4, 2, "mep.count", v3, 6, 2}
+    local m = #items
+    if #v4 > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v4, 8, #v4
+        m = m + 4
+    end
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.sequence", v5, n - 11, 4
+    m = m + 4
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.digest", v6, n - 7, 8
+    m = m + 4
+    local vals = {length = v0, request_code = v1, table_id = v2, count = v3, data = v4, sequence = v5, digest = v6}
+    return items, vals, (CHECK_FN.count(vals) and "count")
+end
+FAST.MEPPartialTableWrite = function(s, n)
+    if n < 22 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 2)
+    local v3 = be(s, 6, 3)
+    local v4 = be(s, 9, 2)
+    local v5 = s:sub(11, n - 12)
+    local v6 = be(s, n - 11, 4)
+    local v7 = s:sub(n - 7, n - 7 + 7)
+    local items = {"mep.length", v0, 1, 2, "mep.request_code", v1, 3, 1, "mep.table_id", v2, 4, 2, "mep.offset", v3, 6, 3, "mep.count", v4, 9, 2}
+    local m = #items
+    if #v5 > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v5, 11, #v5
+        m = m + 4
+    end
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.sequence", v6, n - 11, 4
+    m = m + 4
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.digest", v7, n - 7, 8
+    m = m + 4
+    local vals = {length = v0, request_code = v1, table_id = v2, offset = v3, count = v4, data = v5, sequence = v6, digest = v7}
+    return items, vals, (CHECK_FN.count(vals) and "count")
+end
+FAST.MEPReadResponse = function(s, n)
+    if n < 13 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 2)
+    local v3 = s:sub(6, n - 8)
+    local v4 = s:sub(n - 7, n - 7 + 7)
+    local items = {"mep.length", v0, 1, 2, "mep.response_code", v1, 3, 1, "mep.count", v2, 4, 2}
+    local m = #items
+    if #v3 > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v3, 6, #v3
+        m = m + 4
+    end
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.digest", v4, n - 7, 8
+    m = m + 4
+    local vals = {length = v0, response_code = v1, count = v2, data = v3, digest = v4}
+    return items, vals, (CHECK_FN.count(vals) and "count")
+end
+FAST.MEPWriteResponse = function(s, n)
+    if n ~= 11 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = s:sub(4, 11)
+    local items = {"mep.length", v0, 1, 2, "mep.response_code", v1, 3, 1, "mep.digest", v2, 4, 8}
+    local vals = {length = v0, response_code = v1, digest = v2}
+    return items, vals, nil
+end
+FAST.MEPErrorResponse = function(s, n)
+    if n ~= 11 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = s:sub(4, 11)
+    local items = {"mep.length", v0, 1, 2, "mep.response_code", v1, 3, 1, "mep.digest", v2, 4, 8}
+    local vals = {length = v0, response_code = v1, digest = v2}
+    return items, vals, nil
+end
+FAST.MEPSequenceResponse = function(s, n)
+    if n ~= 15 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = be(s, 3, 1)
+    local v2 = be(s, 4, 4)
+    local v3 = s:sub(8, 15)
+    local items = {"mep.length", v0, 1, 2, "mep.response_code", v1, 3, 1, "mep.sequence", v2, 4, 4, "mep.digest", v3, 8, 8}
+    local vals = {length = v0, response_code = v1, sequence = v2, digest = v3}
+    return items, vals, nil
+end
+FAST.MEPUnknown = function(s, n)
+    if n < 10 then return nil end
+    local v0 = be(s, 1, 2)
+    local v1 = s:sub(3, n - 8)
+    local v2 = s:sub(n - 7, n - 7 + 7)
+    local items = {"mep.length", v0, 1, 2}
+    local m = #items
+    if #v1 > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v1, 3, #v1
+        m = m + 4
+    end
+    items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.digest", v2, n - 7, 8
+    m = m + 4
+    local vals = {length = v0, data = v1, digest = v2}
+    return items, vals, nil
+end
+
 local function decode_frame(cls, frame)
+    local fast = FAST[cls]
+    if fast then
+        local items, vals, problem = fast(frame, #frame)
+        if items then
+            return {cls = cls, items = items, vals = vals,
+                    problems = {problem or nil}}
+        end
+    end
     local items, problems = {}, {}
     local i, vals = walk(CLASSES[cls], frame, 1, #frame, items, problems)
     if i <= #frame then problems[#problems + 1] = "left over" end
