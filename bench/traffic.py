@@ -31,6 +31,8 @@ def session(
     clients = {MAK: b.Requester(MAK, 0x77635B91), MBK: b.Requester(MBK, 0x10000000)}
     t = 1700000000.0
     made = 0
+    # configuration tables keep their contents; registers and status change
+    static = {0: bytes(rng.getrandbits(8) for _ in range(26))}
     while made < frames:
         t += rng.uniform(0.1, 0.4)
         roll = rng.random()
@@ -45,7 +47,8 @@ def session(
             table, off, cnt = rng.choice(_READS)
             body = b.partial_read(table, off, cnt) if off or rng.random() < 0.5 else None
             body = body or b.full_read(table, cnt)
-            answer = b.read_ok(bytes(rng.getrandbits(8) for _ in range(cnt)))
+            data = static.get(table) or bytes(rng.getrandbits(8) for _ in range(cnt))
+            answer = b.read_ok(data[:cnt])
         else:
             table, off, data = rng.choice(_WRITES)
             body = b.partial_write(table, off, data)

@@ -42,6 +42,16 @@ def print_frames(frames: list[FrameInfo], verbose: bool = False, out=sys.stdout)
         if fi.packet is not None:
             for line in fi.packet.show(dump=True).splitlines():
                 print("      " + line, file=out)
+        if fi.table is not None:
+            t = fi.table
+            print(f"      {t.tag} contents (offset {t.offset}, {t.length} bytes):", file=out)
+            for d in t.fields:
+                note = f"  [{d.note}]" if d.note else ""
+                print(f"        @{d.slot.offset:<4d} {d.slot.path} = {d.text}{note}", file=out)
+            for dim in t.defaults_used:
+                print(f"        (no {dim} seen earlier: the guide's default was used)", file=out)
+            for problem in t.problems:
+                print(f"        problem: {problem}", file=out)
         for note in fi.expert:
             print(f"      expert: {note}", file=out)
         for problem in fi.problems:

@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
+from .catalog import DimensionContext, TableDecode, spec_for
+from .catalog import decode as decode_table
+from .catalog.procedures import decode_request as decode_procedure_call
+from .catalog.procedures import decode_response as decode_procedure_result
+from .catalog.registry import DIMENSION_SOURCES
 from .frames import (
     ALL_REQUEST_CODES,
     DIGEST_LEN,
@@ -116,6 +121,19 @@ class FrameInfo:
     """For a retransmitted request: the first transmission."""
     seal: Seal | None = field(default=None, repr=False)
     """Request-side security state, kept to check and decrypt the response."""
+    _table: object = field(default=None, repr=False)
+    """A TableDecode, or the (callable) way to make one on first use."""
+
+    @property
+    def table(self) -> TableDecode | None:
+        """The table contents this frame carries (read response data, write
+        request data), decoded with the catalog and the dimensions learned
+        before this frame.  Decoded on first use, except for the dimension
+        tables, which the context decodes at once to learn from."""
+        t = self._table
+        if callable(t):
+            t = self._table = t()
+        return t
 
     @property
     def problems(self) -> list[str]:
@@ -189,6 +207,8 @@ class CaptureContext:
         self.baud = baud
         self.frames: list[FrameInfo] = []
         self.records = 0
+        self.dims = DimensionContext()
+        self._dim_reads: dict[tuple, tuple] = {}
         self._pending: FrameInfo | None = None
         self._last_request: FrameInfo | None = None
 
@@ -251,6 +271,8 @@ class CaptureContext:
         if isinstance(pkt, _RC4Request):
             info.table_id, info.count = pkt.table_id, pkt.count
             info.offset = pkt.offset if pkt.has_offset else None
+            if pkt.fields.get("data") and pkt.table_id is not None:
+                info._table = self._table_decoder(pkt.table_id, pkt.data, info.offset or 0)
         prev = self._last_request
         if prev is not None:
             if prev.raw == info.raw or (
@@ -337,6 +359,42 @@ class CaptureContext:
             elif cls is not type(info.frame):
                 info.packet = cls(info.frame.frame_bytes)
         self._response_notes(info, req)
+        data = info.packet.fields.get("data") if isinstance(info.packet, _RC4Response) else None
+        if data and info.code == 0x00 and req.table_id is not None:
+            full = req.offset is None
+            info._table = self._table_decoder(req.table_id, data, req.offset or 0, full)
+            spec = spec_for(req.table_id)
+            if spec is not None and spec.tag in DIMENSION_SOURCES:
+                self._learn_dimensions(info, (req.table_id, req.offset, data))
+
+    def _learn_dimensions(self, info: FrameInfo, key: tuple) -> None:
+        """Decode a dimension table now and learn from it.
+
+        Clients re-read the same dimension tables (BT00, BT21, ET11) with the
+        same contents; an identical read under the same dimensions reuses the
+        earlier decode instead of walking the layout again.
+        """
+        cached = self._dim_reads.get(key)
+        if cached is not None and cached[0] is self.dims.view()._values:
+            info._table = cached[1]
+            return
+        table = info.table
+        if table is not None:
+            self.dims.learn(table, info.number)
+            self._dim_reads[key] = (self.dims.view()._values, table)
+
+    def _table_decoder(self, table_id: int, data: bytes, offset: int, full: bool = False):
+        """A closure decoding the table contents (procedure tables by their header)
+        with the dimensions known now."""
+        spec = spec_for(table_id)
+        if spec is None:
+            return None
+        dims = self.dims.view()
+        if spec.tag == "BT07":
+            return lambda: decode_procedure_call(data, offset, dims)
+        if spec.tag in ("BT08", "ET59", "ET85"):
+            return lambda: decode_procedure_result(data, offset, dims, spec.tag)
+        return lambda: decode_table(spec, data, offset, dims, full=full)
 
     @staticmethod
     def _response_notes(info: FrameInfo, req: FrameInfo) -> None:

@@ -44,12 +44,17 @@ class DimensionContext:
                 continue
             if not isinstance(d.slot.field, (UInt, Int, Bits, Bool)):
                 continue
-            self._values[(decoded.tag, d.slot.path)] = Learned(int(d.value), frame)
-            stored.append(f"{decoded.tag}.{d.slot.path}")
-        return stored
+            stored.append((d.slot.path, int(d.value)))
+        if stored:
+            # copy on write: views handed out earlier keep the values of their time
+            self._values = dict(self._values)
+            for path, value in stored:
+                self._values[(decoded.tag, path)] = Learned(value, frame)
+        return [f"{decoded.tag}.{path}" for path, _ in stored]
 
     def learn_values(self, tag: str, values: Mapping[str, int], frame: int | None = None) -> None:
         """Store values directly (tests, simulator, preferences)."""
+        self._values = dict(self._values)
         for k, v in values.items():
             self._values[(tag, k)] = Learned(int(v), frame)
 
@@ -67,7 +72,16 @@ class DimensionContext:
 
     def forget(self) -> None:
         """Start over (a new capture)."""
-        self._values.clear()
+        self._values = {}
+
+    def view(self) -> DimensionContext:
+        """The values known now, unaffected by later learning (for lazy decodes)."""
+        frozen = self.__dict__.get("_view")
+        if frozen is None or frozen._values is not self._values:
+            frozen = DimensionContext()
+            frozen._values = self._values
+            self._view = frozen
+        return frozen
 
     def snapshot(self) -> dict[str, int]:
         """``{"BT21.nbr_summations": 15, ...}`` of everything learned."""

@@ -5,12 +5,35 @@ from __future__ import annotations
 from .basic import BASIC
 from .manufacturer import MANUFACTURER
 from .procedures import BT07, BT08, ET59, ET85, PROCEDURES
-from .types import TableSpec
+from .types import Dim, TableSpec
 
 CATALOG: dict[int, TableSpec] = {
     s.tid: s for s in (*BASIC, BT07, BT08, *MANUFACTURER, ET59, ET85)
 }
 """Table id (``mepshark.dissector.tables.table_id``) -> layout."""
+
+
+def _dims_in(obj, found: set[str]) -> None:
+    if isinstance(obj, Dim):
+        found.add(obj.table)
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            _dims_in(item, found)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            _dims_in(getattr(obj, name), found)
+
+
+def dimension_sources() -> frozenset[str]:
+    """Tags of the tables whose fields size others (every Dim's table)."""
+    found: set[str] = set()
+    for spec in (*CATALOG.values(), *PROCEDURES.values()):
+        _dims_in(spec, found)
+    return frozenset(found)
+
+
+DIMENSION_SOURCES = dimension_sources()
+"""Tables the capture context decodes at once, to learn dimensions from."""
 
 
 def spec_for(table: int | str) -> TableSpec | None:
@@ -22,4 +45,4 @@ def spec_for(table: int | str) -> TableSpec | None:
     return CATALOG.get(table)
 
 
-__all__ = ["CATALOG", "PROCEDURES", "spec_for"]
+__all__ = ["CATALOG", "DIMENSION_SOURCES", "PROCEDURES", "spec_for"]
