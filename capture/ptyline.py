@@ -1,0 +1,130 @@
+"""Fake serial lines on pseudo-terminals, paced like a UART (tests, benchmark, demos).
+
+A :class:`PtyLine` is a pty pair whose slave is reachable through a stable
+symlink, the name mep-capture opens; the feeder writes to the master.  A
+pty delivers bytes as fast as they are written, so :class:`UartFeeder`
+writes each byte no earlier than the moment its stop bit would end on a real
+line at the given baud rate; the capture's timestamp model then applies
+unchanged.  ``vanish()`` / ``reappear()`` imitate a USB adapter being
+unplugged and plugged back in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import tty
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class PtyLine:
+    """One fake serial line: open ``path`` with pyserial, ``write()`` what the wire carries."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.master: int | None = None
+        self.slave: int | None = None
+        self.written = bytearray()
+        """Everything written to the line so far (what a perfect capture holds)."""
+        self.reappear()
+
+    @property
+    def device(self) -> str:
+        """The pty slave behind the symlink (e.g. /dev/pts/7)."""
+        return os.readlink(self.path)
+
+    def reappear(self) -> None:
+        """Plug the adapter (back) in: a new pty, the same name."""
+        master, slave = os.openpty()
+        tty.setraw(slave)  # no echo, no line editing, bytes pass untouched
+        self.master, self.slave = master, slave
+        tmp = self.path.with_name(self.path.name + ".new")
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(os.ttyname(slave), tmp)
+        os.replace(tmp, self.path)
+
+    def vanish(self) -> None:
+        """Unplug the adapter: readers get an error and the name disappears."""
+        if self.path.is_symlink():
+            self.path.unlink()
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
+        self.master = self.slave = None
+
+    def write(self, data: bytes) -> None:
+        """Put bytes on the line now, all at once."""
+        view = memoryview(data)
+        while view:
+            n = os.write(self.master, view)
+            view = view[n:]
+        self.written += data
+
+    def close(self) -> None:
+        self.vanish()
+
+
+@dataclass
+class _Pending:
+    line: PtyLine
+    byte_time: float
+    items: list[tuple[float, bytes, int]] = field(default_factory=list)
+    """(planned start, data, record index), in order."""
+    start: float | None = None
+    sent: int = 0
+
+
+class UartFeeder:
+    """Writes scheduled bytes onto :class:`PtyLine` s at the pace of their baud rate.
+
+    ``play([(t, line, data), ...])`` starts each ``data`` at ``t`` seconds
+    after the call (later if the line is still busy) and returns, for each
+    item, the wall-clock time its first byte started, as a UART would have
+    sent it.
+    """
+
+    def __init__(self, byte_times: dict[PtyLine, float], tick: float = 0.001):
+        self.byte_times = byte_times
+        self.tick = tick
+
+    def play(self, schedule: list[tuple[float, PtyLine, bytes]]) -> list[float]:
+        wall0, mono0 = time.time(), time.monotonic()
+        lines = {line: _Pending(line, bt) for line, bt in self.byte_times.items()}
+        for i, (t, line, data) in sorted(enumerate(schedule), key=lambda x: x[1][0]):
+            lines[line].items.append((t, data, i))
+        starts = [0.0] * len(schedule)
+        active = [p for p in lines.values() if p.items]
+        while active:
+            now = time.monotonic() - mono0
+            soonest = None
+            for p in active:
+                while p.items:
+                    planned, data, idx = p.items[0]
+                    if p.start is None:
+                        if now < planned:
+                            soonest = planned if soonest is None else min(soonest, planned)
+                            break
+                        p.start = planned
+                        starts[idx] = wall0 + planned
+                    due = min(len(data), int((now - p.start) / p.byte_time))
+                    if due > p.sent:
+                        p.line.write(data[p.sent:due])
+                        p.sent = due
+                    if p.sent < len(data):
+                        break
+                    # Next item starts no earlier than this one's last stop bit.
+                    end = p.start + len(data) * p.byte_time
+                    p.items.pop(0)
+                    p.start, p.sent = None, 0
+                    if p.items and p.items[0][0] < end:
+                        t, d, i = p.items[0]
+                        p.items[0] = (end, d, i)
+            active = [p for p in active if p.items]
+            if not active:
+                break
+            busy = any(p.start is not None for p in active)
+            wait = self.tick if busy else max(0.0, min(self.tick * 20, (soonest or 0) - now))
+            time.sleep(max(wait, 0.0002))
+        return starts
