@@ -20,7 +20,7 @@ from scapy.utils import PcapReader
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from traffic import MAK, MBK, write_session  # noqa: E402
+from traffic import MAK, MBK, bench_capture  # noqa: E402
 
 from mepshark.dissector.context import DIGEST_GOOD  # noqa: E402
 from mepshark.dissector.link import read_capture, register_dlt  # noqa: E402
@@ -36,10 +36,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=100_000)
     args = ap.parse_args()
-    path = Path(__file__).with_name(f"decode-{args.frames}.pcapng")
-    if not path.exists():
-        n = write_session(str(path), args.frames)
-        print(f"generated {path.name}: {n} frames")
+    path = bench_capture(args.frames)
     register_dlt()
 
     def read_only():

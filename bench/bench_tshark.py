@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from traffic import MAK, MBK, write_session  # noqa: E402
+from traffic import MAK, MBK, bench_capture  # noqa: E402
 
 LUA = Path(__file__).parent.parent / "dissector" / "mep.lua"
 
@@ -35,9 +35,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=100_000)
     args = ap.parse_args()
-    path = Path(__file__).with_name(f"decode-{args.frames}.pcapng")
-    if not path.exists():
-        write_session(str(path), args.frames)
+    path = bench_capture(args.frames)
     base = ["tshark", "-n", "-r", str(path)]
     plugin = [*base, "-X", f"lua_script:{LUA}"]
     keys = ["-o", f"mep.mak:hex:{MAK.raw.hex()}", "-o", f"mep.mbk:hex:{MBK.raw.hex()}"]

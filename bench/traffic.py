@@ -72,6 +72,17 @@ def session(
         made += 1
 
 
+def bench_capture(frames: int) -> str:
+    """The benchmarks' shared capture, written on first use (bench/decode-N.pcapng)."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name(f"decode-{frames}.pcapng")
+    if not path.exists():
+        n = write_session(str(path), frames)
+        print(f"generated {path.name}: {n} frames")
+    return str(path)
+
+
 def write_session(path: str, frames: int, seed: int = 1) -> int:
     """Write a session to pcapng (client line = interface 0, meter line = 1)."""
     with open(path, "wb") as f, PcapngWriter(f) as w:

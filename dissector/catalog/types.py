@@ -215,48 +215,32 @@ class Bytes:
 
 
 @dataclass(frozen=True)
-class Time:
+class _Calendar:
+    """Base of the fixed-size date and time types: a name, a label, a description."""
+
+    name: str
+    label: str
+    desc: str = ""
+
+
+class Time(_Calendar):
     """TIME: hour, minute, second as three UINT8."""
 
-    name: str
-    label: str
-    desc: str = ""
 
-
-@dataclass(frozen=True)
-class STimeDate:
+class STimeDate(_Calendar):
     """STIME_DATE: 2-digit year, month, day, hour, minute as five UINT8."""
 
-    name: str
-    label: str
-    desc: str = ""
 
-
-@dataclass(frozen=True)
-class LTimeDate:
+class LTimeDate(_Calendar):
     """LTIME_DATE: 2-digit year, month, day, hour, minute, second as six UINT8."""
 
-    name: str
-    label: str
-    desc: str = ""
 
-
-@dataclass(frozen=True)
-class RDate:
+class RDate(_Calendar):
     """RDATE: a recurring date packed in a UINT16 (variant chosen by MONTH)."""
 
-    name: str
-    label: str
-    desc: str = ""
 
-
-@dataclass(frozen=True)
-class AnsiDate:
+class AnsiDate(_Calendar):
     """ANSI_DATE: UINT16 with YEAR UINT(0..6), MONTH UINT(7..10), DAY UINT(11..15)."""
-
-    name: str
-    label: str
-    desc: str = ""
 
 
 @dataclass(frozen=True)
