@@ -2,8 +2,10 @@
 
 The output has two parts.  The data part is derived here from the Python
 definitions: constants, code and table names, one ProtoField per field,
-the expert infos, the preferences, and for every frame class its field list
-(kind, size rule, consistency checks) in a form the runtime interprets.
+the expert infos, the preferences, for every frame class its field list
+(kind, size rule, consistency checks), and every catalog table and
+procedure layout as a tree of nodes (:func:`_spec_lua`) in a form the
+runtime interprets.
 The runtime part (``mep_runtime.lua.in``) holds the algorithms: digest,
 RC4, the field interpreter, pairing and the tree.  Protocol facts therefore
 live once, in Python; the runtime only knows how to apply them.
@@ -27,8 +29,39 @@ from scapy.fields import (
 
 from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
 from . import context, frames, security, tables
+from .catalog import PROCEDURES
+from .catalog.layout import MAX_SLOTS, _decimals
+from .catalog.procedures import MFG_BASE, request_spec, response_spec
+from .catalog.registry import CATALOG, DIMENSION_SOURCES
+from .catalog.types import (
+    FIXED_SIZES,
+    AnsiDate,
+    Array,
+    Bcd,
+    BitGroup,
+    Bits,
+    Bool,
+    Bytes,
+    Chars,
+    Cmp,
+    Dim,
+    Expr,
+    Fill,
+    Int,
+    LTimeDate,
+    RDate,
+    Record,
+    Ref,
+    Rest,
+    Set,
+    STimeDate,
+    TableSpec,
+    Time,
+    UInt,
+    When,
+)
 from .frames import MEP, LenRefField, RecordListField, _TailField
-from .wsfields import WSField, abbrev_of, all_fields, frame_classes
+from .wsfields import WSField, abbrev_of, all_fields, frame_classes, spec_parts
 
 RUNTIME = Path(__file__).with_name("mep_runtime.lua.in")
 OUTPUT = Path(__file__).with_name("mep.lua")
@@ -39,6 +72,10 @@ _FTYPES = {
     "uint16": "uint16",
     "uint24": "uint24",
     "uint32": "uint32",
+    "int8": "int8",
+    "int16": "int16",
+    "int24": "int24",
+    "int32": "int32",
     "bytes": "bytes",
     "string": "string",
     "bool": "bool",
@@ -188,7 +225,7 @@ def _protofield(wf: WSField) -> str:
     """ProtoField constructor call (Wireshark 4.0 signatures)."""
     ab, name = _lua_str(wf.abbrev), _lua_str(wf.name)
     blurb = _lua_str(wf.blurb) if wf.blurb else "nil"
-    if wf.ftype.startswith("uint"):
+    if wf.ftype.startswith(("uint", "int")):
         vs = _lua_map(dict(wf.values), key=str) if wf.values else "nil"
         args = [ab, name, f"base.{wf.base}", vs, "nil", blurb]
     elif wf.ftype == "bool":
@@ -201,6 +238,169 @@ def _protofield(wf: WSField) -> str:
     else:  # relative time
         args = [ab, name, blurb]
     return f"F[{ab}] = ProtoField.{_FTYPES[wf.ftype]}({', '.join(args)})"
+
+
+# ---------------------------------------------------------------- table specs
+
+_LEAF_KINDS = {UInt: "u", Int: "i", Bool: "bool", Bits: "bits", Set: "set", Chars: "chars",
+               Bcd: "bcd", Bytes: "bytes", Time: "time", STimeDate: "stime",
+               LTimeDate: "ltime", RDate: "rdate", AnsiDate: "adate"}
+
+
+def _count_lua(c) -> str:
+    """A Count as Lua data: a number, {"dim", key, default}, {"ref", path, default},
+    {"rest"} or {"op", op, args...}."""
+    if isinstance(c, bool):
+        return str(int(c))
+    if isinstance(c, int):
+        return str(c)
+    if isinstance(c, Dim):
+        return f"{{\"dim\", {_lua_str(c.key)}, {c.default}}}"
+    if isinstance(c, Ref):
+        return f"{{\"ref\", {_lua_str(c.path)}, {c.default}}}"
+    if isinstance(c, Rest):
+        return '{"rest"}'
+    if isinstance(c, Expr):
+        return f"{{\"op\", {_lua_str(c.op)}, " + ", ".join(_count_lua(a) for a in c.args) + "}"
+    raise TypeError(f"not a count: {c!r}")
+
+
+def _cond_lua(c) -> str:
+    if isinstance(c, Cmp):
+        return f'{{"cmp", {_count_lua(c.left)}, {_lua_str(c.op)}, {c.right}}}'
+    return _count_lua(c)
+
+
+def _refs_in(obj, found: set[str]) -> set[str]:
+    if isinstance(obj, Ref):
+        found.add(obj.path)
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            _refs_in(item, found)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            _refs_in(getattr(obj, name), found)
+    return found
+
+
+class _SpecWriter:
+    """Turns a spec into nested Lua tables with every leaf's abbreviation, static
+    path (for Ref) and dimension-learning flag resolved here, following the
+    naming rules of :mod:`.catalog.layout`."""
+
+    def __init__(self, refs: set[str]):
+        self.refs = refs
+        self.found: set[str] = set()
+
+    def nodes(self, fields, prefix: str, ppath: str, pabbrev: str, own=None) -> str:
+        return "{" + ", ".join(self.node(f, prefix, ppath, pabbrev, own) for f in fields) + "}"
+
+    def leaf(self, f, prefix: str, path: str, abbrev: str, size: int | None) -> str:
+        kind = _LEAF_KINDS[type(f)]
+        parts = [f'k = "{kind}"', f"ab = {_lua_str(prefix + '.' + abbrev)}"]
+        if isinstance(f, (UInt, Int)):
+            parts.append(f"size = {f.size}")
+        elif type(f) in FIXED_SIZES:
+            parts.append(f"size = {FIXED_SIZES[type(f)]}")
+        elif isinstance(f, Bcd):
+            parts.append(f"size = {f.nbytes}")
+        elif isinstance(f, Set):
+            parts.append(f"n = {_count_lua(f.nbytes)}")
+        elif isinstance(f, (Chars, Bytes)):
+            parts.append(f"n = {_count_lua(f.n)}")
+        if isinstance(f, Bool):
+            parts.append(f"bit = {f.bit}")
+        if isinstance(f, Bits):
+            parts.append(f"lo = {f.lo}, width = {f.hi - f.lo + 1}")
+            if f.signed:
+                parts.append("signed = true")
+        if isinstance(f, (UInt, Int, Bits, Bool)):
+            if "[" not in path and path in self.refs:
+                parts.append(f"ref = {_lua_str(path)}")
+                self.found.add(path)
+            if "." not in path and "[" not in path:
+                parts.append(f"top = {_lua_str(path)}")
+        unit, scale = getattr(f, "unit", None), getattr(f, "scale", None)
+        if unit:
+            parts.append(f"unit = {_lua_str(unit)}")
+        if scale:
+            parts.append(f"scale = {scale!r}, decimals = {_decimals(scale)}")
+        if isinstance(f, Set) and f.flags:
+            parts.append(f"flags = {_lua_map(f.flags, key=str)}")
+        return "{" + ", ".join(parts) + "}"
+
+    def node(self, f, prefix: str, ppath: str, pabbrev: str, own=None) -> str:
+        name = getattr(f, "name", "")
+        path = own[0] if own else (f"{ppath}.{name}" if ppath else name)
+        abbrev = own[1] if own else (f"{pabbrev}.{name}" if pabbrev else name)
+        bpath, babbrev = own if own else (ppath, pabbrev)
+        if isinstance(f, When):
+            return (f'{{k = "when", cond = {_cond_lua(f.cond)}, '
+                    f"yes = {self.nodes(f.fields, prefix, bpath, babbrev)}, "
+                    f"no = {self.nodes(f.otherwise, prefix, bpath, babbrev)}}}")
+        if isinstance(f, Fill):
+            return f'{{k = "fill", n = {_count_lua(f.size)}}}'
+        if isinstance(f, BitGroup):
+            parts = ", ".join(
+                self.leaf(p, prefix, f"{bpath}.{p.name}" if bpath else p.name,
+                          f"{babbrev}.{p.name}" if babbrev else p.name, f.size)
+                for p in f.parts)
+            msb = ", msb = true" if f.msb_first else ""
+            return f'{{k = "group", size = {f.size}{msb}, parts = {{{parts}}}}}'
+        if isinstance(f, Record):
+            size = f", n = {_count_lua(f.size)}" if f.size is not None else ""
+            return (f'{{k = "record", fields = {self.nodes(f.fields, prefix, path, abbrev)}'
+                    f"{size}}}")
+        if isinstance(f, Array):
+            elt_own = (f"{path}[]", abbrev)
+            per = ", ".join(
+                self.node(e, prefix, ppath, pabbrev) if f.flatten
+                else self.node(e, prefix, ppath, pabbrev, elt_own)
+                for e in f.per_index)
+            return (f'{{k = "array", n = {_count_lua(f.count)}, '
+                    f"element = {self.node(f.element, prefix, ppath, pabbrev, elt_own)}, "
+                    f"per_index = {{{per}}}}}")
+        return self.leaf(f, prefix, path, abbrev, None)
+
+
+def _spec_lua(spec: TableSpec, proc=None) -> str:
+    """A table layout as Lua data: {tag, name, fields}."""
+    refs = _refs_in(spec.fields, set())
+    writer = _SpecWriter(refs)
+    runs = [writer.nodes(fields, prefix, "", "")[1:-1] for prefix, fields in spec_parts(spec, proc)]
+    missing = refs - writer.found
+    if missing:
+        raise ValueError(f"{spec.tag}: Ref to {sorted(missing)}, not an integer field before it")
+    fields = ", ".join(r for r in runs if r)
+    # a layout reading its own data (Ref, Rest) cannot be planned once per dimensions
+    dynamic = ", dynamic = true" if refs or _has_rest(spec.fields) else ""
+    return (f"{{tag = {_lua_str(spec.tag)}, name = {_lua_str(spec.name)}{dynamic}, "
+            f"fields = {{{fields}}}}}")
+
+
+def _has_rest(obj) -> bool:
+    if isinstance(obj, Rest):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_rest(x) for x in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return any(_has_rest(getattr(obj, n)) for n in obj.__dataclass_fields__)
+    return False
+
+
+def _specs_lua() -> list[str]:
+    out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}",
+           f"local DIMENSION_SOURCES = {_lua_set(_lua_str(t) for t in sorted(DIMENSION_SOURCES))}",
+           "local TABLE_SPECS = {}"]
+    for tid, spec in sorted(CATALOG.items()):
+        out.append(f"TABLE_SPECS[{tid}] = {_spec_lua(spec)}")
+    out.append("local PROC_REQUEST, PROC_RESPONSE = {}, {}")
+    for number, proc in sorted(PROCEDURES.items()):
+        out.append(f"PROC_REQUEST[{number}] = {_spec_lua(request_spec(number), proc)}")
+        resp = response_spec(number, "ET59")
+        out.append(f"PROC_RESPONSE[{number}] = {_spec_lua(resp, proc)}")
+        out.append(f"PROC_RESPONSE[{number}].label = {_lua_str(f'{proc.tag} {proc.name}')}")
+    return out
 
 
 def _classes_where(pred) -> list[str]:
@@ -282,6 +482,9 @@ def generate() -> str:
     w("local field_list = {}")
     w("for _, f in pairs(F) do field_list[#field_list + 1] = f end")
     w("mep.fields = field_list")
+    w("")
+    w("-- ---- table and procedure layouts (catalog) ----")
+    out.extend(_specs_lua())
     w("")
     w("-- ---- expert infos ----")
     w("local E = {}")

@@ -277,10 +277,636 @@ F["mep.retransmission"] = ProtoField.framenum("mep.retransmission", "Retransmiss
 F["mep.digest.status"] = ProtoField.uint8("mep.digest.status", "Digest status", base.DEC, {[0] = "Bad", [1] = "Good", [2] = "Unverified"}, nil, nil)
 F["mep.key"] = ProtoField.string("mep.key", "Key", base.NONE, "The key that verified the digest")
 F["mep.encrypted"] = ProtoField.bool("mep.encrypted", "Encrypted", base.NONE, nil, nil, nil)
+F["mep.bt00.data_order"] = ProtoField.uint8("mep.bt00.data_order", "Data Order", base.DEC, {[0] = "Little endian", [1] = "Big endian"}, nil, nil)
+F["mep.bt00.char_format"] = ProtoField.uint8("mep.bt00.char_format", "Char Format", base.DEC, {[0] = "Unassigned", [1] = "ASCII (ISO/IEC 646)", [2] = "ISO 8859/1 Latin 1"}, nil, nil)
+F["mep.bt00.time_format"] = ProtoField.uint8("mep.bt00.time_format", "Time Format", base.DEC, {[2] = "UINT8 discrete fields"}, nil, nil)
+F["mep.bt00.data_access_method"] = ProtoField.uint8("mep.bt00.data_access_method", "Data Access Method", base.DEC, {[1] = "Offset-count"}, nil, nil)
+F["mep.bt00.identification_format"] = ProtoField.uint8("mep.bt00.identification_format", "Identification Format", base.DEC, {[0] = "CHAR string", [1] = "BCD"}, nil, nil)
+F["mep.bt00.integer_format"] = ProtoField.uint8("mep.bt00.integer_format", "Integer Format", base.DEC, {[0] = "Two's complement"}, nil, nil)
+F["mep.bt00.non_integer_format_1"] = ProtoField.uint8("mep.bt00.non_integer_format_1", "Non-integer Format 1", base.DEC, {[8] = "INT32"}, nil, nil)
+F["mep.bt00.non_integer_format_2"] = ProtoField.uint8("mep.bt00.non_integer_format_2", "Non-integer Format 2", base.DEC, {[8] = "INT32"}, nil, nil)
+F["mep.bt00.manufacturer"] = ProtoField.string("mep.bt00.manufacturer", "Manufacturer", base.NONE, nil)
+F["mep.bt00.nameplate_type"] = ProtoField.uint8("mep.bt00.nameplate_type", "Nameplate Type", base.DEC, {[2] = "Electric"}, nil, nil)
+F["mep.bt00.default_set_used"] = ProtoField.uint8("mep.bt00.default_set_used", "Default Set Used", base.DEC, nil, nil, nil)
+F["mep.bt00.procedure_parameter_length"] = ProtoField.uint8("mep.bt00.procedure_parameter_length", "Procedure Parameter Length", base.DEC, nil, nil, nil)
+F["mep.bt00.response_data_length"] = ProtoField.uint8("mep.bt00.response_data_length", "Response Data Length", base.DEC, nil, nil, nil)
+F["mep.bt00.standard_version"] = ProtoField.uint8("mep.bt00.standard_version", "Standard Version", base.DEC, nil, nil, nil)
+F["mep.bt00.standard_revision"] = ProtoField.uint8("mep.bt00.standard_revision", "Standard Revision", base.DEC, nil, nil, nil)
+F["mep.bt00.dim_basic_tables_used"] = ProtoField.uint8("mep.bt00.dim_basic_tables_used", "Dim Basic Tables Used", base.DEC, nil, nil, nil)
+F["mep.bt00.dim_extended_tables_used"] = ProtoField.uint8("mep.bt00.dim_extended_tables_used", "Dim Extended Tables Used", base.DEC, nil, nil, nil)
+F["mep.bt00.dim_basic_procedures_used"] = ProtoField.uint8("mep.bt00.dim_basic_procedures_used", "Dim Basic Procedures Used", base.DEC, nil, nil, nil)
+F["mep.bt00.dim_extended_procedures_used"] = ProtoField.uint8("mep.bt00.dim_extended_procedures_used", "Dim Extended Procedures Used", base.DEC, nil, nil, nil)
+F["mep.bt00.manufacturer_status_length"] = ProtoField.uint8("mep.bt00.manufacturer_status_length", "Manufacturer Status Length", base.DEC, nil, nil, nil)
+F["mep.bt00.nbr_pending_tables"] = ProtoField.uint8("mep.bt00.nbr_pending_tables", "Number of Pending Tables", base.DEC, nil, nil, nil)
+F["mep.bt00.basic_tables_used"] = ProtoField.bytes("mep.bt00.basic_tables_used", "Basic Tables Used", base.NONE, nil)
+F["mep.bt00.extended_tables_used"] = ProtoField.bytes("mep.bt00.extended_tables_used", "Extended Tables Used", base.NONE, nil)
+F["mep.bt00.basic_procedures_used"] = ProtoField.bytes("mep.bt00.basic_procedures_used", "Basic Procedures Used", base.NONE, nil)
+F["mep.bt00.extended_procedures_used"] = ProtoField.bytes("mep.bt00.extended_procedures_used", "Extended Procedures Used", base.NONE, nil)
+F["mep.bt00.basic_tables_writable"] = ProtoField.bytes("mep.bt00.basic_tables_writable", "Basic Tables Writable", base.NONE, nil)
+F["mep.bt00.extended_tables_writable"] = ProtoField.bytes("mep.bt00.extended_tables_writable", "Extended Tables Writable", base.NONE, nil)
+F["mep.bt01.manufacturer"] = ProtoField.string("mep.bt01.manufacturer", "Manufacturer", base.NONE, nil)
+F["mep.bt01.model"] = ProtoField.string("mep.bt01.model", "Model", base.NONE, nil)
+F["mep.bt01.hardware_version_build"] = ProtoField.uint16("mep.bt01.hardware_version_build", "Hardware version build (zz)", base.DEC, nil, nil, nil)
+F["mep.bt01.hardware_version_minor"] = ProtoField.uint16("mep.bt01.hardware_version_minor", "Hardware version minor (yy)", base.DEC, nil, nil, nil)
+F["mep.bt01.hardware_version_major"] = ProtoField.uint16("mep.bt01.hardware_version_major", "Hardware version major (x)", base.DEC, nil, nil, nil)
+F["mep.bt01.firmware_version_build"] = ProtoField.uint16("mep.bt01.firmware_version_build", "Firmware version build (zz)", base.DEC, nil, nil, nil)
+F["mep.bt01.firmware_version_minor"] = ProtoField.uint16("mep.bt01.firmware_version_minor", "Firmware version minor (yy)", base.DEC, nil, nil, nil)
+F["mep.bt01.firmware_version_major"] = ProtoField.uint16("mep.bt01.firmware_version_major", "Firmware version major (x)", base.DEC, nil, nil, nil)
+F["mep.bt01.manufacturer_serial_number"] = ProtoField.string("mep.bt01.manufacturer_serial_number", "Manufacturer Serial Number", base.NONE, nil)
+F["mep.bt03.metering_mode"] = ProtoField.bool("mep.bt03.metering_mode", "Metering Mode", base.NONE, nil, nil, nil)
+F["mep.bt03.test_mode"] = ProtoField.bool("mep.bt03.test_mode", "Test Mode", base.NONE, nil, nil, nil)
+F["mep.bt03.meter_shop_mode"] = ProtoField.bool("mep.bt03.meter_shop_mode", "Meter Shop Mode", base.NONE, nil, nil, nil)
+F["mep.bt03.unprogrammed"] = ProtoField.bool("mep.bt03.unprogrammed", "Unprogrammed", base.NONE, nil, nil, nil)
+F["mep.bt03.configuration_error"] = ProtoField.bool("mep.bt03.configuration_error", "Configuration Error", base.NONE, nil, nil, nil)
+F["mep.bt03.system_reset"] = ProtoField.bool("mep.bt03.system_reset", "System Reset", base.NONE, nil, nil, nil)
+F["mep.bt03.ram_failure"] = ProtoField.bool("mep.bt03.ram_failure", "RAM Failure", base.NONE, nil, nil, nil)
+F["mep.bt03.rom_failure"] = ProtoField.bool("mep.bt03.rom_failure", "ROM Failure", base.NONE, nil, nil, nil)
+F["mep.bt03.nonvolatile_memory_failure"] = ProtoField.bool("mep.bt03.nonvolatile_memory_failure", "Non-volatile Memory Failure", base.NONE, nil, nil, nil)
+F["mep.bt03.clock_error"] = ProtoField.bool("mep.bt03.clock_error", "Clock Error", base.NONE, nil, nil, nil)
+F["mep.bt03.measurement_error"] = ProtoField.bool("mep.bt03.measurement_error", "Measurement Error", base.NONE, nil, nil, nil)
+F["mep.bt03.low_battery"] = ProtoField.bool("mep.bt03.low_battery", "Low Battery", base.NONE, nil, nil, nil)
+F["mep.bt03.low_loss_potential"] = ProtoField.bool("mep.bt03.low_loss_potential", "Low Loss Potential", base.NONE, nil, nil, nil)
+F["mep.bt03.demand_overload"] = ProtoField.bool("mep.bt03.demand_overload", "Demand Overload", base.NONE, nil, nil, nil)
+F["mep.bt03.power_failure"] = ProtoField.bool("mep.bt03.power_failure", "Power Failure", base.NONE, nil, nil, nil)
+F["mep.bt03.cover_removed"] = ProtoField.bool("mep.bt03.cover_removed", "Cover Removed", base.NONE, nil, nil, nil)
+F["mep.bt03.reverse_energy"] = ProtoField.bool("mep.bt03.reverse_energy", "Reverse Energy", base.NONE, nil, nil, nil)
+F["mep.bt03.data_backup_incomplete"] = ProtoField.bool("mep.bt03.data_backup_incomplete", "Data Backup Incomplete", base.NONE, nil, nil, nil)
+F["mep.bt03.disconnect_switch_error"] = ProtoField.bool("mep.bt03.disconnect_switch_error", "Disconnect Switch Error", base.NONE, nil, nil, nil)
+F["mep.bt03.lp_set2_unread_entries"] = ProtoField.bool("mep.bt03.lp_set2_unread_entries", "Load Profile Data Set 2 Unread Entries Exist", base.NONE, nil, nil, nil)
+F["mep.bt03.lp_set3_unread_entries"] = ProtoField.bool("mep.bt03.lp_set3_unread_entries", "Load Profile Data Set 3 Unread Entries Exist", base.NONE, nil, nil, nil)
+F["mep.bt03.lp_set4_unread_entries"] = ProtoField.bool("mep.bt03.lp_set4_unread_entries", "Load Profile Data Set 4 Unread Entries Exist", base.NONE, nil, nil, nil)
+F["mep.bt03.neutral_current_deviation"] = ProtoField.bool("mep.bt03.neutral_current_deviation", "Neutral Current Deviation", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.load_profile_overflow"] = ProtoField.bool("mep.bt03.mfg_alarms.load_profile_overflow", "Load Profile Overflow", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.self_read_occurred"] = ProtoField.bool("mep.bt03.mfg_alarms.self_read_occurred", "Self-Read Occurred", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.load_disconnect_changed_state"] = ProtoField.bool("mep.bt03.mfg_alarms.load_disconnect_changed_state", "Load Disconnect Has Changed State", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.control_relay_1_open"] = ProtoField.bool("mep.bt03.mfg_alarms.control_relay_1_open", "Control Relay (1) Open", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.phase_loss"] = ProtoField.bool("mep.bt03.mfg_alarms.phase_loss", "Phase Loss", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.phase_inversion"] = ProtoField.bool("mep.bt03.mfg_alarms.phase_inversion", "Phase Inversion", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.plc_config_failure"] = ProtoField.bool("mep.bt03.mfg_alarms.plc_config_failure", "PLC Config Failure", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.general_error"] = ProtoField.bool("mep.bt03.mfg_alarms.general_error", "General Error", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.invalid_password"] = ProtoField.bool("mep.bt03.mfg_alarms.invalid_password", "Invalid Password", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.remote_communications_inactive"] = ProtoField.bool("mep.bt03.mfg_alarms.remote_communications_inactive", "Remote Communications Inactive", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.current_on_missing_phase"] = ProtoField.bool("mep.bt03.mfg_alarms.current_on_missing_phase", "Current on Missing or Unused Phase", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.pulse_input_1_tamper"] = ProtoField.bool("mep.bt03.mfg_alarms.pulse_input_1_tamper", "Pulse Input 1 Tamper", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.pulse_input_2_tamper"] = ProtoField.bool("mep.bt03.mfg_alarms.pulse_input_2_tamper", "Pulse Input 2 Tamper", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.software_crc_error"] = ProtoField.bool("mep.bt03.mfg_alarms.software_crc_error", "Software CRC Error", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.code_bank_changed"] = ProtoField.bool("mep.bt03.mfg_alarms.code_bank_changed", "Code Bank Changed", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.load_profile_backfill_failed"] = ProtoField.bool("mep.bt03.mfg_alarms.load_profile_backfill_failed", "Load Profile Backfill Failed", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.mep_installed_or_removed"] = ProtoField.bool("mep.bt03.mfg_alarms.mep_installed_or_removed", "MEP Installed or Removed", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.mbus_alarm"] = ProtoField.bool("mep.bt03.mfg_alarms.mbus_alarm", "M-Bus Alarm", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.mbus_auto_discovery_complete"] = ProtoField.bool("mep.bt03.mfg_alarms.mbus_auto_discovery_complete", "M-Bus Auto-Discovery Complete", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.phase_rotation_changed"] = ProtoField.bool("mep.bt03.mfg_alarms.phase_rotation_changed", "Phase Rotation Changed", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.prepay_credit_exhausted"] = ProtoField.bool("mep.bt03.mfg_alarms.prepay_credit_exhausted", "Prepay Credit Exhausted", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.prepay_warning_acknowledged"] = ProtoField.bool("mep.bt03.mfg_alarms.prepay_warning_acknowledged", "Prepay Warning Acknowledged", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.event_log_overflow_pending"] = ProtoField.bool("mep.bt03.mfg_alarms.event_log_overflow_pending", "Event Log Overflow Pending", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.mfg_log_entry_available"] = ProtoField.bool("mep.bt03.mfg_alarms.mfg_log_entry_available", "Mfg Log Entry Available", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.dimension_change"] = ProtoField.bool("mep.bt03.mfg_alarms.dimension_change", "Dimension Change", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.magnetic_tamper_detected"] = ProtoField.bool("mep.bt03.mfg_alarms.magnetic_tamper_detected", "Magnetic Tamper Detected", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.access_lockout_override"] = ProtoField.bool("mep.bt03.mfg_alarms.access_lockout_override", "Access Lockout Override", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.power_quality_event_detected"] = ProtoField.bool("mep.bt03.mfg_alarms.power_quality_event_detected", "Power Quality Event Detected", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.event_log_unread_entries"] = ProtoField.bool("mep.bt03.mfg_alarms.event_log_unread_entries", "Event Log Unread Entries", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.thd_state_changed"] = ProtoField.bool("mep.bt03.mfg_alarms.thd_state_changed", "THD State Changed", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.load_profile_1_unread_entries"] = ProtoField.bool("mep.bt03.mfg_alarms.load_profile_1_unread_entries", "Load Profile 1 Unread Entries Exist", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.load_side_voltage_detected"] = ProtoField.bool("mep.bt03.mfg_alarms.load_side_voltage_detected", "Load Side Voltage Detected", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.unbalanced_voltage_detected"] = ProtoField.bool("mep.bt03.mfg_alarms.unbalanced_voltage_detected", "Unbalanced Voltage Detected", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.password_table_written"] = ProtoField.bool("mep.bt03.mfg_alarms.password_table_written", "Password Table Written To", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.password_expiration_pending"] = ProtoField.bool("mep.bt03.mfg_alarms.password_expiration_pending", "Password (Key) Expiration Pending", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.p2p_security"] = ProtoField.bool("mep.bt03.mfg_alarms.p2p_security", "P2P Security", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.firmware_separation_violation"] = ProtoField.bool("mep.bt03.mfg_alarms.firmware_separation_violation", "Firmware Separation Violation", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.modem_error"] = ProtoField.bool("mep.bt03.mfg_alarms.modem_error", "Modem Error", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.g3_alarm"] = ProtoField.bool("mep.bt03.mfg_alarms.g3_alarm", "G3 Alarm", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.g3_event_logged"] = ProtoField.bool("mep.bt03.mfg_alarms.g3_event_logged", "G3 Event Logged", base.NONE, nil, nil, nil)
+F["mep.bt03.mfg_alarms.control_relay_2_open"] = ProtoField.bool("mep.bt03.mfg_alarms.control_relay_2_open", "Control Relay (2) Open", base.NONE, nil, nil, nil)
+F["mep.bt15.multiplier"] = ProtoField.int32("mep.bt15.multiplier", "Multiplier", base.DEC, nil, nil, nil)
+F["mep.bt15.offset"] = ProtoField.int32("mep.bt15.offset", "Offset", base.DEC, nil, nil, nil)
+F["mep.bt15.applied"] = ProtoField.bool("mep.bt15.applied", "Applied (CT/VT ratios applied to meter data)", base.NONE, nil, nil, nil)
+F["mep.bt15.ct_ratio"] = ProtoField.int32("mep.bt15.ct_ratio", "CT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt15.vt_ratio"] = ProtoField.int32("mep.bt15.vt_ratio", "VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt20.season_information_field"] = ProtoField.bool("mep.bt20.season_information_field", "Season Information Field", base.NONE, nil, nil, nil)
+F["mep.bt20.date_time_field"] = ProtoField.bool("mep.bt20.date_time_field", "Date/Time Field", base.NONE, nil, nil, nil)
+F["mep.bt20.demand_reset_counter"] = ProtoField.bool("mep.bt20.demand_reset_counter", "Demand Reset Counter", base.NONE, nil, nil, nil)
+F["mep.bt20.demand_reset_lock"] = ProtoField.bool("mep.bt20.demand_reset_lock", "Demand Reset Lock", base.NONE, nil, nil, nil)
+F["mep.bt20.cumulative_demand"] = ProtoField.bool("mep.bt20.cumulative_demand", "Cumulative Demand", base.NONE, nil, nil, nil)
+F["mep.bt20.continuous_cumulative_demand"] = ProtoField.bool("mep.bt20.continuous_cumulative_demand", "Continuous Cumulative Demand", base.NONE, nil, nil, nil)
+F["mep.bt20.time_remaining"] = ProtoField.bool("mep.bt20.time_remaining", "Time Remaining", base.NONE, nil, nil, nil)
+F["mep.bt20.self_read_inhibit_overflow"] = ProtoField.bool("mep.bt20.self_read_inhibit_overflow", "Self-read Inhibit Overflow", base.NONE, nil, nil, nil)
+F["mep.bt20.self_read_sequence_number"] = ProtoField.bool("mep.bt20.self_read_sequence_number", "Self-read Sequence Number", base.NONE, nil, nil, nil)
+F["mep.bt20.daily_self_read"] = ProtoField.bool("mep.bt20.daily_self_read", "Daily Self-read", base.NONE, nil, nil, nil)
+F["mep.bt20.weekly_self_read"] = ProtoField.bool("mep.bt20.weekly_self_read", "Weekly Self-read", base.NONE, nil, nil, nil)
+F["mep.bt20.self_read_demand_reset"] = ProtoField.uint8("mep.bt20.self_read_demand_reset", "Self-read Demand Reset", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_self_reads"] = ProtoField.uint8("mep.bt20.nbr_self_reads", "Number of Self-reads", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_summations"] = ProtoField.uint8("mep.bt20.nbr_summations", "Number of Summations", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_demands"] = ProtoField.uint8("mep.bt20.nbr_demands", "Number of Demands", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_coincident_values"] = ProtoField.uint8("mep.bt20.nbr_coincident_values", "Number of Coincident Values", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_occurrences"] = ProtoField.uint8("mep.bt20.nbr_occurrences", "Number of Occurrences", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_tiers"] = ProtoField.uint8("mep.bt20.nbr_tiers", "Number of Tiers", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_present_demands"] = ProtoField.uint8("mep.bt20.nbr_present_demands", "Number of Present Demands", base.DEC, nil, nil, nil)
+F["mep.bt20.nbr_present_values"] = ProtoField.uint8("mep.bt20.nbr_present_values", "Number of Present Values", base.DEC, nil, nil, nil)
+F["mep.bt21.season_information_field"] = ProtoField.bool("mep.bt21.season_information_field", "Season Information Field", base.NONE, nil, nil, nil)
+F["mep.bt21.date_time_field"] = ProtoField.bool("mep.bt21.date_time_field", "Date/Time Field", base.NONE, nil, nil, nil)
+F["mep.bt21.demand_reset_counter"] = ProtoField.bool("mep.bt21.demand_reset_counter", "Demand Reset Counter", base.NONE, nil, nil, nil)
+F["mep.bt21.demand_reset_lock"] = ProtoField.bool("mep.bt21.demand_reset_lock", "Demand Reset Lock", base.NONE, nil, nil, nil)
+F["mep.bt21.cumulative_demand"] = ProtoField.bool("mep.bt21.cumulative_demand", "Cumulative Demand", base.NONE, nil, nil, nil)
+F["mep.bt21.continuous_cumulative_demand"] = ProtoField.bool("mep.bt21.continuous_cumulative_demand", "Continuous Cumulative Demand", base.NONE, nil, nil, nil)
+F["mep.bt21.time_remaining"] = ProtoField.bool("mep.bt21.time_remaining", "Time Remaining", base.NONE, nil, nil, nil)
+F["mep.bt21.self_read_inhibit_overflow"] = ProtoField.bool("mep.bt21.self_read_inhibit_overflow", "Self-read Inhibit Overflow", base.NONE, nil, nil, nil)
+F["mep.bt21.self_read_sequence_number"] = ProtoField.bool("mep.bt21.self_read_sequence_number", "Self-read Sequence Number", base.NONE, nil, nil, nil)
+F["mep.bt21.daily_self_read"] = ProtoField.bool("mep.bt21.daily_self_read", "Daily Self-read", base.NONE, nil, nil, nil)
+F["mep.bt21.weekly_self_read"] = ProtoField.bool("mep.bt21.weekly_self_read", "Weekly Self-read", base.NONE, nil, nil, nil)
+F["mep.bt21.self_read_demand_reset"] = ProtoField.uint8("mep.bt21.self_read_demand_reset", "Self-read Demand Reset", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_self_reads"] = ProtoField.uint8("mep.bt21.nbr_self_reads", "Number of Self-reads", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_summations"] = ProtoField.uint8("mep.bt21.nbr_summations", "Number of Summations", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_demands"] = ProtoField.uint8("mep.bt21.nbr_demands", "Number of Demands", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_coincident_values"] = ProtoField.uint8("mep.bt21.nbr_coincident_values", "Number of Coincident Values", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_occurrences"] = ProtoField.uint8("mep.bt21.nbr_occurrences", "Number of Occurrences", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_tiers"] = ProtoField.uint8("mep.bt21.nbr_tiers", "Number of Tiers", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_present_demands"] = ProtoField.uint8("mep.bt21.nbr_present_demands", "Number of Present Demands", base.DEC, nil, nil, nil)
+F["mep.bt21.nbr_present_values"] = ProtoField.uint8("mep.bt21.nbr_present_values", "Number of Present Values", base.DEC, nil, nil, nil)
+F["mep.bt22.summation_sources"] = ProtoField.uint8("mep.bt22.summation_sources", "Summation Source", base.DEC, {[0] = "Fwd Active Wh L1L2L3", [1] = "Rev Active Wh L1L2L3", [2] = "Import Reactive VArh L1L2L3", [3] = "Export Reactive VArh L1L2L3", [4] = "Power Off Seconds", [5] = "Power Outage Qty", [6] = "Fwd+Rev Active Wh L1L2L3", [7] = "Fwd-Rev Active Wh L1L2L3", [8] = "Fwd Active W L1L2L3", [9] = "Rev Active W L1L2L3", [10] = "Import Reactive VAr L1L2L3", [11] = "Export Reactive VAr L1L2L3", [12] = "RMS Current L1", [13] = "RMS Current L2", [14] = "RMS Current L3", [15] = "RMS Voltage L1", [16] = "RMS Voltage L2", [17] = "RMS Voltage L3", [18] = "Power Factor L1", [19] = "Frequency", [20] = "VA Power L1L2L3", [21] = "Power Factor L2", [22] = "Power Factor L3", [23] = "Sin phase angle L1", [24] = "Sin phase angle L2", [25] = "Sin phase angle L3", [26] = "Channel 0 Pulse Input", [27] = "Channel 1 Pulse Input", [28] = "Error Counter", [29] = "T0 Fwd Active Wh L1L2L3", [30] = "T0 Rev Active Wh L1L2L3", [31] = "T0 Import Reactive VArh L1L2L3", [32] = "T0 Export Reactive VArh L1L2L3", [33] = "T0 Power Off Minutes", [34] = "T0 Power Outage Qty", [35] = "T0 Fwd+Rev Active Wh L1L2L3", [36] = "T0 Fwd-Rev Active Wh L1L2L3", [37] = "T0 Channel 0 Pulse Input", [38] = "T0 Channel 1 Pulse Input", [39] = "T0 Error Counter", [40] = "T1 Fwd Active Wh L1L2L3", [41] = "T1 Rev Active Wh L1L2L3", [42] = "T1 Import Reactive VArh L1L2L3", [43] = "T1 Export Reactive VArh L1L2L3", [44] = "T1 Power Off Minutes", [45] = "T1 Power Outage Qty", [46] = "T1 Fwd+Rev Active Wh L1L2L3", [47] = "T1 Fwd-Rev Active Wh L1L2L3", [48] = "T1 Channel 0 Pulse Input", [49] = "T1 Channel 1 Pulse Input", [50] = "T1 Error Counter", [51] = "T2 Fwd Active Wh L1L2L3", [52] = "T2 Rev Active Wh L1L2L3", [53] = "T2 Import Reactive VArh L1L2L3", [54] = "T2 Export Reactive VArh L1L2L3", [55] = "T2 Power Off Minutes", [56] = "T2 Power Outage Qty", [57] = "T2 Fwd+Rev Active Wh L1L2L3", [58] = "T2 Fwd-Rev Active Wh L1L2L3", [59] = "T2 Channel 0 Pulse Input", [60] = "T2 Channel 1 Pulse Input", [61] = "T2 Error Counter", [62] = "T3 Fwd Active Wh L1L2L3", [63] = "T3 Rev Active Wh L1L2L3", [64] = "T3 Import Reactive VArh L1L2L3", [65] = "T3 Export Reactive VArh L1L2L3", [66] = "T3 Power Off Minutes", [67] = "T3 Power Outage Qty", [68] = "T3 Fwd+Rev Active Wh L1L2L3", [69] = "T3 Fwd-Rev Active Wh L1L2L3", [70] = "T3 Channel 0 Pulse Input", [71] = "T3 Channel 1 Pulse Input", [72] = "T3 Error Counter", [73] = "MEP Dev 1 Counter 1", [74] = "MEP Dev 1 Counter 2", [75] = "MEP Dev 2 Counter 1", [76] = "MEP Dev 2 Counter 2", [77] = "MEP Dev 3 Counter 1", [78] = "MEP Dev 3 Counter 2", [79] = "MEP Dev 4 Counter 1", [80] = "MEP Dev 4 Counter 2", [81] = "Fwd Active W L1L2L3 Post CT/VT Ratio", [82] = "Rev Active W L1L2L3 Post CT/VT Ratio", [83] = "Import VAr L1L2L3 Post CT/VT Ratio", [84] = "Export VAr L1L2L3 Post CT/VT Ratio", [85] = "Unused", [86] = "Unused", [87] = "Unused", [88] = "Present Dmd 1", [89] = "Present Dmd 2", [90] = "Present Dmd 3", [91] = "Present Dmd 4", [92] = "Present Dmd 5", [93] = "Present Dmd 6", [94] = "Present Dmd 7", [95] = "Present Dmd 8", [96] = "Previous Dmd 1", [97] = "Previous Dmd 2", [98] = "Previous Dmd 3", [99] = "Previous Dmd 4", [100] = "Previous Dmd 5", [101] = "Previous Dmd 6", [102] = "Previous Dmd 7", [103] = "Previous Dmd 8", [104] = "Q1 Reactive VAr L1L2L3", [105] = "Q2 Reactive VAr L1L2L3", [106] = "Q3 Reactive VAr L1L2L3", [107] = "Q4 Reactive VAr L1L2L3", [108] = "Q1 Reactive VArh L1L2L3", [109] = "Q2 Reactive VArh L1L2L3", [110] = "Q3 Reactive VArh L1L2L3", [111] = "Q4 Reactive VArh L1L2L3", [112] = "Mapped Source 112", [113] = "Mapped Source 113", [114] = "Mapped Source 114", [115] = "Mapped Source 115", [116] = "Mapped Source 116", [117] = "Mapped Source 117", [118] = "Mapped Source 118", [119] = "Mapped Source 119", [120] = "Mapped Source 120", [121] = "Mapped Source 121", [122] = "Mapped Source 122", [123] = "Mapped Source 123", [124] = "Mapped Source 124", [125] = "Mapped Source 125", [126] = "Mapped Source 126", [127] = "Mapped Source 127", [128] = "Mapped Source 128", [129] = "Mapped Source 129", [130] = "Mapped Source 130", [131] = "Mapped Source 131", [132] = "Mapped Source 132", [133] = "Mapped Source 133", [134] = "Mapped Source 134", [135] = "Mapped Source 135", [136] = "Mapped Source 136", [137] = "Mapped Source 137", [138] = "Mapped Source 138", [139] = "Mapped Source 139", [140] = "Mapped Source 140", [141] = "Mapped Source 141", [142] = "Mapped Source 142", [143] = "Mapped Source 143", [144] = "Mapped Source 144", [145] = "Mapped Source 145", [146] = "Mapped Source 146", [147] = "Mapped Source 147", [148] = "Mapped Source 148", [149] = "Mapped Source 149", [150] = "Mapped Source 150", [151] = "Mapped Source 151", [152] = "Mapped Source 152", [153] = "Mapped Source 153", [154] = "Mapped Source 154", [155] = "Mapped Source 155", [156] = "Mapped Source 156", [157] = "Mapped Source 157", [158] = "Mapped Source 158", [159] = "Mapped Source 159", [160] = "Mapped Source 160", [161] = "Mapped Source 161", [162] = "Mapped Source 162", [163] = "Mapped Source 163", [164] = "Min Voltage L1", [165] = "Min Voltage L2", [166] = "Min Voltage L3", [167] = "Max Voltage L1", [168] = "Max Voltage L2", [169] = "Max Voltage L3", [170] = "Max Active Fwd Power L1L2L3", [171] = "Max Active Rev Power L1L2L3", [172] = "Max Reactive Power Q1", [173] = "Max Reactive Power Q2", [174] = "Max Reactive Power Q3", [175] = "Max Reactive Power Q4", [176] = "Time Stamp Previous Source", [177] = "Max forward active power L1L2L3 Post CT/VT Ratio", [178] = "Max reverse active power L1L2L3 Post CT/VT Ratio", [179] = "Max forward active power L1 Post CT/VT Ratio", [180] = "Max forward active power L2 Post CT/VT Ratio", [181] = "Max forward active power L3 Post CT/VT Ratio", [182] = "Max reverse active power L1 Post CT/VT Ratio", [183] = "Max reverse active power L2 Post CT/VT Ratio", [184] = "Max reverse active power L3 Post CT/VT Ratio", [185] = "Fwd Active W L1", [186] = "Fwd Active W L2", [187] = "Fwd Active W L3", [188] = "Rev Active W L1", [189] = "Rev Active W L2", [190] = "Rev Active W L3", [191] = "Fwd Active W L1 Post CT/VT Ratio", [192] = "Fwd Active W L2 Post CT/VT Ratio", [193] = "Fwd Active W L3 Post CT/VT Ratio", [194] = "Rev Active W L1 Post CT/VT Ratio", [195] = "Rev Active W L2 Post CT/VT Ratio", [196] = "Rev Active W L3 Post CT/VT Ratio", [197] = "RMS Current L1 Post CT/VT Ratio", [198] = "RMS Current L2 Post CT/VT Ratio", [199] = "RMS Current L3 Post CT/VT Ratio", [200] = "Reserved For Internal Use", [201] = "Current Load Profile Interval Time Adjustment", [202] = "Continuous RMS Voltage L1", [203] = "Continuous RMS Voltage L2", [204] = "Continuous RMS Voltage L3", [205] = "Average RMS Voltage L1", [206] = "Average RMS Voltage L2", [207] = "Average RMS Voltage L3", [208] = "Average Fwd Active W L1L2L3", [209] = "Average Rev Active W L1L2L3", [210] = "Average Fwd Active W L1", [211] = "Average Fwd Active W L2", [212] = "Average Fwd Active W L3", [213] = "Average Rev Active W L1", [214] = "Average Rev Active W L2", [215] = "Average Rev Active W L3", [216] = "Apparent Power Q1 VA L1L2L3", [217] = "Apparent Power Q2 VA L1L2L3", [218] = "Apparent Power Q3 VA L1L2L3", [219] = "Apparent Power Q4 VA L1L2L3", [220] = "Apparent Power Q1 VA L1", [221] = "Apparent Power Q2 VA L1", [222] = "Apparent Power Q3 VA L1", [223] = "Apparent Power Q4 VA L1", [224] = "Apparent Power Q1 VA L2", [225] = "Apparent Power Q2 VA L2", [226] = "Apparent Power Q3 VA L2", [227] = "Apparent Power Q4 VA L2", [228] = "Apparent Power Q1 VA L3", [229] = "Apparent Power Q2 VA L3", [230] = "Apparent Power Q3 VA L3", [231] = "Apparent Power Q4 VA L3", [232] = "Neutral Current mA", [233] = "Average RMS Current mA L1", [234] = "Average RMS Current mA L2", [235] = "Average RMS Current mA L3", [236] = "Voltage Angle A to B", [237] = "Voltage Angle B to C", [238] = "Voltage Angle C to A", [239] = "Imp Reactive VAr A", [240] = "Imp Reactive VAr B", [241] = "Imp Reactive VAr C", [242] = "Exp Reactive VAr A", [243] = "Exp Reactive VAr B", [244] = "Exp Reactive VAr C"}, nil, nil)
+F["mep.bt22.demand_select"] = ProtoField.uint8("mep.bt22.demand_select", "Demand Source", base.DEC, {[0] = "Fwd Active Wh L1L2L3", [1] = "Rev Active Wh L1L2L3", [2] = "Import Reactive VArh L1L2L3", [3] = "Export Reactive VArh L1L2L3", [4] = "Power Off Seconds", [5] = "Power Outage Qty", [6] = "Fwd+Rev Active Wh L1L2L3", [7] = "Fwd-Rev Active Wh L1L2L3", [8] = "Fwd Active W L1L2L3", [9] = "Rev Active W L1L2L3", [10] = "Import Reactive VAr L1L2L3", [11] = "Export Reactive VAr L1L2L3", [12] = "RMS Current L1", [13] = "RMS Current L2", [14] = "RMS Current L3", [15] = "RMS Voltage L1", [16] = "RMS Voltage L2", [17] = "RMS Voltage L3", [18] = "Power Factor L1", [19] = "Frequency", [20] = "VA Power L1L2L3", [21] = "Power Factor L2", [22] = "Power Factor L3", [23] = "Sin phase angle L1", [24] = "Sin phase angle L2", [25] = "Sin phase angle L3", [26] = "Channel 0 Pulse Input", [27] = "Channel 1 Pulse Input", [28] = "Error Counter", [29] = "T0 Fwd Active Wh L1L2L3", [30] = "T0 Rev Active Wh L1L2L3", [31] = "T0 Import Reactive VArh L1L2L3", [32] = "T0 Export Reactive VArh L1L2L3", [33] = "T0 Power Off Minutes", [34] = "T0 Power Outage Qty", [35] = "T0 Fwd+Rev Active Wh L1L2L3", [36] = "T0 Fwd-Rev Active Wh L1L2L3", [37] = "T0 Channel 0 Pulse Input", [38] = "T0 Channel 1 Pulse Input", [39] = "T0 Error Counter", [40] = "T1 Fwd Active Wh L1L2L3", [41] = "T1 Rev Active Wh L1L2L3", [42] = "T1 Import Reactive VArh L1L2L3", [43] = "T1 Export Reactive VArh L1L2L3", [44] = "T1 Power Off Minutes", [45] = "T1 Power Outage Qty", [46] = "T1 Fwd+Rev Active Wh L1L2L3", [47] = "T1 Fwd-Rev Active Wh L1L2L3", [48] = "T1 Channel 0 Pulse Input", [49] = "T1 Channel 1 Pulse Input", [50] = "T1 Error Counter", [51] = "T2 Fwd Active Wh L1L2L3", [52] = "T2 Rev Active Wh L1L2L3", [53] = "T2 Import Reactive VArh L1L2L3", [54] = "T2 Export Reactive VArh L1L2L3", [55] = "T2 Power Off Minutes", [56] = "T2 Power Outage Qty", [57] = "T2 Fwd+Rev Active Wh L1L2L3", [58] = "T2 Fwd-Rev Active Wh L1L2L3", [59] = "T2 Channel 0 Pulse Input", [60] = "T2 Channel 1 Pulse Input", [61] = "T2 Error Counter", [62] = "T3 Fwd Active Wh L1L2L3", [63] = "T3 Rev Active Wh L1L2L3", [64] = "T3 Import Reactive VArh L1L2L3", [65] = "T3 Export Reactive VArh L1L2L3", [66] = "T3 Power Off Minutes", [67] = "T3 Power Outage Qty", [68] = "T3 Fwd+Rev Active Wh L1L2L3", [69] = "T3 Fwd-Rev Active Wh L1L2L3", [70] = "T3 Channel 0 Pulse Input", [71] = "T3 Channel 1 Pulse Input", [72] = "T3 Error Counter", [73] = "MEP Dev 1 Counter 1", [74] = "MEP Dev 1 Counter 2", [75] = "MEP Dev 2 Counter 1", [76] = "MEP Dev 2 Counter 2", [77] = "MEP Dev 3 Counter 1", [78] = "MEP Dev 3 Counter 2", [79] = "MEP Dev 4 Counter 1", [80] = "MEP Dev 4 Counter 2", [81] = "Fwd Active W L1L2L3 Post CT/VT Ratio", [82] = "Rev Active W L1L2L3 Post CT/VT Ratio", [83] = "Import VAr L1L2L3 Post CT/VT Ratio", [84] = "Export VAr L1L2L3 Post CT/VT Ratio", [85] = "Unused", [86] = "Unused", [87] = "Unused", [88] = "Present Dmd 1", [89] = "Present Dmd 2", [90] = "Present Dmd 3", [91] = "Present Dmd 4", [92] = "Present Dmd 5", [93] = "Present Dmd 6", [94] = "Present Dmd 7", [95] = "Present Dmd 8", [96] = "Previous Dmd 1", [97] = "Previous Dmd 2", [98] = "Previous Dmd 3", [99] = "Previous Dmd 4", [100] = "Previous Dmd 5", [101] = "Previous Dmd 6", [102] = "Previous Dmd 7", [103] = "Previous Dmd 8", [104] = "Q1 Reactive VAr L1L2L3", [105] = "Q2 Reactive VAr L1L2L3", [106] = "Q3 Reactive VAr L1L2L3", [107] = "Q4 Reactive VAr L1L2L3", [108] = "Q1 Reactive VArh L1L2L3", [109] = "Q2 Reactive VArh L1L2L3", [110] = "Q3 Reactive VArh L1L2L3", [111] = "Q4 Reactive VArh L1L2L3", [112] = "Mapped Source 112", [113] = "Mapped Source 113", [114] = "Mapped Source 114", [115] = "Mapped Source 115", [116] = "Mapped Source 116", [117] = "Mapped Source 117", [118] = "Mapped Source 118", [119] = "Mapped Source 119", [120] = "Mapped Source 120", [121] = "Mapped Source 121", [122] = "Mapped Source 122", [123] = "Mapped Source 123", [124] = "Mapped Source 124", [125] = "Mapped Source 125", [126] = "Mapped Source 126", [127] = "Mapped Source 127", [128] = "Mapped Source 128", [129] = "Mapped Source 129", [130] = "Mapped Source 130", [131] = "Mapped Source 131", [132] = "Mapped Source 132", [133] = "Mapped Source 133", [134] = "Mapped Source 134", [135] = "Mapped Source 135", [136] = "Mapped Source 136", [137] = "Mapped Source 137", [138] = "Mapped Source 138", [139] = "Mapped Source 139", [140] = "Mapped Source 140", [141] = "Mapped Source 141", [142] = "Mapped Source 142", [143] = "Mapped Source 143", [144] = "Mapped Source 144", [145] = "Mapped Source 145", [146] = "Mapped Source 146", [147] = "Mapped Source 147", [148] = "Mapped Source 148", [149] = "Mapped Source 149", [150] = "Mapped Source 150", [151] = "Mapped Source 151", [152] = "Mapped Source 152", [153] = "Mapped Source 153", [154] = "Mapped Source 154", [155] = "Mapped Source 155", [156] = "Mapped Source 156", [157] = "Mapped Source 157", [158] = "Mapped Source 158", [159] = "Mapped Source 159", [160] = "Mapped Source 160", [161] = "Mapped Source 161", [162] = "Mapped Source 162", [163] = "Mapped Source 163", [164] = "Min Voltage L1", [165] = "Min Voltage L2", [166] = "Min Voltage L3", [167] = "Max Voltage L1", [168] = "Max Voltage L2", [169] = "Max Voltage L3", [170] = "Max Active Fwd Power L1L2L3", [171] = "Max Active Rev Power L1L2L3", [172] = "Max Reactive Power Q1", [173] = "Max Reactive Power Q2", [174] = "Max Reactive Power Q3", [175] = "Max Reactive Power Q4", [176] = "Time Stamp Previous Source", [177] = "Max forward active power L1L2L3 Post CT/VT Ratio", [178] = "Max reverse active power L1L2L3 Post CT/VT Ratio", [179] = "Max forward active power L1 Post CT/VT Ratio", [180] = "Max forward active power L2 Post CT/VT Ratio", [181] = "Max forward active power L3 Post CT/VT Ratio", [182] = "Max reverse active power L1 Post CT/VT Ratio", [183] = "Max reverse active power L2 Post CT/VT Ratio", [184] = "Max reverse active power L3 Post CT/VT Ratio", [185] = "Fwd Active W L1", [186] = "Fwd Active W L2", [187] = "Fwd Active W L3", [188] = "Rev Active W L1", [189] = "Rev Active W L2", [190] = "Rev Active W L3", [191] = "Fwd Active W L1 Post CT/VT Ratio", [192] = "Fwd Active W L2 Post CT/VT Ratio", [193] = "Fwd Active W L3 Post CT/VT Ratio", [194] = "Rev Active W L1 Post CT/VT Ratio", [195] = "Rev Active W L2 Post CT/VT Ratio", [196] = "Rev Active W L3 Post CT/VT Ratio", [197] = "RMS Current L1 Post CT/VT Ratio", [198] = "RMS Current L2 Post CT/VT Ratio", [199] = "RMS Current L3 Post CT/VT Ratio", [200] = "Reserved For Internal Use", [201] = "Current Load Profile Interval Time Adjustment", [202] = "Continuous RMS Voltage L1", [203] = "Continuous RMS Voltage L2", [204] = "Continuous RMS Voltage L3", [205] = "Average RMS Voltage L1", [206] = "Average RMS Voltage L2", [207] = "Average RMS Voltage L3", [208] = "Average Fwd Active W L1L2L3", [209] = "Average Rev Active W L1L2L3", [210] = "Average Fwd Active W L1", [211] = "Average Fwd Active W L2", [212] = "Average Fwd Active W L3", [213] = "Average Rev Active W L1", [214] = "Average Rev Active W L2", [215] = "Average Rev Active W L3", [216] = "Apparent Power Q1 VA L1L2L3", [217] = "Apparent Power Q2 VA L1L2L3", [218] = "Apparent Power Q3 VA L1L2L3", [219] = "Apparent Power Q4 VA L1L2L3", [220] = "Apparent Power Q1 VA L1", [221] = "Apparent Power Q2 VA L1", [222] = "Apparent Power Q3 VA L1", [223] = "Apparent Power Q4 VA L1", [224] = "Apparent Power Q1 VA L2", [225] = "Apparent Power Q2 VA L2", [226] = "Apparent Power Q3 VA L2", [227] = "Apparent Power Q4 VA L2", [228] = "Apparent Power Q1 VA L3", [229] = "Apparent Power Q2 VA L3", [230] = "Apparent Power Q3 VA L3", [231] = "Apparent Power Q4 VA L3", [232] = "Neutral Current mA", [233] = "Average RMS Current mA L1", [234] = "Average RMS Current mA L2", [235] = "Average RMS Current mA L3", [236] = "Voltage Angle A to B", [237] = "Voltage Angle B to C", [238] = "Voltage Angle C to A", [239] = "Imp Reactive VAr A", [240] = "Imp Reactive VAr B", [241] = "Imp Reactive VAr C", [242] = "Exp Reactive VAr A", [243] = "Exp Reactive VAr B", [244] = "Exp Reactive VAr C"}, nil, nil)
+F["mep.bt22.min_max_flags"] = ProtoField.bytes("mep.bt22.min_max_flags", "Min Max Flags (1 = maximum)", base.NONE, nil)
+F["mep.bt22.coincident_select"] = ProtoField.uint8("mep.bt22.coincident_select", "Coincident Source", base.DEC, {[0] = "Fwd Active Wh L1L2L3", [1] = "Rev Active Wh L1L2L3", [2] = "Import Reactive VArh L1L2L3", [3] = "Export Reactive VArh L1L2L3", [4] = "Power Off Seconds", [5] = "Power Outage Qty", [6] = "Fwd+Rev Active Wh L1L2L3", [7] = "Fwd-Rev Active Wh L1L2L3", [8] = "Fwd Active W L1L2L3", [9] = "Rev Active W L1L2L3", [10] = "Import Reactive VAr L1L2L3", [11] = "Export Reactive VAr L1L2L3", [12] = "RMS Current L1", [13] = "RMS Current L2", [14] = "RMS Current L3", [15] = "RMS Voltage L1", [16] = "RMS Voltage L2", [17] = "RMS Voltage L3", [18] = "Power Factor L1", [19] = "Frequency", [20] = "VA Power L1L2L3", [21] = "Power Factor L2", [22] = "Power Factor L3", [23] = "Sin phase angle L1", [24] = "Sin phase angle L2", [25] = "Sin phase angle L3", [26] = "Channel 0 Pulse Input", [27] = "Channel 1 Pulse Input", [28] = "Error Counter", [29] = "T0 Fwd Active Wh L1L2L3", [30] = "T0 Rev Active Wh L1L2L3", [31] = "T0 Import Reactive VArh L1L2L3", [32] = "T0 Export Reactive VArh L1L2L3", [33] = "T0 Power Off Minutes", [34] = "T0 Power Outage Qty", [35] = "T0 Fwd+Rev Active Wh L1L2L3", [36] = "T0 Fwd-Rev Active Wh L1L2L3", [37] = "T0 Channel 0 Pulse Input", [38] = "T0 Channel 1 Pulse Input", [39] = "T0 Error Counter", [40] = "T1 Fwd Active Wh L1L2L3", [41] = "T1 Rev Active Wh L1L2L3", [42] = "T1 Import Reactive VArh L1L2L3", [43] = "T1 Export Reactive VArh L1L2L3", [44] = "T1 Power Off Minutes", [45] = "T1 Power Outage Qty", [46] = "T1 Fwd+Rev Active Wh L1L2L3", [47] = "T1 Fwd-Rev Active Wh L1L2L3", [48] = "T1 Channel 0 Pulse Input", [49] = "T1 Channel 1 Pulse Input", [50] = "T1 Error Counter", [51] = "T2 Fwd Active Wh L1L2L3", [52] = "T2 Rev Active Wh L1L2L3", [53] = "T2 Import Reactive VArh L1L2L3", [54] = "T2 Export Reactive VArh L1L2L3", [55] = "T2 Power Off Minutes", [56] = "T2 Power Outage Qty", [57] = "T2 Fwd+Rev Active Wh L1L2L3", [58] = "T2 Fwd-Rev Active Wh L1L2L3", [59] = "T2 Channel 0 Pulse Input", [60] = "T2 Channel 1 Pulse Input", [61] = "T2 Error Counter", [62] = "T3 Fwd Active Wh L1L2L3", [63] = "T3 Rev Active Wh L1L2L3", [64] = "T3 Import Reactive VArh L1L2L3", [65] = "T3 Export Reactive VArh L1L2L3", [66] = "T3 Power Off Minutes", [67] = "T3 Power Outage Qty", [68] = "T3 Fwd+Rev Active Wh L1L2L3", [69] = "T3 Fwd-Rev Active Wh L1L2L3", [70] = "T3 Channel 0 Pulse Input", [71] = "T3 Channel 1 Pulse Input", [72] = "T3 Error Counter", [73] = "MEP Dev 1 Counter 1", [74] = "MEP Dev 1 Counter 2", [75] = "MEP Dev 2 Counter 1", [76] = "MEP Dev 2 Counter 2", [77] = "MEP Dev 3 Counter 1", [78] = "MEP Dev 3 Counter 2", [79] = "MEP Dev 4 Counter 1", [80] = "MEP Dev 4 Counter 2", [81] = "Fwd Active W L1L2L3 Post CT/VT Ratio", [82] = "Rev Active W L1L2L3 Post CT/VT Ratio", [83] = "Import VAr L1L2L3 Post CT/VT Ratio", [84] = "Export VAr L1L2L3 Post CT/VT Ratio", [85] = "Unused", [86] = "Unused", [87] = "Unused", [88] = "Present Dmd 1", [89] = "Present Dmd 2", [90] = "Present Dmd 3", [91] = "Present Dmd 4", [92] = "Present Dmd 5", [93] = "Present Dmd 6", [94] = "Present Dmd 7", [95] = "Present Dmd 8", [96] = "Previous Dmd 1", [97] = "Previous Dmd 2", [98] = "Previous Dmd 3", [99] = "Previous Dmd 4", [100] = "Previous Dmd 5", [101] = "Previous Dmd 6", [102] = "Previous Dmd 7", [103] = "Previous Dmd 8", [104] = "Q1 Reactive VAr L1L2L3", [105] = "Q2 Reactive VAr L1L2L3", [106] = "Q3 Reactive VAr L1L2L3", [107] = "Q4 Reactive VAr L1L2L3", [108] = "Q1 Reactive VArh L1L2L3", [109] = "Q2 Reactive VArh L1L2L3", [110] = "Q3 Reactive VArh L1L2L3", [111] = "Q4 Reactive VArh L1L2L3", [112] = "Mapped Source 112", [113] = "Mapped Source 113", [114] = "Mapped Source 114", [115] = "Mapped Source 115", [116] = "Mapped Source 116", [117] = "Mapped Source 117", [118] = "Mapped Source 118", [119] = "Mapped Source 119", [120] = "Mapped Source 120", [121] = "Mapped Source 121", [122] = "Mapped Source 122", [123] = "Mapped Source 123", [124] = "Mapped Source 124", [125] = "Mapped Source 125", [126] = "Mapped Source 126", [127] = "Mapped Source 127", [128] = "Mapped Source 128", [129] = "Mapped Source 129", [130] = "Mapped Source 130", [131] = "Mapped Source 131", [132] = "Mapped Source 132", [133] = "Mapped Source 133", [134] = "Mapped Source 134", [135] = "Mapped Source 135", [136] = "Mapped Source 136", [137] = "Mapped Source 137", [138] = "Mapped Source 138", [139] = "Mapped Source 139", [140] = "Mapped Source 140", [141] = "Mapped Source 141", [142] = "Mapped Source 142", [143] = "Mapped Source 143", [144] = "Mapped Source 144", [145] = "Mapped Source 145", [146] = "Mapped Source 146", [147] = "Mapped Source 147", [148] = "Mapped Source 148", [149] = "Mapped Source 149", [150] = "Mapped Source 150", [151] = "Mapped Source 151", [152] = "Mapped Source 152", [153] = "Mapped Source 153", [154] = "Mapped Source 154", [155] = "Mapped Source 155", [156] = "Mapped Source 156", [157] = "Mapped Source 157", [158] = "Mapped Source 158", [159] = "Mapped Source 159", [160] = "Mapped Source 160", [161] = "Mapped Source 161", [162] = "Mapped Source 162", [163] = "Mapped Source 163", [164] = "Min Voltage L1", [165] = "Min Voltage L2", [166] = "Min Voltage L3", [167] = "Max Voltage L1", [168] = "Max Voltage L2", [169] = "Max Voltage L3", [170] = "Max Active Fwd Power L1L2L3", [171] = "Max Active Rev Power L1L2L3", [172] = "Max Reactive Power Q1", [173] = "Max Reactive Power Q2", [174] = "Max Reactive Power Q3", [175] = "Max Reactive Power Q4", [176] = "Time Stamp Previous Source", [177] = "Max forward active power L1L2L3 Post CT/VT Ratio", [178] = "Max reverse active power L1L2L3 Post CT/VT Ratio", [179] = "Max forward active power L1 Post CT/VT Ratio", [180] = "Max forward active power L2 Post CT/VT Ratio", [181] = "Max forward active power L3 Post CT/VT Ratio", [182] = "Max reverse active power L1 Post CT/VT Ratio", [183] = "Max reverse active power L2 Post CT/VT Ratio", [184] = "Max reverse active power L3 Post CT/VT Ratio", [185] = "Fwd Active W L1", [186] = "Fwd Active W L2", [187] = "Fwd Active W L3", [188] = "Rev Active W L1", [189] = "Rev Active W L2", [190] = "Rev Active W L3", [191] = "Fwd Active W L1 Post CT/VT Ratio", [192] = "Fwd Active W L2 Post CT/VT Ratio", [193] = "Fwd Active W L3 Post CT/VT Ratio", [194] = "Rev Active W L1 Post CT/VT Ratio", [195] = "Rev Active W L2 Post CT/VT Ratio", [196] = "Rev Active W L3 Post CT/VT Ratio", [197] = "RMS Current L1 Post CT/VT Ratio", [198] = "RMS Current L2 Post CT/VT Ratio", [199] = "RMS Current L3 Post CT/VT Ratio", [200] = "Reserved For Internal Use", [201] = "Current Load Profile Interval Time Adjustment", [202] = "Continuous RMS Voltage L1", [203] = "Continuous RMS Voltage L2", [204] = "Continuous RMS Voltage L3", [205] = "Average RMS Voltage L1", [206] = "Average RMS Voltage L2", [207] = "Average RMS Voltage L3", [208] = "Average Fwd Active W L1L2L3", [209] = "Average Rev Active W L1L2L3", [210] = "Average Fwd Active W L1", [211] = "Average Fwd Active W L2", [212] = "Average Fwd Active W L3", [213] = "Average Rev Active W L1", [214] = "Average Rev Active W L2", [215] = "Average Rev Active W L3", [216] = "Apparent Power Q1 VA L1L2L3", [217] = "Apparent Power Q2 VA L1L2L3", [218] = "Apparent Power Q3 VA L1L2L3", [219] = "Apparent Power Q4 VA L1L2L3", [220] = "Apparent Power Q1 VA L1", [221] = "Apparent Power Q2 VA L1", [222] = "Apparent Power Q3 VA L1", [223] = "Apparent Power Q4 VA L1", [224] = "Apparent Power Q1 VA L2", [225] = "Apparent Power Q2 VA L2", [226] = "Apparent Power Q3 VA L2", [227] = "Apparent Power Q4 VA L2", [228] = "Apparent Power Q1 VA L3", [229] = "Apparent Power Q2 VA L3", [230] = "Apparent Power Q3 VA L3", [231] = "Apparent Power Q4 VA L3", [232] = "Neutral Current mA", [233] = "Average RMS Current mA L1", [234] = "Average RMS Current mA L2", [235] = "Average RMS Current mA L3", [236] = "Voltage Angle A to B", [237] = "Voltage Angle B to C", [238] = "Voltage Angle C to A", [239] = "Imp Reactive VAr A", [240] = "Imp Reactive VAr B", [241] = "Imp Reactive VAr C", [242] = "Exp Reactive VAr A", [243] = "Exp Reactive VAr B", [244] = "Exp Reactive VAr C"}, nil, nil)
+F["mep.bt22.coincident_demand_associated"] = ProtoField.uint8("mep.bt22.coincident_demand_associated", "Demand index", base.DEC, nil, nil, nil)
+F["mep.bt23.nbr_demand_resets"] = ProtoField.uint8("mep.bt23.nbr_demand_resets", "Nbr Demand Resets", base.DEC, nil, nil, nil)
+F["mep.bt23.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt23.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt23.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.power_outage_duration"] = ProtoField.int32("mep.bt23.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt23.power_outage_qty"] = ProtoField.int32("mep.bt23.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt23.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.pulse_input_1"] = ProtoField.int32("mep.bt23.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt23.pulse_input_2"] = ProtoField.int32("mep.bt23.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt23.error_counter"] = ProtoField.int32("mep.bt23.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt23.reactive_varh_q1"] = ProtoField.int32("mep.bt23.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt23.reactive_varh_q2"] = ProtoField.int32("mep.bt23.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt23.reactive_varh_q3"] = ProtoField.int32("mep.bt23.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt23.reactive_varh_q4"] = ProtoField.int32("mep.bt23.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt23.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt23.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt23.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt23.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt23.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt23.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt23.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt23.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt23.summations"] = ProtoField.int32("mep.bt23.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt23.demands.event_time"] = ProtoField.string("mep.bt23.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt23.demands.cumulative_demand"] = ProtoField.int32("mep.bt23.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.demands.contin_cum_demand"] = ProtoField.int32("mep.bt23.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.demands.demand"] = ProtoField.int32("mep.bt23.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.coincident_values.coincidents"] = ProtoField.int32("mep.bt23.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.power_outage_duration"] = ProtoField.int32("mep.bt23.tiers.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.power_outage_qty"] = ProtoField.int32("mep.bt23.tiers.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt23.tiers.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.pulse_input_1"] = ProtoField.int32("mep.bt23.tiers.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.pulse_input_2"] = ProtoField.int32("mep.bt23.tiers.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.error_counter"] = ProtoField.int32("mep.bt23.tiers.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.reactive_varh_q1"] = ProtoField.int32("mep.bt23.tiers.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.reactive_varh_q2"] = ProtoField.int32("mep.bt23.tiers.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.reactive_varh_q3"] = ProtoField.int32("mep.bt23.tiers.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.reactive_varh_q4"] = ProtoField.int32("mep.bt23.tiers.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt23.tiers.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt23.tiers.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt23.tiers.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt23.tiers.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.summations"] = ProtoField.int32("mep.bt23.tiers.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.demands.event_time"] = ProtoField.string("mep.bt23.tiers.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt23.tiers.demands.cumulative_demand"] = ProtoField.int32("mep.bt23.tiers.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.demands.contin_cum_demand"] = ProtoField.int32("mep.bt23.tiers.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.demands.demand"] = ProtoField.int32("mep.bt23.tiers.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt23.tiers.coincident_values.coincidents"] = ProtoField.int32("mep.bt23.tiers.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt24.time_and_date"] = ProtoField.string("mep.bt24.time_and_date", "Time and Date", base.NONE, nil)
+F["mep.bt24.season"] = ProtoField.uint8("mep.bt24.season", "Season", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.nbr_demand_resets"] = ProtoField.uint8("mep.bt24.register_data.nbr_demand_resets", "Nbr Demand Resets", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.power_outage_duration"] = ProtoField.int32("mep.bt24.register_data.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.power_outage_qty"] = ProtoField.int32("mep.bt24.register_data.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.pulse_input_1"] = ProtoField.int32("mep.bt24.register_data.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.pulse_input_2"] = ProtoField.int32("mep.bt24.register_data.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.error_counter"] = ProtoField.int32("mep.bt24.register_data.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.reactive_varh_q1"] = ProtoField.int32("mep.bt24.register_data.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.reactive_varh_q2"] = ProtoField.int32("mep.bt24.register_data.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.reactive_varh_q3"] = ProtoField.int32("mep.bt24.register_data.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.reactive_varh_q4"] = ProtoField.int32("mep.bt24.register_data.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt24.register_data.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt24.register_data.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt24.register_data.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt24.register_data.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.summations"] = ProtoField.int32("mep.bt24.register_data.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.demands.event_time"] = ProtoField.string("mep.bt24.register_data.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt24.register_data.demands.cumulative_demand"] = ProtoField.int32("mep.bt24.register_data.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.demands.contin_cum_demand"] = ProtoField.int32("mep.bt24.register_data.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.demands.demand"] = ProtoField.int32("mep.bt24.register_data.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.coincident_values.coincidents"] = ProtoField.int32("mep.bt24.register_data.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.power_outage_duration"] = ProtoField.int32("mep.bt24.register_data.tiers.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.power_outage_qty"] = ProtoField.int32("mep.bt24.register_data.tiers.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt24.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.pulse_input_1"] = ProtoField.int32("mep.bt24.register_data.tiers.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.pulse_input_2"] = ProtoField.int32("mep.bt24.register_data.tiers.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.error_counter"] = ProtoField.int32("mep.bt24.register_data.tiers.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.reactive_varh_q1"] = ProtoField.int32("mep.bt24.register_data.tiers.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.reactive_varh_q2"] = ProtoField.int32("mep.bt24.register_data.tiers.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.reactive_varh_q3"] = ProtoField.int32("mep.bt24.register_data.tiers.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.reactive_varh_q4"] = ProtoField.int32("mep.bt24.register_data.tiers.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt24.register_data.tiers.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt24.register_data.tiers.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt24.register_data.tiers.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt24.register_data.tiers.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.summations"] = ProtoField.int32("mep.bt24.register_data.tiers.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.demands.event_time"] = ProtoField.string("mep.bt24.register_data.tiers.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt24.register_data.tiers.demands.cumulative_demand"] = ProtoField.int32("mep.bt24.register_data.tiers.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.demands.contin_cum_demand"] = ProtoField.int32("mep.bt24.register_data.tiers.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.demands.demand"] = ProtoField.int32("mep.bt24.register_data.tiers.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt24.register_data.tiers.coincident_values.coincidents"] = ProtoField.int32("mep.bt24.register_data.tiers.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt25.date_time"] = ProtoField.string("mep.bt25.date_time", "Date/Time", base.NONE, nil)
+F["mep.bt25.season"] = ProtoField.uint8("mep.bt25.season", "Season", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.nbr_demand_resets"] = ProtoField.uint8("mep.bt25.register_data.nbr_demand_resets", "Nbr Demand Resets", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.power_outage_duration"] = ProtoField.int32("mep.bt25.register_data.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.power_outage_qty"] = ProtoField.int32("mep.bt25.register_data.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.pulse_input_1"] = ProtoField.int32("mep.bt25.register_data.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.pulse_input_2"] = ProtoField.int32("mep.bt25.register_data.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.error_counter"] = ProtoField.int32("mep.bt25.register_data.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.reactive_varh_q1"] = ProtoField.int32("mep.bt25.register_data.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.reactive_varh_q2"] = ProtoField.int32("mep.bt25.register_data.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.reactive_varh_q3"] = ProtoField.int32("mep.bt25.register_data.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.reactive_varh_q4"] = ProtoField.int32("mep.bt25.register_data.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt25.register_data.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt25.register_data.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt25.register_data.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt25.register_data.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.summations"] = ProtoField.int32("mep.bt25.register_data.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.demands.event_time"] = ProtoField.string("mep.bt25.register_data.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt25.register_data.demands.cumulative_demand"] = ProtoField.int32("mep.bt25.register_data.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.demands.contin_cum_demand"] = ProtoField.int32("mep.bt25.register_data.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.demands.demand"] = ProtoField.int32("mep.bt25.register_data.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.coincident_values.coincidents"] = ProtoField.int32("mep.bt25.register_data.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.fwd_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.fwd_active_wh_l1l2l3", "Fwd Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.rev_active_wh_l1l2l3", "Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.import_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.import_reactive_varh_l1l2l3", "Import Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.export_reactive_varh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.export_reactive_varh_l1l2l3", "Export Reactive VArh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.power_outage_duration"] = ProtoField.int32("mep.bt25.register_data.tiers.power_outage_duration", "Power Outage Duration", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.power_outage_qty"] = ProtoField.int32("mep.bt25.register_data.tiers.power_outage_qty", "Power Outage Qty", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3", "Fwd+Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3"] = ProtoField.int32("mep.bt25.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3", "Fwd-Rev Active Wh L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.pulse_input_1"] = ProtoField.int32("mep.bt25.register_data.tiers.pulse_input_1", "Pulse Input 1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.pulse_input_2"] = ProtoField.int32("mep.bt25.register_data.tiers.pulse_input_2", "Pulse Input 2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.error_counter"] = ProtoField.int32("mep.bt25.register_data.tiers.error_counter", "Error Counter", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.reactive_varh_q1"] = ProtoField.int32("mep.bt25.register_data.tiers.reactive_varh_q1", "Reactive VArh Q1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.reactive_varh_q2"] = ProtoField.int32("mep.bt25.register_data.tiers.reactive_varh_q2", "Reactive VArh Q2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.reactive_varh_q3"] = ProtoField.int32("mep.bt25.register_data.tiers.reactive_varh_q3", "Reactive VArh Q3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.reactive_varh_q4"] = ProtoField.int32("mep.bt25.register_data.tiers.reactive_varh_q4", "Reactive VArh Q4", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.apparent_energy_vah_q1"] = ProtoField.int32("mep.bt25.register_data.tiers.apparent_energy_vah_q1", "Apparent Energy VAh Q1", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.apparent_energy_vah_q2"] = ProtoField.int32("mep.bt25.register_data.tiers.apparent_energy_vah_q2", "Apparent Energy VAh Q2", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.apparent_energy_vah_q3"] = ProtoField.int32("mep.bt25.register_data.tiers.apparent_energy_vah_q3", "Apparent Energy VAh Q3", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.apparent_energy_vah_q4"] = ProtoField.int32("mep.bt25.register_data.tiers.apparent_energy_vah_q4", "Apparent Energy VAh Q4", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.summations"] = ProtoField.int32("mep.bt25.register_data.tiers.summations", "Summation", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.demands.event_time"] = ProtoField.string("mep.bt25.register_data.tiers.demands.event_time", "Event Time", base.NONE, nil)
+F["mep.bt25.register_data.tiers.demands.cumulative_demand"] = ProtoField.int32("mep.bt25.register_data.tiers.demands.cumulative_demand", "Cumulative Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.demands.contin_cum_demand"] = ProtoField.int32("mep.bt25.register_data.tiers.demands.contin_cum_demand", "Contin Cum Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.demands.demand"] = ProtoField.int32("mep.bt25.register_data.tiers.demands.demand", "Demand", base.DEC, nil, nil, nil)
+F["mep.bt25.register_data.tiers.coincident_values.coincidents"] = ProtoField.int32("mep.bt25.register_data.tiers.coincident_values.coincidents", "Coincident", base.DEC, nil, nil, nil)
+F["mep.bt27.present_demand_sources"] = ProtoField.uint8("mep.bt27.present_demand_sources", "Present Demand Source", base.DEC, {[0] = "Fwd Active Wh L1L2L3", [1] = "Rev Active Wh L1L2L3", [2] = "Import Reactive VArh L1L2L3", [3] = "Export Reactive VArh L1L2L3", [4] = "Power Off Seconds", [5] = "Power Outage Qty", [6] = "Fwd+Rev Active Wh L1L2L3", [7] = "Fwd-Rev Active Wh L1L2L3", [8] = "Fwd Active W L1L2L3", [9] = "Rev Active W L1L2L3", [10] = "Import Reactive VAr L1L2L3", [11] = "Export Reactive VAr L1L2L3", [12] = "RMS Current L1", [13] = "RMS Current L2", [14] = "RMS Current L3", [15] = "RMS Voltage L1", [16] = "RMS Voltage L2", [17] = "RMS Voltage L3", [18] = "Power Factor L1", [19] = "Frequency", [20] = "VA Power L1L2L3", [21] = "Power Factor L2", [22] = "Power Factor L3", [23] = "Sin phase angle L1", [24] = "Sin phase angle L2", [25] = "Sin phase angle L3", [26] = "Channel 0 Pulse Input", [27] = "Channel 1 Pulse Input", [28] = "Error Counter", [29] = "T0 Fwd Active Wh L1L2L3", [30] = "T0 Rev Active Wh L1L2L3", [31] = "T0 Import Reactive VArh L1L2L3", [32] = "T0 Export Reactive VArh L1L2L3", [33] = "T0 Power Off Minutes", [34] = "T0 Power Outage Qty", [35] = "T0 Fwd+Rev Active Wh L1L2L3", [36] = "T0 Fwd-Rev Active Wh L1L2L3", [37] = "T0 Channel 0 Pulse Input", [38] = "T0 Channel 1 Pulse Input", [39] = "T0 Error Counter", [40] = "T1 Fwd Active Wh L1L2L3", [41] = "T1 Rev Active Wh L1L2L3", [42] = "T1 Import Reactive VArh L1L2L3", [43] = "T1 Export Reactive VArh L1L2L3", [44] = "T1 Power Off Minutes", [45] = "T1 Power Outage Qty", [46] = "T1 Fwd+Rev Active Wh L1L2L3", [47] = "T1 Fwd-Rev Active Wh L1L2L3", [48] = "T1 Channel 0 Pulse Input", [49] = "T1 Channel 1 Pulse Input", [50] = "T1 Error Counter", [51] = "T2 Fwd Active Wh L1L2L3", [52] = "T2 Rev Active Wh L1L2L3", [53] = "T2 Import Reactive VArh L1L2L3", [54] = "T2 Export Reactive VArh L1L2L3", [55] = "T2 Power Off Minutes", [56] = "T2 Power Outage Qty", [57] = "T2 Fwd+Rev Active Wh L1L2L3", [58] = "T2 Fwd-Rev Active Wh L1L2L3", [59] = "T2 Channel 0 Pulse Input", [60] = "T2 Channel 1 Pulse Input", [61] = "T2 Error Counter", [62] = "T3 Fwd Active Wh L1L2L3", [63] = "T3 Rev Active Wh L1L2L3", [64] = "T3 Import Reactive VArh L1L2L3", [65] = "T3 Export Reactive VArh L1L2L3", [66] = "T3 Power Off Minutes", [67] = "T3 Power Outage Qty", [68] = "T3 Fwd+Rev Active Wh L1L2L3", [69] = "T3 Fwd-Rev Active Wh L1L2L3", [70] = "T3 Channel 0 Pulse Input", [71] = "T3 Channel 1 Pulse Input", [72] = "T3 Error Counter", [73] = "MEP Dev 1 Counter 1", [74] = "MEP Dev 1 Counter 2", [75] = "MEP Dev 2 Counter 1", [76] = "MEP Dev 2 Counter 2", [77] = "MEP Dev 3 Counter 1", [78] = "MEP Dev 3 Counter 2", [79] = "MEP Dev 4 Counter 1", [80] = "MEP Dev 4 Counter 2", [81] = "Fwd Active W L1L2L3 Post CT/VT Ratio", [82] = "Rev Active W L1L2L3 Post CT/VT Ratio", [83] = "Import VAr L1L2L3 Post CT/VT Ratio", [84] = "Export VAr L1L2L3 Post CT/VT Ratio", [85] = "Unused", [86] = "Unused", [87] = "Unused", [88] = "Present Dmd 1", [89] = "Present Dmd 2", [90] = "Present Dmd 3", [91] = "Present Dmd 4", [92] = "Present Dmd 5", [93] = "Present Dmd 6", [94] = "Present Dmd 7", [95] = "Present Dmd 8", [96] = "Previous Dmd 1", [97] = "Previous Dmd 2", [98] = "Previous Dmd 3", [99] = "Previous Dmd 4", [100] = "Previous Dmd 5", [101] = "Previous Dmd 6", [102] = "Previous Dmd 7", [103] = "Previous Dmd 8", [104] = "Q1 Reactive VAr L1L2L3", [105] = "Q2 Reactive VAr L1L2L3", [106] = "Q3 Reactive VAr L1L2L3", [107] = "Q4 Reactive VAr L1L2L3", [108] = "Q1 Reactive VArh L1L2L3", [109] = "Q2 Reactive VArh L1L2L3", [110] = "Q3 Reactive VArh L1L2L3", [111] = "Q4 Reactive VArh L1L2L3", [112] = "Mapped Source 112", [113] = "Mapped Source 113", [114] = "Mapped Source 114", [115] = "Mapped Source 115", [116] = "Mapped Source 116", [117] = "Mapped Source 117", [118] = "Mapped Source 118", [119] = "Mapped Source 119", [120] = "Mapped Source 120", [121] = "Mapped Source 121", [122] = "Mapped Source 122", [123] = "Mapped Source 123", [124] = "Mapped Source 124", [125] = "Mapped Source 125", [126] = "Mapped Source 126", [127] = "Mapped Source 127", [128] = "Mapped Source 128", [129] = "Mapped Source 129", [130] = "Mapped Source 130", [131] = "Mapped Source 131", [132] = "Mapped Source 132", [133] = "Mapped Source 133", [134] = "Mapped Source 134", [135] = "Mapped Source 135", [136] = "Mapped Source 136", [137] = "Mapped Source 137", [138] = "Mapped Source 138", [139] = "Mapped Source 139", [140] = "Mapped Source 140", [141] = "Mapped Source 141", [142] = "Mapped Source 142", [143] = "Mapped Source 143", [144] = "Mapped Source 144", [145] = "Mapped Source 145", [146] = "Mapped Source 146", [147] = "Mapped Source 147", [148] = "Mapped Source 148", [149] = "Mapped Source 149", [150] = "Mapped Source 150", [151] = "Mapped Source 151", [152] = "Mapped Source 152", [153] = "Mapped Source 153", [154] = "Mapped Source 154", [155] = "Mapped Source 155", [156] = "Mapped Source 156", [157] = "Mapped Source 157", [158] = "Mapped Source 158", [159] = "Mapped Source 159", [160] = "Mapped Source 160", [161] = "Mapped Source 161", [162] = "Mapped Source 162", [163] = "Mapped Source 163", [164] = "Min Voltage L1", [165] = "Min Voltage L2", [166] = "Min Voltage L3", [167] = "Max Voltage L1", [168] = "Max Voltage L2", [169] = "Max Voltage L3", [170] = "Max Active Fwd Power L1L2L3", [171] = "Max Active Rev Power L1L2L3", [172] = "Max Reactive Power Q1", [173] = "Max Reactive Power Q2", [174] = "Max Reactive Power Q3", [175] = "Max Reactive Power Q4", [176] = "Time Stamp Previous Source", [177] = "Max forward active power L1L2L3 Post CT/VT Ratio", [178] = "Max reverse active power L1L2L3 Post CT/VT Ratio", [179] = "Max forward active power L1 Post CT/VT Ratio", [180] = "Max forward active power L2 Post CT/VT Ratio", [181] = "Max forward active power L3 Post CT/VT Ratio", [182] = "Max reverse active power L1 Post CT/VT Ratio", [183] = "Max reverse active power L2 Post CT/VT Ratio", [184] = "Max reverse active power L3 Post CT/VT Ratio", [185] = "Fwd Active W L1", [186] = "Fwd Active W L2", [187] = "Fwd Active W L3", [188] = "Rev Active W L1", [189] = "Rev Active W L2", [190] = "Rev Active W L3", [191] = "Fwd Active W L1 Post CT/VT Ratio", [192] = "Fwd Active W L2 Post CT/VT Ratio", [193] = "Fwd Active W L3 Post CT/VT Ratio", [194] = "Rev Active W L1 Post CT/VT Ratio", [195] = "Rev Active W L2 Post CT/VT Ratio", [196] = "Rev Active W L3 Post CT/VT Ratio", [197] = "RMS Current L1 Post CT/VT Ratio", [198] = "RMS Current L2 Post CT/VT Ratio", [199] = "RMS Current L3 Post CT/VT Ratio", [200] = "Reserved For Internal Use", [201] = "Current Load Profile Interval Time Adjustment", [202] = "Continuous RMS Voltage L1", [203] = "Continuous RMS Voltage L2", [204] = "Continuous RMS Voltage L3", [205] = "Average RMS Voltage L1", [206] = "Average RMS Voltage L2", [207] = "Average RMS Voltage L3", [208] = "Average Fwd Active W L1L2L3", [209] = "Average Rev Active W L1L2L3", [210] = "Average Fwd Active W L1", [211] = "Average Fwd Active W L2", [212] = "Average Fwd Active W L3", [213] = "Average Rev Active W L1", [214] = "Average Rev Active W L2", [215] = "Average Rev Active W L3", [216] = "Apparent Power Q1 VA L1L2L3", [217] = "Apparent Power Q2 VA L1L2L3", [218] = "Apparent Power Q3 VA L1L2L3", [219] = "Apparent Power Q4 VA L1L2L3", [220] = "Apparent Power Q1 VA L1", [221] = "Apparent Power Q2 VA L1", [222] = "Apparent Power Q3 VA L1", [223] = "Apparent Power Q4 VA L1", [224] = "Apparent Power Q1 VA L2", [225] = "Apparent Power Q2 VA L2", [226] = "Apparent Power Q3 VA L2", [227] = "Apparent Power Q4 VA L2", [228] = "Apparent Power Q1 VA L3", [229] = "Apparent Power Q2 VA L3", [230] = "Apparent Power Q3 VA L3", [231] = "Apparent Power Q4 VA L3", [232] = "Neutral Current mA", [233] = "Average RMS Current mA L1", [234] = "Average RMS Current mA L2", [235] = "Average RMS Current mA L3", [236] = "Voltage Angle A to B", [237] = "Voltage Angle B to C", [238] = "Voltage Angle C to A", [239] = "Imp Reactive VAr A", [240] = "Imp Reactive VAr B", [241] = "Imp Reactive VAr C", [242] = "Exp Reactive VAr A", [243] = "Exp Reactive VAr B", [244] = "Exp Reactive VAr C"}, nil, nil)
+F["mep.bt27.present_value_sources"] = ProtoField.uint8("mep.bt27.present_value_sources", "Present Value Source", base.DEC, {[0] = "Fwd Active Wh L1L2L3", [1] = "Rev Active Wh L1L2L3", [2] = "Import Reactive VArh L1L2L3", [3] = "Export Reactive VArh L1L2L3", [4] = "Power Off Seconds", [5] = "Power Outage Qty", [6] = "Fwd+Rev Active Wh L1L2L3", [7] = "Fwd-Rev Active Wh L1L2L3", [8] = "Fwd Active W L1L2L3", [9] = "Rev Active W L1L2L3", [10] = "Import Reactive VAr L1L2L3", [11] = "Export Reactive VAr L1L2L3", [12] = "RMS Current L1", [13] = "RMS Current L2", [14] = "RMS Current L3", [15] = "RMS Voltage L1", [16] = "RMS Voltage L2", [17] = "RMS Voltage L3", [18] = "Power Factor L1", [19] = "Frequency", [20] = "VA Power L1L2L3", [21] = "Power Factor L2", [22] = "Power Factor L3", [23] = "Sin phase angle L1", [24] = "Sin phase angle L2", [25] = "Sin phase angle L3", [26] = "Channel 0 Pulse Input", [27] = "Channel 1 Pulse Input", [28] = "Error Counter", [29] = "T0 Fwd Active Wh L1L2L3", [30] = "T0 Rev Active Wh L1L2L3", [31] = "T0 Import Reactive VArh L1L2L3", [32] = "T0 Export Reactive VArh L1L2L3", [33] = "T0 Power Off Minutes", [34] = "T0 Power Outage Qty", [35] = "T0 Fwd+Rev Active Wh L1L2L3", [36] = "T0 Fwd-Rev Active Wh L1L2L3", [37] = "T0 Channel 0 Pulse Input", [38] = "T0 Channel 1 Pulse Input", [39] = "T0 Error Counter", [40] = "T1 Fwd Active Wh L1L2L3", [41] = "T1 Rev Active Wh L1L2L3", [42] = "T1 Import Reactive VArh L1L2L3", [43] = "T1 Export Reactive VArh L1L2L3", [44] = "T1 Power Off Minutes", [45] = "T1 Power Outage Qty", [46] = "T1 Fwd+Rev Active Wh L1L2L3", [47] = "T1 Fwd-Rev Active Wh L1L2L3", [48] = "T1 Channel 0 Pulse Input", [49] = "T1 Channel 1 Pulse Input", [50] = "T1 Error Counter", [51] = "T2 Fwd Active Wh L1L2L3", [52] = "T2 Rev Active Wh L1L2L3", [53] = "T2 Import Reactive VArh L1L2L3", [54] = "T2 Export Reactive VArh L1L2L3", [55] = "T2 Power Off Minutes", [56] = "T2 Power Outage Qty", [57] = "T2 Fwd+Rev Active Wh L1L2L3", [58] = "T2 Fwd-Rev Active Wh L1L2L3", [59] = "T2 Channel 0 Pulse Input", [60] = "T2 Channel 1 Pulse Input", [61] = "T2 Error Counter", [62] = "T3 Fwd Active Wh L1L2L3", [63] = "T3 Rev Active Wh L1L2L3", [64] = "T3 Import Reactive VArh L1L2L3", [65] = "T3 Export Reactive VArh L1L2L3", [66] = "T3 Power Off Minutes", [67] = "T3 Power Outage Qty", [68] = "T3 Fwd+Rev Active Wh L1L2L3", [69] = "T3 Fwd-Rev Active Wh L1L2L3", [70] = "T3 Channel 0 Pulse Input", [71] = "T3 Channel 1 Pulse Input", [72] = "T3 Error Counter", [73] = "MEP Dev 1 Counter 1", [74] = "MEP Dev 1 Counter 2", [75] = "MEP Dev 2 Counter 1", [76] = "MEP Dev 2 Counter 2", [77] = "MEP Dev 3 Counter 1", [78] = "MEP Dev 3 Counter 2", [79] = "MEP Dev 4 Counter 1", [80] = "MEP Dev 4 Counter 2", [81] = "Fwd Active W L1L2L3 Post CT/VT Ratio", [82] = "Rev Active W L1L2L3 Post CT/VT Ratio", [83] = "Import VAr L1L2L3 Post CT/VT Ratio", [84] = "Export VAr L1L2L3 Post CT/VT Ratio", [85] = "Unused", [86] = "Unused", [87] = "Unused", [88] = "Present Dmd 1", [89] = "Present Dmd 2", [90] = "Present Dmd 3", [91] = "Present Dmd 4", [92] = "Present Dmd 5", [93] = "Present Dmd 6", [94] = "Present Dmd 7", [95] = "Present Dmd 8", [96] = "Previous Dmd 1", [97] = "Previous Dmd 2", [98] = "Previous Dmd 3", [99] = "Previous Dmd 4", [100] = "Previous Dmd 5", [101] = "Previous Dmd 6", [102] = "Previous Dmd 7", [103] = "Previous Dmd 8", [104] = "Q1 Reactive VAr L1L2L3", [105] = "Q2 Reactive VAr L1L2L3", [106] = "Q3 Reactive VAr L1L2L3", [107] = "Q4 Reactive VAr L1L2L3", [108] = "Q1 Reactive VArh L1L2L3", [109] = "Q2 Reactive VArh L1L2L3", [110] = "Q3 Reactive VArh L1L2L3", [111] = "Q4 Reactive VArh L1L2L3", [112] = "Mapped Source 112", [113] = "Mapped Source 113", [114] = "Mapped Source 114", [115] = "Mapped Source 115", [116] = "Mapped Source 116", [117] = "Mapped Source 117", [118] = "Mapped Source 118", [119] = "Mapped Source 119", [120] = "Mapped Source 120", [121] = "Mapped Source 121", [122] = "Mapped Source 122", [123] = "Mapped Source 123", [124] = "Mapped Source 124", [125] = "Mapped Source 125", [126] = "Mapped Source 126", [127] = "Mapped Source 127", [128] = "Mapped Source 128", [129] = "Mapped Source 129", [130] = "Mapped Source 130", [131] = "Mapped Source 131", [132] = "Mapped Source 132", [133] = "Mapped Source 133", [134] = "Mapped Source 134", [135] = "Mapped Source 135", [136] = "Mapped Source 136", [137] = "Mapped Source 137", [138] = "Mapped Source 138", [139] = "Mapped Source 139", [140] = "Mapped Source 140", [141] = "Mapped Source 141", [142] = "Mapped Source 142", [143] = "Mapped Source 143", [144] = "Mapped Source 144", [145] = "Mapped Source 145", [146] = "Mapped Source 146", [147] = "Mapped Source 147", [148] = "Mapped Source 148", [149] = "Mapped Source 149", [150] = "Mapped Source 150", [151] = "Mapped Source 151", [152] = "Mapped Source 152", [153] = "Mapped Source 153", [154] = "Mapped Source 154", [155] = "Mapped Source 155", [156] = "Mapped Source 156", [157] = "Mapped Source 157", [158] = "Mapped Source 158", [159] = "Mapped Source 159", [160] = "Mapped Source 160", [161] = "Mapped Source 161", [162] = "Mapped Source 162", [163] = "Mapped Source 163", [164] = "Min Voltage L1", [165] = "Min Voltage L2", [166] = "Min Voltage L3", [167] = "Max Voltage L1", [168] = "Max Voltage L2", [169] = "Max Voltage L3", [170] = "Max Active Fwd Power L1L2L3", [171] = "Max Active Rev Power L1L2L3", [172] = "Max Reactive Power Q1", [173] = "Max Reactive Power Q2", [174] = "Max Reactive Power Q3", [175] = "Max Reactive Power Q4", [176] = "Time Stamp Previous Source", [177] = "Max forward active power L1L2L3 Post CT/VT Ratio", [178] = "Max reverse active power L1L2L3 Post CT/VT Ratio", [179] = "Max forward active power L1 Post CT/VT Ratio", [180] = "Max forward active power L2 Post CT/VT Ratio", [181] = "Max forward active power L3 Post CT/VT Ratio", [182] = "Max reverse active power L1 Post CT/VT Ratio", [183] = "Max reverse active power L2 Post CT/VT Ratio", [184] = "Max reverse active power L3 Post CT/VT Ratio", [185] = "Fwd Active W L1", [186] = "Fwd Active W L2", [187] = "Fwd Active W L3", [188] = "Rev Active W L1", [189] = "Rev Active W L2", [190] = "Rev Active W L3", [191] = "Fwd Active W L1 Post CT/VT Ratio", [192] = "Fwd Active W L2 Post CT/VT Ratio", [193] = "Fwd Active W L3 Post CT/VT Ratio", [194] = "Rev Active W L1 Post CT/VT Ratio", [195] = "Rev Active W L2 Post CT/VT Ratio", [196] = "Rev Active W L3 Post CT/VT Ratio", [197] = "RMS Current L1 Post CT/VT Ratio", [198] = "RMS Current L2 Post CT/VT Ratio", [199] = "RMS Current L3 Post CT/VT Ratio", [200] = "Reserved For Internal Use", [201] = "Current Load Profile Interval Time Adjustment", [202] = "Continuous RMS Voltage L1", [203] = "Continuous RMS Voltage L2", [204] = "Continuous RMS Voltage L3", [205] = "Average RMS Voltage L1", [206] = "Average RMS Voltage L2", [207] = "Average RMS Voltage L3", [208] = "Average Fwd Active W L1L2L3", [209] = "Average Rev Active W L1L2L3", [210] = "Average Fwd Active W L1", [211] = "Average Fwd Active W L2", [212] = "Average Fwd Active W L3", [213] = "Average Rev Active W L1", [214] = "Average Rev Active W L2", [215] = "Average Rev Active W L3", [216] = "Apparent Power Q1 VA L1L2L3", [217] = "Apparent Power Q2 VA L1L2L3", [218] = "Apparent Power Q3 VA L1L2L3", [219] = "Apparent Power Q4 VA L1L2L3", [220] = "Apparent Power Q1 VA L1", [221] = "Apparent Power Q2 VA L1", [222] = "Apparent Power Q3 VA L1", [223] = "Apparent Power Q4 VA L1", [224] = "Apparent Power Q1 VA L2", [225] = "Apparent Power Q2 VA L2", [226] = "Apparent Power Q3 VA L2", [227] = "Apparent Power Q4 VA L2", [228] = "Apparent Power Q1 VA L3", [229] = "Apparent Power Q2 VA L3", [230] = "Apparent Power Q3 VA L3", [231] = "Apparent Power Q4 VA L3", [232] = "Neutral Current mA", [233] = "Average RMS Current mA L1", [234] = "Average RMS Current mA L2", [235] = "Average RMS Current mA L3", [236] = "Voltage Angle A to B", [237] = "Voltage Angle B to C", [238] = "Voltage Angle C to A", [239] = "Imp Reactive VAr A", [240] = "Imp Reactive VAr B", [241] = "Imp Reactive VAr C", [242] = "Exp Reactive VAr A", [243] = "Exp Reactive VAr B", [244] = "Exp Reactive VAr C"}, nil, nil)
+F["mep.bt28.present_demands.time_remaining"] = ProtoField.string("mep.bt28.present_demands.time_remaining", "Time Remaining", base.NONE, nil)
+F["mep.bt28.present_demands.demand_value"] = ProtoField.int32("mep.bt28.present_demands.demand_value", "Demand value", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l1l2l3"] = ProtoField.int32("mep.bt28.fwd_active_w_l1l2l3", "Fwd Active W L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l1l2l3"] = ProtoField.int32("mep.bt28.rev_active_w_l1l2l3", "Rev Active W L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.import_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.import_reactive_var_l1l2l3", "Import Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.export_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.export_reactive_var_l1l2l3", "Export Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l1"] = ProtoField.int32("mep.bt28.rms_current_l1", "RMS Current L1", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l2"] = ProtoField.int32("mep.bt28.rms_current_l2", "RMS Current L2", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l3"] = ProtoField.int32("mep.bt28.rms_current_l3", "RMS Current L3", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l1"] = ProtoField.int32("mep.bt28.rms_voltage_l1", "RMS Voltage L1", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l2"] = ProtoField.int32("mep.bt28.rms_voltage_l2", "RMS Voltage L2", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l3"] = ProtoField.int32("mep.bt28.rms_voltage_l3", "RMS Voltage L3", base.DEC, nil, nil, nil)
+F["mep.bt28.power_factor_l1"] = ProtoField.int32("mep.bt28.power_factor_l1", "Power Factor L1", base.DEC, nil, nil, nil)
+F["mep.bt28.frequency"] = ProtoField.int32("mep.bt28.frequency", "Frequency", base.DEC, nil, nil, nil)
+F["mep.bt28.va_l1l2l3"] = ProtoField.int32("mep.bt28.va_l1l2l3", "VA L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.power_factor_l2"] = ProtoField.int32("mep.bt28.power_factor_l2", "Power Factor L2", base.DEC, nil, nil, nil)
+F["mep.bt28.power_factor_l3"] = ProtoField.int32("mep.bt28.power_factor_l3", "Power Factor L3", base.DEC, nil, nil, nil)
+F["mep.bt28.sin_pa_l1"] = ProtoField.int32("mep.bt28.sin_pa_l1", "Sin(PA) L1", base.DEC, nil, nil, nil)
+F["mep.bt28.sin_pa_l2"] = ProtoField.int32("mep.bt28.sin_pa_l2", "Sin(PA) L2", base.DEC, nil, nil, nil)
+F["mep.bt28.sin_pa_l3"] = ProtoField.int32("mep.bt28.sin_pa_l3", "Sin(PA) L3", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l1l2l3_ctvt"] = ProtoField.int32("mep.bt28.fwd_active_w_l1l2l3_ctvt", "Fwd Active W L1L2L3 with CT/VT ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l1l2l3_ctvt"] = ProtoField.int32("mep.bt28.rev_active_w_l1l2l3_ctvt", "Rev Active W L1L2L3 with CT/VT ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.import_reactive_var_l1l2l3_ctvt"] = ProtoField.int32("mep.bt28.import_reactive_var_l1l2l3_ctvt", "Import Reactive VAr L1L2L3 with CT/VT ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.export_reactive_var_l1l2l3_ctvt"] = ProtoField.int32("mep.bt28.export_reactive_var_l1l2l3_ctvt", "Export Reactive VAr L1L2L3 with CT/VT ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.q1_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.q1_reactive_var_l1l2l3", "Q1 Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.q2_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.q2_reactive_var_l1l2l3", "Q2 Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.q3_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.q3_reactive_var_l1l2l3", "Q3 Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.q4_reactive_var_l1l2l3"] = ProtoField.int32("mep.bt28.q4_reactive_var_l1l2l3", "Q4 Reactive VAr L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l1"] = ProtoField.int32("mep.bt28.fwd_active_w_l1", "Fwd Active W L1", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l2"] = ProtoField.int32("mep.bt28.fwd_active_w_l2", "Fwd Active W L2", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l3"] = ProtoField.int32("mep.bt28.fwd_active_w_l3", "Fwd Active W L3", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l1"] = ProtoField.int32("mep.bt28.rev_active_w_l1", "Rev Active W L1", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l2"] = ProtoField.int32("mep.bt28.rev_active_w_l2", "Rev Active W L2", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l3"] = ProtoField.int32("mep.bt28.rev_active_w_l3", "Rev Active W L3", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l1_ctvt"] = ProtoField.int32("mep.bt28.fwd_active_w_l1_ctvt", "Fwd Active W L1 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l2_ctvt"] = ProtoField.int32("mep.bt28.fwd_active_w_l2_ctvt", "Fwd Active W L2 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.fwd_active_w_l3_ctvt"] = ProtoField.int32("mep.bt28.fwd_active_w_l3_ctvt", "Fwd Active W L3 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l1_ctvt"] = ProtoField.int32("mep.bt28.rev_active_w_l1_ctvt", "Rev Active W L1 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l2_ctvt"] = ProtoField.int32("mep.bt28.rev_active_w_l2_ctvt", "Rev Active W L2 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rev_active_w_l3_ctvt"] = ProtoField.int32("mep.bt28.rev_active_w_l3_ctvt", "Rev Active W L3 Post CT/VT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l1_ct"] = ProtoField.int32("mep.bt28.rms_current_l1_ct", "RMS Current L1 Post CT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l2_ct"] = ProtoField.int32("mep.bt28.rms_current_l2_ct", "RMS Current L2 Post CT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_current_l3_ct"] = ProtoField.int32("mep.bt28.rms_current_l3_ct", "RMS Current L3 Post CT Ratio", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l1_continuous"] = ProtoField.int32("mep.bt28.rms_voltage_l1_continuous", "RMS Voltage L1 - Continuous", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l2_continuous"] = ProtoField.int32("mep.bt28.rms_voltage_l2_continuous", "RMS Voltage L2 - Continuous", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l3_continuous"] = ProtoField.int32("mep.bt28.rms_voltage_l3_continuous", "RMS Voltage L3 - Continuous", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l1_average"] = ProtoField.int32("mep.bt28.rms_voltage_l1_average", "RMS Voltage L1 - Average", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l2_average"] = ProtoField.int32("mep.bt28.rms_voltage_l2_average", "RMS Voltage L2 - Average", base.DEC, nil, nil, nil)
+F["mep.bt28.rms_voltage_l3_average"] = ProtoField.int32("mep.bt28.rms_voltage_l3_average", "RMS Voltage L3 - Average", base.DEC, nil, nil, nil)
+F["mep.bt28.average_fwd_active_w_l1l2l3"] = ProtoField.int32("mep.bt28.average_fwd_active_w_l1l2l3", "Average Fwd Active W L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rev_active_w_l1l2l3"] = ProtoField.int32("mep.bt28.average_rev_active_w_l1l2l3", "Average Rev Active W L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.average_fwd_active_w_l1"] = ProtoField.int32("mep.bt28.average_fwd_active_w_l1", "Average Fwd Active W L1", base.DEC, nil, nil, nil)
+F["mep.bt28.average_fwd_active_w_l2"] = ProtoField.int32("mep.bt28.average_fwd_active_w_l2", "Average Fwd Active W L2", base.DEC, nil, nil, nil)
+F["mep.bt28.average_fwd_active_w_l3"] = ProtoField.int32("mep.bt28.average_fwd_active_w_l3", "Average Fwd Active W L3", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rev_active_w_l1"] = ProtoField.int32("mep.bt28.average_rev_active_w_l1", "Average Rev Active W L1", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rev_active_w_l2"] = ProtoField.int32("mep.bt28.average_rev_active_w_l2", "Average Rev Active W L2", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rev_active_w_l3"] = ProtoField.int32("mep.bt28.average_rev_active_w_l3", "Average Rev Active W L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q1_va_l1l2l3"] = ProtoField.int32("mep.bt28.apparent_power_q1_va_l1l2l3", "Apparent Power Q1 VA L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q2_va_l1l2l3"] = ProtoField.int32("mep.bt28.apparent_power_q2_va_l1l2l3", "Apparent Power Q2 VA L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q3_va_l1l2l3"] = ProtoField.int32("mep.bt28.apparent_power_q3_va_l1l2l3", "Apparent Power Q3 VA L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q4_va_l1l2l3"] = ProtoField.int32("mep.bt28.apparent_power_q4_va_l1l2l3", "Apparent Power Q4 VA L1L2L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q1_va_l1"] = ProtoField.int32("mep.bt28.apparent_power_q1_va_l1", "Apparent Power Q1 VA L1", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q2_va_l1"] = ProtoField.int32("mep.bt28.apparent_power_q2_va_l1", "Apparent Power Q2 VA L1", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q3_va_l1"] = ProtoField.int32("mep.bt28.apparent_power_q3_va_l1", "Apparent Power Q3 VA L1", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q4_va_l1"] = ProtoField.int32("mep.bt28.apparent_power_q4_va_l1", "Apparent Power Q4 VA L1", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q1_va_l2"] = ProtoField.int32("mep.bt28.apparent_power_q1_va_l2", "Apparent Power Q1 VA L2", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q2_va_l2"] = ProtoField.int32("mep.bt28.apparent_power_q2_va_l2", "Apparent Power Q2 VA L2", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q3_va_l2"] = ProtoField.int32("mep.bt28.apparent_power_q3_va_l2", "Apparent Power Q3 VA L2", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q4_va_l2"] = ProtoField.int32("mep.bt28.apparent_power_q4_va_l2", "Apparent Power Q4 VA L2", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q1_va_l3"] = ProtoField.int32("mep.bt28.apparent_power_q1_va_l3", "Apparent Power Q1 VA L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q2_va_l3"] = ProtoField.int32("mep.bt28.apparent_power_q2_va_l3", "Apparent Power Q2 VA L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q3_va_l3"] = ProtoField.int32("mep.bt28.apparent_power_q3_va_l3", "Apparent Power Q3 VA L3", base.DEC, nil, nil, nil)
+F["mep.bt28.apparent_power_q4_va_l3"] = ProtoField.int32("mep.bt28.apparent_power_q4_va_l3", "Apparent Power Q4 VA L3", base.DEC, nil, nil, nil)
+F["mep.bt28.neutral_current"] = ProtoField.int32("mep.bt28.neutral_current", "Neutral Current", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rms_current_l1"] = ProtoField.int32("mep.bt28.average_rms_current_l1", "Average RMS Current L1", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rms_current_l2"] = ProtoField.int32("mep.bt28.average_rms_current_l2", "Average RMS Current L2", base.DEC, nil, nil, nil)
+F["mep.bt28.average_rms_current_l3"] = ProtoField.int32("mep.bt28.average_rms_current_l3", "Average RMS Current L3", base.DEC, nil, nil, nil)
+F["mep.bt28.voltage_angle_a_to_b"] = ProtoField.int32("mep.bt28.voltage_angle_a_to_b", "Voltage Angle A to B", base.DEC, nil, nil, nil)
+F["mep.bt28.voltage_angle_b_to_c"] = ProtoField.int32("mep.bt28.voltage_angle_b_to_c", "Voltage Angle B to C", base.DEC, nil, nil, nil)
+F["mep.bt28.voltage_angle_c_to_a"] = ProtoField.int32("mep.bt28.voltage_angle_c_to_a", "Voltage Angle C to A", base.DEC, nil, nil, nil)
+F["mep.bt28.imp_reactive_var_a"] = ProtoField.int32("mep.bt28.imp_reactive_var_a", "Imp Reactive VAr A", base.DEC, nil, nil, nil)
+F["mep.bt28.imp_reactive_var_b"] = ProtoField.int32("mep.bt28.imp_reactive_var_b", "Imp Reactive VAr B", base.DEC, nil, nil, nil)
+F["mep.bt28.imp_reactive_var_c"] = ProtoField.int32("mep.bt28.imp_reactive_var_c", "Imp Reactive VAr C", base.DEC, nil, nil, nil)
+F["mep.bt28.exp_reactive_var_a"] = ProtoField.int32("mep.bt28.exp_reactive_var_a", "Exp Reactive VAr A", base.DEC, nil, nil, nil)
+F["mep.bt28.exp_reactive_var_b"] = ProtoField.int32("mep.bt28.exp_reactive_var_b", "Exp Reactive VAr B", base.DEC, nil, nil, nil)
+F["mep.bt28.exp_reactive_var_c"] = ProtoField.int32("mep.bt28.exp_reactive_var_c", "Exp Reactive VAr C", base.DEC, nil, nil, nil)
+F["mep.bt28.present_values"] = ProtoField.int32("mep.bt28.present_values", "Present value", base.DEC, nil, nil, nil)
+F["mep.bt52.clock_calendar"] = ProtoField.string("mep.bt52.clock_calendar", "Clock Calendar", base.NONE, nil)
+F["mep.bt52.day_of_week"] = ProtoField.uint8("mep.bt52.day_of_week", "Day of Week", base.DEC, {[0] = "Sunday", [1] = "Monday", [2] = "Tuesday", [3] = "Wednesday", [4] = "Thursday", [5] = "Friday", [6] = "Saturday"}, nil, nil)
+F["mep.bt52.daylight_saving_time"] = ProtoField.bool("mep.bt52.daylight_saving_time", "Daylight Saving Time", base.NONE, nil, nil, nil)
+F["mep.bt52.greenwich_mean_time"] = ProtoField.bool("mep.bt52.greenwich_mean_time", "Greenwich Mean Time", base.NONE, nil, nil, nil)
+F["mep.bt52.time_zone_applied"] = ProtoField.bool("mep.bt52.time_zone_applied", "Time Zone Applied", base.NONE, nil, nil, nil)
+F["mep.bt52.dst_applied"] = ProtoField.bool("mep.bt52.dst_applied", "DST Applied", base.NONE, nil, nil, nil)
+F["mep.bt53.dst_effective"] = ProtoField.string("mep.bt53.dst_effective", "Daylight Saving Time Effective", base.NONE, nil)
+F["mep.bt53.dst_adjustment"] = ProtoField.uint8("mep.bt53.dst_adjustment", "Daylight Saving Time Adjustment", base.DEC, nil, nil, nil)
+F["mep.bt53.time_zone_offset"] = ProtoField.int16("mep.bt53.time_zone_offset", "Time Zone Offset", base.DEC, nil, nil, nil)
+F["mep.bt55.clock_calendar"] = ProtoField.string("mep.bt55.clock_calendar", "Clock Calendar", base.NONE, nil)
+F["mep.bt55.day_of_week"] = ProtoField.uint8("mep.bt55.day_of_week", "Day of Week", base.DEC, {[0] = "Sunday", [1] = "Monday", [2] = "Tuesday", [3] = "Wednesday", [4] = "Thursday", [5] = "Friday", [6] = "Saturday"}, nil, nil)
+F["mep.bt55.daylight_saving_time"] = ProtoField.bool("mep.bt55.daylight_saving_time", "Daylight Saving Time", base.NONE, nil, nil, nil)
+F["mep.bt55.greenwich_mean_time"] = ProtoField.bool("mep.bt55.greenwich_mean_time", "Greenwich Mean Time", base.NONE, nil, nil, nil)
+F["mep.bt55.time_zone_applied"] = ProtoField.bool("mep.bt55.time_zone_applied", "Time Zone Applied", base.NONE, nil, nil, nil)
+F["mep.bt55.dst_applied"] = ProtoField.bool("mep.bt55.dst_applied", "DST Applied", base.NONE, nil, nil, nil)
+F["mep.bt55.current_tier"] = ProtoField.uint16("mep.bt55.current_tier", "Current Tier", base.DEC, nil, nil, nil)
+F["mep.bt55.tier_drive"] = ProtoField.uint16("mep.bt55.tier_drive", "Tier Drive", base.DEC, {[0] = "TOU calendar", [1] = "Manual, hold off", [2] = "Manual, hold on", [3] = "Override/threshold/consumption tariff"}, nil, nil)
+F["mep.bt55.special_schedule_active"] = ProtoField.uint16("mep.bt55.special_schedule_active", "Special Schedule Active", base.DEC, nil, nil, nil)
+F["mep.bt55.season"] = ProtoField.uint16("mep.bt55.season", "Season", base.DEC, nil, nil, nil)
+F["mep.procedure.procedure_index"] = ProtoField.uint16("mep.procedure.procedure_index", "Procedure number (bits 0..10)", base.DEC, nil, nil, nil)
+F["mep.procedure.mfg_flag"] = ProtoField.bool("mep.procedure.mfg_flag", "Manufacturer procedure (bit 11)", base.NONE, nil, nil, nil)
+F["mep.procedure.selector"] = ProtoField.uint16("mep.procedure.selector", "Response handling / selector (bits 12..15)", base.DEC, {[0] = "Post response in BT08/ET59/ET85 on completion"}, nil, nil)
+F["mep.procedure.sequence"] = ProtoField.uint8("mep.procedure.sequence", "Procedure Sequence Number (PSN)", base.DEC, nil, nil, nil)
+F["mep.bt07.parameters"] = ProtoField.bytes("mep.bt07.parameters", "Parameters", base.NONE, nil)
+F["mep.procedure.result_code"] = ProtoField.uint8("mep.procedure.result_code", "Result Code", base.DEC, {[0] = "Procedure completed", [1] = "Procedure accepted but not fully completed", [2] = "Invalid parameter for known procedure, procedure ignored", [3] = "Procedure conflicts with current device setup, procedure ignored", [4] = "Timing constraint, procedure ignored", [5] = "No authorization for requested procedure, procedure ignored", [6] = "Unrecognized procedure, procedure ignored"}, nil, nil)
+F["mep.bt08.response_data"] = ProtoField.bytes("mep.bt08.response_data", "Response Data", base.NONE, nil)
+F["mep.et03.utility_serial_number"] = ProtoField.string("mep.et03.utility_serial_number", "Utility Serial Number", base.NONE, nil)
+F["mep.et03.reserved"] = ProtoField.bytes("mep.et03.reserved", "Reserved", base.NONE, nil)
+F["mep.et03.image_crc"] = ProtoField.uint16("mep.et03.image_crc", "Image CRC (read only)", base.HEX, nil, nil, nil)
+F["mep.et03.reserved_2"] = ProtoField.bytes("mep.et03.reserved_2", "Reserved", base.NONE, nil)
+F["mep.et04.sequence_number"] = ProtoField.uint32("mep.et04.sequence_number", "Sequence Number", base.DEC, nil, nil, nil)
+F["mep.et04.transceiver_id"] = ProtoField.bytes("mep.et04.transceiver_id", "Transceiver ID", base.NONE, nil)
+F["mep.et04.subnet_id"] = ProtoField.uint8("mep.et04.subnet_id", "Subnet ID", base.DEC, nil, nil, nil)
+F["mep.et04.node_id"] = ProtoField.uint8("mep.et04.node_id", "Node ID", base.DEC, nil, nil, nil)
+F["mep.et04.explicit_message_received"] = ProtoField.bool("mep.et04.explicit_message_received", "Explicit Message Received", base.NONE, nil, nil, nil)
+F["mep.et04.force_neuron_cnfg"] = ProtoField.bool("mep.et04.force_neuron_cnfg", "Force Neuron Cnfg", base.NONE, nil, nil, nil)
+F["mep.et04.request_neuron_state"] = ProtoField.bool("mep.et04.request_neuron_state", "Request Neuron State", base.NONE, nil, nil, nil)
+F["mep.et04.disable_plc_encryption"] = ProtoField.bool("mep.et04.disable_plc_encryption", "Disable PLC Encryption", base.NONE, nil, nil, nil)
+F["mep.et04.disable_neuron_eeprom_lock"] = ProtoField.bool("mep.et04.disable_neuron_eeprom_lock", "Disable Neuron EEPROM Lock", base.NONE, nil, nil, nil)
+F["mep.et04.neuron_phase"] = ProtoField.uint8("mep.et04.neuron_phase", "Neuron Phase", base.DEC, {[0] = "No phase inversion", [1] = "In phase normal", [2] = "Plus 120\194\176 inverted", [3] = "Minus 120\194\176 normal", [4] = "Phase 180\194\176 inverted", [5] = "Plus 120\194\176 normal", [6] = "Minus 120\194\176 inverted", [7] = "N/A"}, nil, nil)
+F["mep.et04.rated_frequency"] = ProtoField.uint8("mep.et04.rated_frequency", "Rated Frequency", base.DEC, nil, nil, nil)
+F["mep.et04.program_id"] = ProtoField.bytes("mep.et04.program_id", "Program ID (Firmware Version ID)", base.NONE, nil)
+F["mep.et04.self_identification"] = ProtoField.bytes("mep.et04.self_identification", "Self-Identification", base.NONE, nil)
+F["mep.et04.pk_access"] = ProtoField.uint8("mep.et04.pk_access", "PK Access", base.DEC, {[0] = "Enabled", [1] = "Disabled"}, nil, nil)
+F["mep.et04.max_power_outages_recorded"] = ProtoField.uint8("mep.et04.max_power_outages_recorded", "Max Power Outages Recorded", base.DEC, nil, nil, nil)
+F["mep.et04.unused"] = ProtoField.uint8("mep.et04.unused", "Unused", base.DEC, nil, nil, nil)
+F["mep.et04.max_nbr_te_registers"] = ProtoField.uint8("mep.et04.max_nbr_te_registers", "Max Nbr of TE Registers", base.DEC, nil, nil, nil)
+F["mep.et04.registration_current"] = ProtoField.uint16("mep.et04.registration_current", "Registration Current", base.DEC, nil, nil, nil)
+F["mep.et04.max_current"] = ProtoField.uint16("mep.et04.max_current", "Max Current", base.DEC, nil, nil, nil)
+F["mep.et04.rated_voltage"] = ProtoField.uint16("mep.et04.rated_voltage", "Rated Voltage", base.DEC, nil, nil, nil)
+F["mep.et04.inactive_voltage_l1"] = ProtoField.bool("mep.et04.inactive_voltage_l1", "Inactive Voltage Phase L1", base.NONE, nil, nil, nil)
+F["mep.et04.inactive_voltage_l2"] = ProtoField.bool("mep.et04.inactive_voltage_l2", "Inactive Voltage Phase L2", base.NONE, nil, nil, nil)
+F["mep.et04.inactive_voltage_l3"] = ProtoField.bool("mep.et04.inactive_voltage_l3", "Inactive Voltage Phase L3", base.NONE, nil, nil, nil)
+F["mep.et04.separate_voltage_current_phases"] = ProtoField.bool("mep.et04.separate_voltage_current_phases", "Separate Voltage and Current Inactive Phases", base.NONE, nil, nil, nil)
+F["mep.et04.inactive_current_l1"] = ProtoField.bool("mep.et04.inactive_current_l1", "Inactive Current Phase L1", base.NONE, nil, nil, nil)
+F["mep.et04.inactive_current_l2"] = ProtoField.bool("mep.et04.inactive_current_l2", "Inactive Current Phase L2", base.NONE, nil, nil, nil)
+F["mep.et04.inactive_current_l3"] = ProtoField.bool("mep.et04.inactive_current_l3", "Inactive Current Phase L3", base.NONE, nil, nil, nil)
+F["mep.et04.dst_off_time_delta"] = ProtoField.int16("mep.et04.dst_off_time_delta", "DST Off Time Delta", base.DEC, nil, nil, nil)
+F["mep.et04.self_read_hour"] = ProtoField.uint8("mep.et04.self_read_hour", "Self-Read Time Hour", base.DEC, nil, nil, nil)
+F["mep.et04.self_read_minute"] = ProtoField.uint8("mep.et04.self_read_minute", "Self-Read Time Minute", base.DEC, nil, nil, nil)
+F["mep.et04.stop_mode_config"] = ProtoField.uint8("mep.et04.stop_mode_config", "Stop Mode Config", base.DEC, nil, nil, nil)
+F["mep.et04.mfg_status"] = ProtoField.bytes("mep.et04.mfg_status", "Mfg Status", base.NONE, nil)
+F["mep.et04.rk_bp10_ep16_access"] = ProtoField.bool("mep.et04.rk_bp10_ep16_access", "RK BP10 + EP16 Access (1 = disabled)", base.NONE, nil, nil, nil)
+F["mep.et04.test_point"] = ProtoField.bool("mep.et04.test_point", "Test Point", base.NONE, nil, nil, nil)
+F["mep.et04.test_point_confirmed"] = ProtoField.bool("mep.et04.test_point_confirmed", "Test Point Confirmed", base.NONE, nil, nil, nil)
+F["mep.et04.lp_use_skipped"] = ProtoField.bool("mep.et04.lp_use_skipped", "LP Use Skipped", base.NONE, nil, nil, nil)
+F["mep.et04.neuron_state"] = ProtoField.uint8("mep.et04.neuron_state", "Neuron State", base.DEC, {[2] = "Has application, unconfigured", [3] = "Applicationless, unconfigured", [4] = "Configured, online", [6] = "Hard offline", [12] = "Configured, soft offline"}, nil, nil)
+F["mep.et04.remainder"] = ProtoField.bytes("mep.et04.remainder", "Further fields (not decoded yet)", base.NONE, nil)
+F["mep.et11.nbr_devices"] = ProtoField.uint8("mep.et11.nbr_devices", "Number of Devices", base.DEC, nil, nil, nil)
+F["mep.et11.config_entry_size"] = ProtoField.uint8("mep.et11.config_entry_size", "Config Entry Size", base.DEC, nil, nil, nil)
+F["mep.et11.status_entry_size"] = ProtoField.uint8("mep.et11.status_entry_size", "Status Entry Size", base.DEC, nil, nil, nil)
+F["mep.et11.on_demand_request_queue_size"] = ProtoField.uint8("mep.et11.on_demand_request_queue_size", "On-demand Request Queue Size", base.DEC, nil, nil, nil)
+F["mep.et11.on_demand_request_entry_size"] = ProtoField.uint8("mep.et11.on_demand_request_entry_size", "On-demand Request Entry Size", base.DEC, nil, nil, nil)
+F["mep.et11.data_entry_size"] = ProtoField.uint16("mep.et11.data_entry_size", "Data Entry Size", base.DEC, nil, nil, nil)
+F["mep.et11.transaction_request_length"] = ProtoField.uint16("mep.et11.transaction_request_length", "Transaction Request Length", base.DEC, nil, nil, nil)
+F["mep.et11.transaction_response_length"] = ProtoField.uint16("mep.et11.transaction_response_length", "Transaction Response Length", base.DEC, nil, nil, nil)
+F["mep.et11.on_demand_write_entry_size"] = ProtoField.uint8("mep.et11.on_demand_write_entry_size", "On-demand Write Entry Size", base.DEC, nil, nil, nil)
+F["mep.et11.phase_measurement_data_size"] = ProtoField.uint8("mep.et11.phase_measurement_data_size", "Phase Measurement Data Size", base.DEC, nil, nil, nil)
+F["mep.et11.config_entry_2_size"] = ProtoField.uint8("mep.et11.config_entry_2_size", "Config Entry 2 Size", base.DEC, nil, nil, nil)
+F["mep.et11.reserved"] = ProtoField.bytes("mep.et11.reserved", "Reserved", base.NONE, nil)
+F["mep.et11.nbr_group_ids"] = ProtoField.uint8("mep.et11.nbr_group_ids", "Number of Group IDs", base.DEC, nil, nil, nil)
+F["mep.et11.nbr_harmonics"] = ProtoField.uint8("mep.et11.nbr_harmonics", "Number of Harmonics", base.DEC, nil, nil, nil)
+F["mep.et11.mbus_multicast_message_length"] = ProtoField.uint8("mep.et11.mbus_multicast_message_length", "M-Bus Multicast Message Length", base.DEC, nil, nil, nil)
+F["mep.et11.et22_alarm_size"] = ProtoField.uint8("mep.et11.et22_alarm_size", "ET22 Alarm Size", base.DEC, nil, nil, nil)
+F["mep.et11.mep_data_sources"] = ProtoField.uint8("mep.et11.mep_data_sources", "MEP Data Sources", base.DEC, nil, nil, nil)
+F["mep.et11.et48_entry_count"] = ProtoField.uint8("mep.et11.et48_entry_count", "ET48 Entry Count", base.DEC, nil, nil, nil)
+F["mep.et11.max_critical_event_bitmaps"] = ProtoField.uint8("mep.et11.max_critical_event_bitmaps", "Maximum Critical Event Bitmaps", base.DEC, nil, nil, nil)
+F["mep.et11.et57_entry_count"] = ProtoField.uint8("mep.et11.et57_entry_count", "ET57 Entry Count", base.DEC, nil, nil, nil)
+F["mep.et11.time_based_relay_switches"] = ProtoField.uint8("mep.et11.time_based_relay_switches", "Time-based Relay Switches", base.DEC, nil, nil, nil)
+F["mep.et11.mep_data_alert_sources"] = ProtoField.uint8("mep.et11.mep_data_alert_sources", "MEP Data Alert Sources", base.DEC, nil, nil, nil)
+F["mep.et11.ram_only_transaction_request_length"] = ProtoField.uint16("mep.et11.ram_only_transaction_request_length", "RAM-only Transaction Request Length", base.DEC, nil, nil, nil)
+F["mep.et11.ram_only_transaction_response_length"] = ProtoField.uint16("mep.et11.ram_only_transaction_response_length", "RAM-only Transaction Response Length", base.DEC, nil, nil, nil)
+F["mep.et11.reserved_32"] = ProtoField.uint8("mep.et11.reserved_32", "Reserved", base.DEC, nil, nil, nil)
+F["mep.et11.reserved_33"] = ProtoField.uint8("mep.et11.reserved_33", "Reserved", base.DEC, nil, nil, nil)
+F["mep.et11.mep_channel_count"] = ProtoField.uint8("mep.et11.mep_channel_count", "MEP Channel Count", base.DEC, nil, nil, nil)
+F["mep.et11.reserved_35"] = ProtoField.uint8("mep.et11.reserved_35", "Reserved", base.DEC, nil, nil, nil)
+F["mep.et11.reserved_36"] = ProtoField.uint16("mep.et11.reserved_36", "Reserved", base.DEC, nil, nil, nil)
+F["mep.et11.error_caution_screen_count"] = ProtoField.uint8("mep.et11.error_caution_screen_count", "Error/Caution Screen Count", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.day"] = ProtoField.uint8("mep.et13.device_config.day", "Scheduled Billing Read Day", base.DEC, {[0] = "First day of month", [32] = "Sunday", [33] = "Monday", [34] = "Tuesday", [35] = "Wednesday", [36] = "Thursday", [37] = "Friday", [38] = "Saturday", [39] = "Disabled"}, nil, nil)
+F["mep.et13.device_config.hour"] = ProtoField.uint8("mep.et13.device_config.hour", "Scheduled Billing Read Hour", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.minute"] = ProtoField.uint8("mep.et13.device_config.minute", "Scheduled Billing Read Minute", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.scheduled_billing_read_frequency"] = ProtoField.uint8("mep.et13.device_config.scheduled_billing_read_frequency", "Scheduled Billing Read Frequency", base.DEC, {[0] = "Hourly", [1] = "Daily", [2] = "Weekly", [3] = "Monthly", [4] = "Never"}, nil, nil)
+F["mep.et13.device_config.scheduled_status_read_frequency"] = ProtoField.uint16("mep.et13.device_config.scheduled_status_read_frequency", "Scheduled Status Read Frequency", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.baud_rate"] = ProtoField.uint8("mep.et13.device_config.baud_rate", "Baud Rate", base.DEC, {[0] = "9600 (default)", [1] = "300", [2] = "600", [3] = "1200", [4] = "2400", [5] = "4800", [6] = "9600", [7] = "14400", [8] = "19200", [9] = "28800", [10] = "38400", [11] = "57600", [12] = "115200"}, nil, nil)
+F["mep.et13.device_config.device_alarm_bitmask"] = ProtoField.uint8("mep.et13.device_config.device_alarm_bitmask", "Device Alarm Bitmask", base.HEX, nil, nil, nil)
+F["mep.et13.device_config.customer_id"] = ProtoField.string("mep.et13.device_config.customer_id", "Customer ID", base.NONE, nil)
+F["mep.et13.device_config.app_reset_parameter"] = ProtoField.uint8("mep.et13.device_config.app_reset_parameter", "App Reset Parameter", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.security_key_length"] = ProtoField.uint8("mep.et13.device_config.security_key_length", "Security Key Length", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.security_key"] = ProtoField.bytes("mep.et13.device_config.security_key", "Security Key", base.NONE, nil)
+F["mep.et13.device_config.ta"] = ProtoField.uint16("mep.et13.device_config.ta", "Ta (turn-around extension)", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.to"] = ProtoField.uint16("mep.et13.device_config.to", "To (turn-around extension)", base.DEC, nil, nil, nil)
+F["mep.et13.device_config.scheduled_read_request_alert"] = ProtoField.bool("mep.et13.device_config.scheduled_read_request_alert", "Scheduled Read Request Alert", base.NONE, nil, nil, nil)
+F["mep.et13.device_config.on_demand_request_in_et15"] = ProtoField.bool("mep.et13.device_config.on_demand_request_in_et15", "On-demand Request in ET15", base.NONE, nil, nil, nil)
+F["mep.et13.device_config.reserved"] = ProtoField.bool("mep.et13.device_config.reserved", "Reserved", base.NONE, nil, nil, nil)
+F["mep.et13.device_config.mbus_change"] = ProtoField.bool("mep.et13.device_config.mbus_change", "M-Bus Change", base.NONE, nil, nil, nil)
+F["mep.et13.device_config.delta_data_alert"] = ProtoField.bool("mep.et13.device_config.delta_data_alert", "Delta Data Alert", base.NONE, nil, nil, nil)
+F["mep.et13.device_config.non_urgent_downlink_data"] = ProtoField.bytes("mep.et13.device_config.non_urgent_downlink_data", "MEP Non-urgent Downlink Data", base.NONE, nil)
+F["mep.et14.mode"] = ProtoField.uint8("mep.et14.mode", "Mode", base.DEC, {[0] = "Normal polling", [1] = "Auto-discovery"}, nil, nil)
+F["mep.et14.reserved"] = ProtoField.uint32("mep.et14.reserved", "Reserved", base.DEC, nil, nil, nil)
+F["mep.et14.device_1_occupied"] = ProtoField.bool("mep.et14.device_1_occupied", "Device 1 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_2_occupied"] = ProtoField.bool("mep.et14.device_2_occupied", "Device 2 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_3_occupied"] = ProtoField.bool("mep.et14.device_3_occupied", "Device 3 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_4_occupied"] = ProtoField.bool("mep.et14.device_4_occupied", "Device 4 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_5_occupied"] = ProtoField.bool("mep.et14.device_5_occupied", "Device 5 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_6_occupied"] = ProtoField.bool("mep.et14.device_6_occupied", "Device 6 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_7_occupied"] = ProtoField.bool("mep.et14.device_7_occupied", "Device 7 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_8_occupied"] = ProtoField.bool("mep.et14.device_8_occupied", "Device 8 slot occupied", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.device_handle"] = ProtoField.uint16("mep.et14.device_status.device_handle", "Device Handle", base.HEX, nil, nil, nil)
+F["mep.et14.device_status.device_status"] = ProtoField.uint8("mep.et14.device_status.device_status", "Device Status", base.DEC, {[0] = "Empty slot", [1] = "M-Bus device up", [2] = "M-Bus device down", [3] = "MEP client up", [4] = "MEP client down"}, nil, nil)
+F["mep.et14.device_status.baud_rate"] = ProtoField.uint8("mep.et14.device_status.baud_rate", "Baud Rate", base.DEC, {[0] = "9600 (default)", [1] = "300", [2] = "600", [3] = "1200", [4] = "2400", [5] = "4800", [6] = "9600", [7] = "14400", [8] = "19200", [9] = "28800", [10] = "38400", [11] = "57600", [12] = "115200"}, nil, nil)
+F["mep.et14.device_status.billing_read_length"] = ProtoField.uint16("mep.et14.device_status.billing_read_length", "Billing Read Length", base.DEC, nil, nil, nil)
+F["mep.et14.device_status.read_attempts"] = ProtoField.uint32("mep.et14.device_status.read_attempts", "Read Attempts", base.DEC, nil, nil, nil)
+F["mep.et14.device_status.read_answers"] = ProtoField.uint32("mep.et14.device_status.read_answers", "Read Answers", base.DEC, nil, nil, nil)
+F["mep.et14.device_status.billing_data_collected"] = ProtoField.bool("mep.et14.device_status.billing_data_collected", "Billing Data Collected", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.app_error_response_rcvd"] = ProtoField.bool("mep.et14.device_status.app_error_response_rcvd", "App Error Response Rcvd", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.new_device_alarm"] = ProtoField.bool("mep.et14.device_status.new_device_alarm", "New Device Alarm", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.billing_read_overflow"] = ProtoField.bool("mep.et14.device_status.billing_read_overflow", "Billing Read Overflow", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.failed_comms_on_read"] = ProtoField.bool("mep.et14.device_status.failed_comms_on_read", "Failed Comms On Read", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.serial_number_mismatch"] = ProtoField.bool("mep.et14.device_status.serial_number_mismatch", "Serial Number Mismatch", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.mep_firmware_switchover_success"] = ProtoField.bool("mep.et14.device_status.mep_firmware_switchover_success", "MEP Firmware Switchover Success", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.mep_firmware_switchover_failure"] = ProtoField.bool("mep.et14.device_status.mep_firmware_switchover_failure", "MEP Firmware Switchover Failure", base.NONE, nil, nil, nil)
+F["mep.et14.device_status.mbus_application_primary_address"] = ProtoField.uint8("mep.et14.device_status.mbus_application_primary_address", "M-Bus Application Primary Address", base.DEC, nil, nil, nil)
+F["mep.et14.device_status.reserved"] = ProtoField.string("mep.et14.device_status.reserved", "Reserved", base.NONE, nil)
+F["mep.et14.device_status.mep_device_alarms"] = ProtoField.uint8("mep.et14.device_status.mep_device_alarms", "MEP Device Alarms", base.HEX, nil, nil, nil)
+F["mep.et14.device_status.status_read_timestamp"] = ProtoField.string("mep.et14.device_status.status_read_timestamp", "Status Read Timestamp", base.NONE, nil)
+F["mep.et14.device_status.last_read_attempt"] = ProtoField.string("mep.et14.device_status.last_read_attempt", "Last Read Attempt", base.NONE, nil)
+F["mep.et15.write_pointer"] = ProtoField.uint8("mep.et15.write_pointer", "Write pointer", base.DEC, nil, nil, nil)
+F["mep.et15.read_pointer"] = ProtoField.uint8("mep.et15.read_pointer", "Read pointer", base.DEC, nil, nil, nil)
+F["mep.et15.request_queue.transaction_nbr"] = ProtoField.uint16("mep.et15.request_queue.transaction_nbr", "Transaction Nbr", base.HEX, nil, nil, nil)
+F["mep.et15.request_queue.device_handle"] = ProtoField.uint16("mep.et15.request_queue.device_handle", "Device Handle or Group Mask", base.HEX, nil, nil, nil)
+F["mep.et15.request_queue.request_type"] = ProtoField.uint8("mep.et15.request_queue.request_type", "Request Type", base.DEC, {[0] = "No entry", [1] = "M-Bus application reset", [2] = "Billing read", [3] = "Status read", [4] = "Write data", [5] = "Time sync", [6] = "Multicast / broadcast", [7] = "MEP download start", [8] = "MEP download code packet", [9] = "MEP download switchover"}, nil, nil)
+F["mep.et15.request_queue.result"] = ProtoField.uint8("mep.et15.request_queue.result", "Result", base.DEC, {[0] = "Not yet complete", [1] = "Success", [2] = "No response from device", [3] = "Failed"}, nil, nil)
+F["mep.et15.write_messages.write_data_length"] = ProtoField.uint8("mep.et15.write_messages.write_data_length", "Write Data Length", base.DEC, nil, nil, nil)
+F["mep.et15.write_messages.write_data"] = ProtoField.bytes("mep.et15.write_messages.write_data", "Write Data", base.NONE, nil)
+F["mep.et15.multicast_data_length"] = ProtoField.uint8("mep.et15.multicast_data_length", "Multicast Data Length", base.DEC, nil, nil, nil)
+F["mep.et15.multicast_data"] = ProtoField.bytes("mep.et15.multicast_data", "Multicast Data Message", base.NONE, nil)
+F["mep.et16.device_table.timestamp"] = ProtoField.string("mep.et16.device_table.timestamp", "Timestamp", base.NONE, nil)
+F["mep.et16.device_table.data_order"] = ProtoField.bool("mep.et16.device_table.data_order", "Data Order (1 = Mode 2, MSB first)", base.NONE, nil, nil, nil)
+F["mep.et16.device_table.response_type"] = ProtoField.bool("mep.et16.device_table.response_type", "Response Type (1 = fixed data structure)", base.NONE, nil, nil, nil)
+F["mep.et16.device_table.key_availability"] = ProtoField.bool("mep.et16.device_table.key_availability", "Key Availability", base.NONE, nil, nil, nil)
+F["mep.et16.device_table.authentication"] = ProtoField.uint8("mep.et16.device_table.authentication", "Authentication", base.DEC, {[0] = "Passed", [1] = "ID failure"}, nil, nil)
+F["mep.et16.device_table.security_status"] = ProtoField.bool("mep.et16.device_table.security_status", "Security Status", base.NONE, nil, nil, nil)
+F["mep.et16.device_table.telegram_length"] = ProtoField.uint8("mep.et16.device_table.telegram_length", "Length (L)", base.DEC, nil, nil, nil)
+F["mep.et16.device_table.telegram"] = ProtoField.bytes("mep.et16.device_table.telegram", "Telegram(s)", base.NONE, nil)
+F["mep.et52.transaction_size"] = ProtoField.uint16("mep.et52.transaction_size", "Transaction Size (B)", base.DEC, nil, nil, nil)
+F["mep.et52.transaction_type"] = ProtoField.uint8("mep.et52.transaction_type", "Transaction Type", base.DEC, {[0] = "Requests", [1] = "Responses", [3] = "Requests with group IDs"}, nil, nil)
+F["mep.et52.transaction_number"] = ProtoField.uint16("mep.et52.transaction_number", "Transaction Number", base.DEC, nil, nil, nil)
+F["mep.et52.records"] = ProtoField.bytes("mep.et52.records", "Record list and closing transaction number", base.NONE, nil)
+F["mep.et53.transaction_size"] = ProtoField.uint16("mep.et53.transaction_size", "Transaction Size (B)", base.DEC, nil, nil, nil)
+F["mep.et53.transaction_type"] = ProtoField.uint8("mep.et53.transaction_type", "Transaction Type", base.DEC, {[0] = "Requests", [1] = "Responses", [3] = "Requests with group IDs"}, nil, nil)
+F["mep.et53.transaction_number"] = ProtoField.uint16("mep.et53.transaction_number", "Transaction Number", base.DEC, nil, nil, nil)
+F["mep.et53.records"] = ProtoField.bytes("mep.et53.records", "Record list and closing transaction number", base.NONE, nil)
+F["mep.et59.response_data"] = ProtoField.bytes("mep.et59.response_data", "Response Data", base.NONE, nil)
+F["mep.et85.response_data"] = ProtoField.bytes("mep.et85.response_data", "Response Data", base.NONE, nil)
+F["mep.ep17.action"] = ProtoField.uint8("mep.ep17.action", "Action", base.DEC, {[0] = "Remove device, primary address 0", [1] = "Remove device, primary address 250"}, nil, nil)
+F["mep.ep17.device_handle"] = ProtoField.uint16("mep.ep17.device_handle", "Device Handle", base.DEC, {[65535] = "All devices"}, nil, nil)
+F["mep.ep19.transaction_number"] = ProtoField.uint16("mep.ep19.transaction_number", "Transaction Number", base.HEX, nil, nil, nil)
+F["mep.ep19.device_handle"] = ProtoField.uint16("mep.ep19.device_handle", "Device Handle, Group Mask or Device Index Bitmask", base.HEX, nil, nil, nil)
+F["mep.ep19.request_type"] = ProtoField.uint8("mep.ep19.request_type", "Request Type", base.DEC, {[0] = "Reserved", [1] = "M-Bus application reset", [2] = "Billing read", [3] = "Status read", [4] = "Write user data", [5] = "Time sync", [6] = "Multicast to specified devices", [9] = "MEP download switchover", [10] = "Write user data by index"}, nil, nil)
+F["mep.ep19.image_length"] = ProtoField.uint32("mep.ep19.image_length", "Image Length", base.DEC, nil, nil, nil)
+F["mep.ep19.image_mac"] = ProtoField.bytes("mep.ep19.image_mac", "Image MAC", base.NONE, nil)
+F["mep.ep19.write_data_length"] = ProtoField.uint8("mep.ep19.write_data_length", "Write Data Length", base.DEC, nil, nil, nil)
+F["mep.ep19.write_data"] = ProtoField.uint8("mep.ep19.write_data", "Write data byte", base.HEX, nil, nil, nil)
+F["mep.ep19.entry_index"] = ProtoField.uint8("mep.ep19.entry_index", "Entry index (ET15 queue)", base.DEC, nil, nil, nil)
+F["mep.ep61.lock"] = ProtoField.uint8("mep.ep61.lock", "Lock", base.DEC, {[0] = "Unlock", [1] = "Lock"}, nil, nil)
+F["mep.procedure.number"] = ProtoField.uint16("mep.procedure.number", "Procedure number", base.DEC, {[2065] = "EP17 Remove MEP Device", [2067] = "EP19 Post On-demand M-Bus Request", [2109] = "EP61 MEP Transaction Lock Control"}, nil, "12-bit procedure number (EPxx = 2048 + xx)")
 F["mep.tls.record"] = ProtoField.none("mep.tls.record", "TLS Record")
 local field_list = {}
 for _, f in pairs(F) do field_list[#field_list + 1] = f end
 mep.fields = field_list
+
+-- ---- table and procedure layouts (catalog) ----
+local MAX_SLOTS = 20000
+local MFG_BASE = 2048
+local DIMENSION_SOURCES = {["BT00"] = true, ["BT21"] = true, ["ET11"] = true}
+local TABLE_SPECS = {}
+TABLE_SPECS[0] = {tag = "BT00", name = "General Configuration", dynamic = true, fields = {{k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.data_order", lo = 0, width = 1, top = "data_order"}, {k = "bits", ab = "mep.bt00.char_format", lo = 1, width = 3, top = "char_format"}}}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.time_format", lo = 0, width = 3, top = "time_format"}, {k = "bits", ab = "mep.bt00.data_access_method", lo = 3, width = 2, top = "data_access_method"}, {k = "bits", ab = "mep.bt00.identification_format", lo = 5, width = 1, top = "identification_format"}, {k = "bits", ab = "mep.bt00.integer_format", lo = 6, width = 2, top = "integer_format"}}}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.non_integer_format_1", lo = 0, width = 4, top = "non_integer_format_1"}, {k = "bits", ab = "mep.bt00.non_integer_format_2", lo = 4, width = 4, top = "non_integer_format_2"}}}, {k = "chars", ab = "mep.bt00.manufacturer", n = 4}, {k = "u", ab = "mep.bt00.nameplate_type", size = 1, top = "nameplate_type"}, {k = "u", ab = "mep.bt00.default_set_used", size = 1, top = "default_set_used"}, {k = "u", ab = "mep.bt00.procedure_parameter_length", size = 1, top = "procedure_parameter_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.response_data_length", size = 1, top = "response_data_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.standard_version", size = 1, top = "standard_version"}, {k = "u", ab = "mep.bt00.standard_revision", size = 1, top = "standard_revision"}, {k = "u", ab = "mep.bt00.dim_basic_tables_used", size = 1, ref = "dim_basic_tables_used", top = "dim_basic_tables_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_extended_tables_used", size = 1, ref = "dim_extended_tables_used", top = "dim_extended_tables_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_basic_procedures_used", size = 1, ref = "dim_basic_procedures_used", top = "dim_basic_procedures_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_extended_procedures_used", size = 1, ref = "dim_extended_procedures_used", top = "dim_extended_procedures_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.manufacturer_status_length", size = 1, top = "manufacturer_status_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.nbr_pending_tables", size = 1, top = "nbr_pending_tables"}, {k = "set", ab = "mep.bt00.basic_tables_used", n = {"ref", "dim_basic_tables_used", 10}}, {k = "set", ab = "mep.bt00.extended_tables_used", n = {"ref", "dim_extended_tables_used", 13}}, {k = "set", ab = "mep.bt00.basic_procedures_used", n = {"ref", "dim_basic_procedures_used", 2}}, {k = "set", ab = "mep.bt00.extended_procedures_used", n = {"ref", "dim_extended_procedures_used", 12}}, {k = "set", ab = "mep.bt00.basic_tables_writable", n = {"ref", "dim_basic_tables_used", 10}}, {k = "set", ab = "mep.bt00.extended_tables_writable", n = {"ref", "dim_extended_tables_used", 13}}}}
+TABLE_SPECS[1] = {tag = "BT01", name = "General Manufacturer Information", fields = {{k = "chars", ab = "mep.bt01.manufacturer", n = 4}, {k = "chars", ab = "mep.bt01.model", n = 8}, {k = "group", size = 2, msb = true, parts = {{k = "bits", ab = "mep.bt01.hardware_version_build", lo = 0, width = 5, top = "hardware_version_build"}, {k = "bits", ab = "mep.bt01.hardware_version_minor", lo = 5, width = 7, top = "hardware_version_minor"}, {k = "bits", ab = "mep.bt01.hardware_version_major", lo = 12, width = 4, top = "hardware_version_major"}}}, {k = "group", size = 2, msb = true, parts = {{k = "bits", ab = "mep.bt01.firmware_version_build", lo = 0, width = 5, top = "firmware_version_build"}, {k = "bits", ab = "mep.bt01.firmware_version_minor", lo = 5, width = 7, top = "firmware_version_minor"}, {k = "bits", ab = "mep.bt01.firmware_version_major", lo = 12, width = 4, top = "firmware_version_major"}}}, {k = "bcd", ab = "mep.bt01.manufacturer_serial_number", size = 8}}}
+TABLE_SPECS[3] = {tag = "BT03", name = "End Device Mode Status", fields = {{k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.metering_mode", bit = 0, top = "metering_mode"}, {k = "bool", ab = "mep.bt03.test_mode", bit = 1, top = "test_mode"}, {k = "bool", ab = "mep.bt03.meter_shop_mode", bit = 2, top = "meter_shop_mode"}}}, {k = "group", size = 2, parts = {{k = "bool", ab = "mep.bt03.unprogrammed", bit = 0, top = "unprogrammed"}, {k = "bool", ab = "mep.bt03.configuration_error", bit = 1, top = "configuration_error"}, {k = "bool", ab = "mep.bt03.system_reset", bit = 2, top = "system_reset"}, {k = "bool", ab = "mep.bt03.ram_failure", bit = 3, top = "ram_failure"}, {k = "bool", ab = "mep.bt03.rom_failure", bit = 4, top = "rom_failure"}, {k = "bool", ab = "mep.bt03.nonvolatile_memory_failure", bit = 5, top = "nonvolatile_memory_failure"}, {k = "bool", ab = "mep.bt03.clock_error", bit = 6, top = "clock_error"}, {k = "bool", ab = "mep.bt03.measurement_error", bit = 7, top = "measurement_error"}, {k = "bool", ab = "mep.bt03.low_battery", bit = 8, top = "low_battery"}, {k = "bool", ab = "mep.bt03.low_loss_potential", bit = 9, top = "low_loss_potential"}, {k = "bool", ab = "mep.bt03.demand_overload", bit = 10, top = "demand_overload"}, {k = "bool", ab = "mep.bt03.power_failure", bit = 11, top = "power_failure"}, {k = "bool", ab = "mep.bt03.cover_removed", bit = 12, top = "cover_removed"}, {k = "bool", ab = "mep.bt03.reverse_energy", bit = 13, top = "reverse_energy"}, {k = "bool", ab = "mep.bt03.data_backup_incomplete", bit = 14, top = "data_backup_incomplete"}, {k = "bool", ab = "mep.bt03.disconnect_switch_error", bit = 15, top = "disconnect_switch_error"}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.lp_set2_unread_entries", bit = 0, top = "lp_set2_unread_entries"}, {k = "bool", ab = "mep.bt03.lp_set3_unread_entries", bit = 1, top = "lp_set3_unread_entries"}, {k = "bool", ab = "mep.bt03.lp_set4_unread_entries", bit = 2, top = "lp_set4_unread_entries"}, {k = "bool", ab = "mep.bt03.neutral_current_deviation", bit = 3, top = "neutral_current_deviation"}}}, {k = "record", fields = {{k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.load_profile_overflow", bit = 0}, {k = "bool", ab = "mep.bt03.mfg_alarms.self_read_occurred", bit = 1}, {k = "bool", ab = "mep.bt03.mfg_alarms.load_disconnect_changed_state", bit = 2}, {k = "bool", ab = "mep.bt03.mfg_alarms.control_relay_1_open", bit = 3}, {k = "bool", ab = "mep.bt03.mfg_alarms.phase_loss", bit = 4}, {k = "bool", ab = "mep.bt03.mfg_alarms.phase_inversion", bit = 5}, {k = "bool", ab = "mep.bt03.mfg_alarms.plc_config_failure", bit = 6}, {k = "bool", ab = "mep.bt03.mfg_alarms.general_error", bit = 7}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.invalid_password", bit = 0}, {k = "bool", ab = "mep.bt03.mfg_alarms.remote_communications_inactive", bit = 1}, {k = "bool", ab = "mep.bt03.mfg_alarms.current_on_missing_phase", bit = 2}, {k = "bool", ab = "mep.bt03.mfg_alarms.pulse_input_1_tamper", bit = 3}, {k = "bool", ab = "mep.bt03.mfg_alarms.pulse_input_2_tamper", bit = 4}, {k = "bool", ab = "mep.bt03.mfg_alarms.software_crc_error", bit = 5}, {k = "bool", ab = "mep.bt03.mfg_alarms.code_bank_changed", bit = 6}, {k = "bool", ab = "mep.bt03.mfg_alarms.load_profile_backfill_failed", bit = 7}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.mep_installed_or_removed", bit = 0}, {k = "bool", ab = "mep.bt03.mfg_alarms.mbus_alarm", bit = 1}, {k = "bool", ab = "mep.bt03.mfg_alarms.mbus_auto_discovery_complete", bit = 2}, {k = "bool", ab = "mep.bt03.mfg_alarms.phase_rotation_changed", bit = 3}, {k = "bool", ab = "mep.bt03.mfg_alarms.prepay_credit_exhausted", bit = 4}, {k = "bool", ab = "mep.bt03.mfg_alarms.prepay_warning_acknowledged", bit = 5}, {k = "bool", ab = "mep.bt03.mfg_alarms.event_log_overflow_pending", bit = 6}, {k = "bool", ab = "mep.bt03.mfg_alarms.mfg_log_entry_available", bit = 7}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.dimension_change", bit = 0}, {k = "bool", ab = "mep.bt03.mfg_alarms.magnetic_tamper_detected", bit = 1}, {k = "bool", ab = "mep.bt03.mfg_alarms.access_lockout_override", bit = 2}, {k = "bool", ab = "mep.bt03.mfg_alarms.power_quality_event_detected", bit = 3}, {k = "bool", ab = "mep.bt03.mfg_alarms.event_log_unread_entries", bit = 4}, {k = "bool", ab = "mep.bt03.mfg_alarms.thd_state_changed", bit = 5}, {k = "bool", ab = "mep.bt03.mfg_alarms.load_profile_1_unread_entries", bit = 6}, {k = "bool", ab = "mep.bt03.mfg_alarms.load_side_voltage_detected", bit = 7}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.unbalanced_voltage_detected", bit = 0}, {k = "bool", ab = "mep.bt03.mfg_alarms.password_table_written", bit = 1}, {k = "bool", ab = "mep.bt03.mfg_alarms.password_expiration_pending", bit = 2}, {k = "bool", ab = "mep.bt03.mfg_alarms.p2p_security", bit = 3}, {k = "bool", ab = "mep.bt03.mfg_alarms.firmware_separation_violation", bit = 4}, {k = "bool", ab = "mep.bt03.mfg_alarms.modem_error", bit = 5}, {k = "bool", ab = "mep.bt03.mfg_alarms.g3_alarm", bit = 6}, {k = "bool", ab = "mep.bt03.mfg_alarms.g3_event_logged", bit = 7}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt03.mfg_alarms.control_relay_2_open", bit = 0}}}}, n = {"dim", "BT00.manufacturer_status_length", 9}}}}
+TABLE_SPECS[7] = {tag = "BT07", name = "Procedure Initiate", dynamic = true, fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}, {k = "bits", ab = "mep.procedure.selector", lo = 12, width = 4, top = "selector"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "bytes", ab = "mep.bt07.parameters", n = {"rest"}}}}
+TABLE_SPECS[8] = {tag = "BT08", name = "Procedure Response", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}, {k = "bytes", ab = "mep.bt08.response_data", n = {"dim", "BT00.response_data_length", 12}}}}
+TABLE_SPECS[15] = {tag = "BT15", name = "Constants", fields = {{k = "i", ab = "mep.bt15.multiplier", size = 4, top = "multiplier"}, {k = "i", ab = "mep.bt15.offset", size = 4, top = "offset"}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt15.applied", bit = 0, top = "applied"}}}, {k = "i", ab = "mep.bt15.ct_ratio", size = 4, top = "ct_ratio"}, {k = "i", ab = "mep.bt15.vt_ratio", size = 4, top = "vt_ratio"}}}
+TABLE_SPECS[20] = {tag = "BT20", name = "Dimension Register", fields = {{k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt20.season_information_field", bit = 0, top = "season_information_field"}, {k = "bool", ab = "mep.bt20.date_time_field", bit = 1, top = "date_time_field"}, {k = "bool", ab = "mep.bt20.demand_reset_counter", bit = 2, top = "demand_reset_counter"}, {k = "bool", ab = "mep.bt20.demand_reset_lock", bit = 3, top = "demand_reset_lock"}, {k = "bool", ab = "mep.bt20.cumulative_demand", bit = 4, top = "cumulative_demand"}, {k = "bool", ab = "mep.bt20.continuous_cumulative_demand", bit = 5, top = "continuous_cumulative_demand"}, {k = "bool", ab = "mep.bt20.time_remaining", bit = 6, top = "time_remaining"}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt20.self_read_inhibit_overflow", bit = 0, top = "self_read_inhibit_overflow"}, {k = "bool", ab = "mep.bt20.self_read_sequence_number", bit = 1, top = "self_read_sequence_number"}, {k = "bool", ab = "mep.bt20.daily_self_read", bit = 2, top = "daily_self_read"}, {k = "bool", ab = "mep.bt20.weekly_self_read", bit = 3, top = "weekly_self_read"}, {k = "bits", ab = "mep.bt20.self_read_demand_reset", lo = 4, width = 2, top = "self_read_demand_reset"}}}, {k = "u", ab = "mep.bt20.nbr_self_reads", size = 1, top = "nbr_self_reads"}, {k = "u", ab = "mep.bt20.nbr_summations", size = 1, top = "nbr_summations"}, {k = "u", ab = "mep.bt20.nbr_demands", size = 1, top = "nbr_demands"}, {k = "u", ab = "mep.bt20.nbr_coincident_values", size = 1, top = "nbr_coincident_values"}, {k = "u", ab = "mep.bt20.nbr_occurrences", size = 1, top = "nbr_occurrences"}, {k = "u", ab = "mep.bt20.nbr_tiers", size = 1, top = "nbr_tiers"}, {k = "u", ab = "mep.bt20.nbr_present_demands", size = 1, top = "nbr_present_demands"}, {k = "u", ab = "mep.bt20.nbr_present_values", size = 1, top = "nbr_present_values"}}}
+TABLE_SPECS[21] = {tag = "BT21", name = "Actual Register", fields = {{k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt21.season_information_field", bit = 0, top = "season_information_field"}, {k = "bool", ab = "mep.bt21.date_time_field", bit = 1, top = "date_time_field"}, {k = "bool", ab = "mep.bt21.demand_reset_counter", bit = 2, top = "demand_reset_counter"}, {k = "bool", ab = "mep.bt21.demand_reset_lock", bit = 3, top = "demand_reset_lock"}, {k = "bool", ab = "mep.bt21.cumulative_demand", bit = 4, top = "cumulative_demand"}, {k = "bool", ab = "mep.bt21.continuous_cumulative_demand", bit = 5, top = "continuous_cumulative_demand"}, {k = "bool", ab = "mep.bt21.time_remaining", bit = 6, top = "time_remaining"}}}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.bt21.self_read_inhibit_overflow", bit = 0, top = "self_read_inhibit_overflow"}, {k = "bool", ab = "mep.bt21.self_read_sequence_number", bit = 1, top = "self_read_sequence_number"}, {k = "bool", ab = "mep.bt21.daily_self_read", bit = 2, top = "daily_self_read"}, {k = "bool", ab = "mep.bt21.weekly_self_read", bit = 3, top = "weekly_self_read"}, {k = "bits", ab = "mep.bt21.self_read_demand_reset", lo = 4, width = 2, top = "self_read_demand_reset"}}}, {k = "u", ab = "mep.bt21.nbr_self_reads", size = 1, top = "nbr_self_reads"}, {k = "u", ab = "mep.bt21.nbr_summations", size = 1, top = "nbr_summations"}, {k = "u", ab = "mep.bt21.nbr_demands", size = 1, top = "nbr_demands"}, {k = "u", ab = "mep.bt21.nbr_coincident_values", size = 1, top = "nbr_coincident_values"}, {k = "u", ab = "mep.bt21.nbr_occurrences", size = 1, top = "nbr_occurrences"}, {k = "u", ab = "mep.bt21.nbr_tiers", size = 1, top = "nbr_tiers"}, {k = "u", ab = "mep.bt21.nbr_present_demands", size = 1, top = "nbr_present_demands"}, {k = "u", ab = "mep.bt21.nbr_present_values", size = 1, top = "nbr_present_values"}}}
+TABLE_SPECS[22] = {tag = "BT22", name = "Data Selection", fields = {{k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "u", ab = "mep.bt22.summation_sources", size = 1}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "u", ab = "mep.bt22.demand_select", size = 1}, per_index = {}}, {k = "set", ab = "mep.bt22.min_max_flags", n = {"op", "//", {"op", "+", {"dim", "BT21.nbr_demands", 0}, 7}, 8}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "u", ab = "mep.bt22.coincident_select", size = 1}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "u", ab = "mep.bt22.coincident_demand_associated", size = 1}, per_index = {}}}}
+TABLE_SPECS[23] = {tag = "BT23", name = "Current Register Data", fields = {{k = "when", cond = {"dim", "BT21.demand_reset_counter", 0}, yes = {{k = "u", ab = "mep.bt23.nbr_demand_resets", size = 1, top = "nbr_demand_resets"}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt23.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt23.fwd_active_wh_l1l2l3", size = 4, top = "fwd_active_wh_l1l2l3", unit = "Wh"}, {k = "i", ab = "mep.bt23.rev_active_wh_l1l2l3", size = 4, top = "rev_active_wh_l1l2l3", unit = "Wh"}, {k = "i", ab = "mep.bt23.import_reactive_varh_l1l2l3", size = 4, top = "import_reactive_varh_l1l2l3", unit = "VArh"}, {k = "i", ab = "mep.bt23.export_reactive_varh_l1l2l3", size = 4, top = "export_reactive_varh_l1l2l3", unit = "VArh"}, {k = "i", ab = "mep.bt23.power_outage_duration", size = 4, top = "power_outage_duration", unit = "s"}, {k = "i", ab = "mep.bt23.power_outage_qty", size = 4, top = "power_outage_qty"}, {k = "i", ab = "mep.bt23.fwd_plus_rev_active_wh_l1l2l3", size = 4, top = "fwd_plus_rev_active_wh_l1l2l3", unit = "Wh"}, {k = "i", ab = "mep.bt23.fwd_minus_rev_active_wh_l1l2l3", size = 4, top = "fwd_minus_rev_active_wh_l1l2l3", unit = "Wh"}, {k = "i", ab = "mep.bt23.pulse_input_1", size = 4, top = "pulse_input_1", unit = "pulses"}, {k = "i", ab = "mep.bt23.pulse_input_2", size = 4, top = "pulse_input_2", unit = "pulses"}, {k = "i", ab = "mep.bt23.error_counter", size = 4, top = "error_counter"}, {k = "i", ab = "mep.bt23.reactive_varh_q1", size = 4, top = "reactive_varh_q1", unit = "VArh"}, {k = "i", ab = "mep.bt23.reactive_varh_q2", size = 4, top = "reactive_varh_q2", unit = "VArh"}, {k = "i", ab = "mep.bt23.reactive_varh_q3", size = 4, top = "reactive_varh_q3", unit = "VArh"}, {k = "i", ab = "mep.bt23.reactive_varh_q4", size = 4, top = "reactive_varh_q4", unit = "VArh"}, {k = "i", ab = "mep.bt23.apparent_energy_vah_q1", size = 4, top = "apparent_energy_vah_q1", unit = "VAh"}, {k = "i", ab = "mep.bt23.apparent_energy_vah_q2", size = 4, top = "apparent_energy_vah_q2", unit = "VAh"}, {k = "i", ab = "mep.bt23.apparent_energy_vah_q3", size = 4, top = "apparent_energy_vah_q3", unit = "VAh"}, {k = "i", ab = "mep.bt23.apparent_energy_vah_q4", size = 4, top = "apparent_energy_vah_q4", unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt23.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt23.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt23.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt23.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt23.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_tiers", 4}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt23.tiers.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt23.tiers.fwd_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt23.tiers.rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt23.tiers.import_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.export_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.power_outage_duration", size = 4, unit = "s"}, {k = "i", ab = "mep.bt23.tiers.power_outage_qty", size = 4}, {k = "i", ab = "mep.bt23.tiers.fwd_plus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt23.tiers.fwd_minus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt23.tiers.pulse_input_1", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt23.tiers.pulse_input_2", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt23.tiers.error_counter", size = 4}, {k = "i", ab = "mep.bt23.tiers.reactive_varh_q1", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.reactive_varh_q2", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.reactive_varh_q3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.reactive_varh_q4", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt23.tiers.apparent_energy_vah_q1", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt23.tiers.apparent_energy_vah_q2", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt23.tiers.apparent_energy_vah_q3", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt23.tiers.apparent_energy_vah_q4", size = 4, unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt23.tiers.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt23.tiers.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt23.tiers.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt23.tiers.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt23.tiers.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}}}, per_index = {}}}}
+TABLE_SPECS[24] = {tag = "BT24", name = "Previous Season Data", fields = {{k = "stime", ab = "mep.bt24.time_and_date", size = 5}, {k = "u", ab = "mep.bt24.season", size = 1, top = "season"}, {k = "record", fields = {{k = "when", cond = {"dim", "BT21.demand_reset_counter", 0}, yes = {{k = "u", ab = "mep.bt24.register_data.nbr_demand_resets", size = 1}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt24.register_data.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt24.register_data.fwd_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.import_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.export_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.power_outage_duration", size = 4, unit = "s"}, {k = "i", ab = "mep.bt24.register_data.power_outage_qty", size = 4}, {k = "i", ab = "mep.bt24.register_data.fwd_plus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.fwd_minus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.pulse_input_1", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt24.register_data.pulse_input_2", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt24.register_data.error_counter", size = 4}, {k = "i", ab = "mep.bt24.register_data.reactive_varh_q1", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.reactive_varh_q2", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.reactive_varh_q3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.reactive_varh_q4", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.apparent_energy_vah_q1", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.apparent_energy_vah_q2", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.apparent_energy_vah_q3", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.apparent_energy_vah_q4", size = 4, unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt24.register_data.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt24.register_data.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt24.register_data.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt24.register_data.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt24.register_data.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_tiers", 4}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt24.register_data.tiers.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt24.register_data.tiers.fwd_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.tiers.rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.tiers.import_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.export_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.power_outage_duration", size = 4, unit = "s"}, {k = "i", ab = "mep.bt24.register_data.tiers.power_outage_qty", size = 4}, {k = "i", ab = "mep.bt24.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt24.register_data.tiers.pulse_input_1", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt24.register_data.tiers.pulse_input_2", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt24.register_data.tiers.error_counter", size = 4}, {k = "i", ab = "mep.bt24.register_data.tiers.reactive_varh_q1", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.reactive_varh_q2", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.reactive_varh_q3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.reactive_varh_q4", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt24.register_data.tiers.apparent_energy_vah_q1", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.tiers.apparent_energy_vah_q2", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.tiers.apparent_energy_vah_q3", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt24.register_data.tiers.apparent_energy_vah_q4", size = 4, unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt24.register_data.tiers.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt24.register_data.tiers.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt24.register_data.tiers.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt24.register_data.tiers.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt24.register_data.tiers.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}}}, per_index = {}}}}}}
+TABLE_SPECS[25] = {tag = "BT25", name = "Previous Demand Reset Data", fields = {{k = "stime", ab = "mep.bt25.date_time", size = 5}, {k = "u", ab = "mep.bt25.season", size = 1, top = "season"}, {k = "record", fields = {{k = "when", cond = {"dim", "BT21.demand_reset_counter", 0}, yes = {{k = "u", ab = "mep.bt25.register_data.nbr_demand_resets", size = 1}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt25.register_data.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt25.register_data.fwd_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.import_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.export_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.power_outage_duration", size = 4, unit = "s"}, {k = "i", ab = "mep.bt25.register_data.power_outage_qty", size = 4}, {k = "i", ab = "mep.bt25.register_data.fwd_plus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.fwd_minus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.pulse_input_1", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt25.register_data.pulse_input_2", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt25.register_data.error_counter", size = 4}, {k = "i", ab = "mep.bt25.register_data.reactive_varh_q1", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.reactive_varh_q2", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.reactive_varh_q3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.reactive_varh_q4", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.apparent_energy_vah_q1", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.apparent_energy_vah_q2", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.apparent_energy_vah_q3", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.apparent_energy_vah_q4", size = 4, unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt25.register_data.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt25.register_data.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt25.register_data.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt25.register_data.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt25.register_data.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_tiers", 4}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_summations", 11}, element = {k = "i", ab = "mep.bt25.register_data.tiers.summations", size = 4}, per_index = {{k = "i", ab = "mep.bt25.register_data.tiers.fwd_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.tiers.rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.tiers.import_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.export_reactive_varh_l1l2l3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.power_outage_duration", size = 4, unit = "s"}, {k = "i", ab = "mep.bt25.register_data.tiers.power_outage_qty", size = 4}, {k = "i", ab = "mep.bt25.register_data.tiers.fwd_plus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.tiers.fwd_minus_rev_active_wh_l1l2l3", size = 4, unit = "Wh"}, {k = "i", ab = "mep.bt25.register_data.tiers.pulse_input_1", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt25.register_data.tiers.pulse_input_2", size = 4, unit = "pulses"}, {k = "i", ab = "mep.bt25.register_data.tiers.error_counter", size = 4}, {k = "i", ab = "mep.bt25.register_data.tiers.reactive_varh_q1", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.reactive_varh_q2", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.reactive_varh_q3", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.reactive_varh_q4", size = 4, unit = "VArh"}, {k = "i", ab = "mep.bt25.register_data.tiers.apparent_energy_vah_q1", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.tiers.apparent_energy_vah_q2", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.tiers.apparent_energy_vah_q3", size = 4, unit = "VAh"}, {k = "i", ab = "mep.bt25.register_data.tiers.apparent_energy_vah_q4", size = 4, unit = "VAh"}}}, {k = "array", n = {"dim", "BT21.nbr_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.date_time_field", 1}, yes = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "stime", ab = "mep.bt25.register_data.tiers.demands.event_time", size = 5}, per_index = {}}}, no = {}}, {k = "when", cond = {"dim", "BT21.cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt25.register_data.tiers.demands.cumulative_demand", size = 4}}, no = {}}, {k = "when", cond = {"dim", "BT21.continuous_cumulative_demand", 0}, yes = {{k = "i", ab = "mep.bt25.register_data.tiers.demands.contin_cum_demand", size = 4}}, no = {}}, {k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt25.register_data.tiers.demands.demand", size = 4}, per_index = {}}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_coincident_values", 0}, element = {k = "record", fields = {{k = "array", n = {"dim", "BT21.nbr_occurrences", 1}, element = {k = "i", ab = "mep.bt25.register_data.tiers.coincident_values.coincidents", size = 4}, per_index = {}}}}, per_index = {}}}}, per_index = {}}}}}}
+TABLE_SPECS[27] = {tag = "BT27", name = "Present Register Selection", fields = {{k = "array", n = {"dim", "BT21.nbr_present_demands", 0}, element = {k = "u", ab = "mep.bt27.present_demand_sources", size = 1}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_present_values", 41}, element = {k = "u", ab = "mep.bt27.present_value_sources", size = 1}, per_index = {}}}}
+TABLE_SPECS[28] = {tag = "BT28", name = "Present Register Data", fields = {{k = "array", n = {"dim", "BT21.nbr_present_demands", 0}, element = {k = "record", fields = {{k = "when", cond = {"dim", "BT21.time_remaining", 0}, yes = {{k = "time", ab = "mep.bt28.present_demands.time_remaining", size = 3}}, no = {}}, {k = "i", ab = "mep.bt28.present_demands.demand_value", size = 4}}}, per_index = {}}, {k = "array", n = {"dim", "BT21.nbr_present_values", 41}, element = {k = "i", ab = "mep.bt28.present_values", size = 4}, per_index = {{k = "i", ab = "mep.bt28.fwd_active_w_l1l2l3", size = 4, top = "fwd_active_w_l1l2l3", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l1l2l3", size = 4, top = "rev_active_w_l1l2l3", unit = "W"}, {k = "i", ab = "mep.bt28.import_reactive_var_l1l2l3", size = 4, top = "import_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.export_reactive_var_l1l2l3", size = 4, top = "export_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.rms_current_l1", size = 4, top = "rms_current_l1", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_current_l2", size = 4, top = "rms_current_l2", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_current_l3", size = 4, top = "rms_current_l3", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_voltage_l1", size = 4, top = "rms_voltage_l1", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l2", size = 4, top = "rms_voltage_l2", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l3", size = 4, top = "rms_voltage_l3", unit = "mV"}, {k = "i", ab = "mep.bt28.power_factor_l1", size = 4, top = "power_factor_l1", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.frequency", size = 4, top = "frequency", unit = "mHz"}, {k = "i", ab = "mep.bt28.va_l1l2l3", size = 4, top = "va_l1l2l3", unit = "VA"}, {k = "i", ab = "mep.bt28.power_factor_l2", size = 4, top = "power_factor_l2", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.power_factor_l3", size = 4, top = "power_factor_l3", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.sin_pa_l1", size = 4, top = "sin_pa_l1", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.sin_pa_l2", size = 4, top = "sin_pa_l2", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.sin_pa_l3", size = 4, top = "sin_pa_l3", scale = 0.001, decimals = 3}, {k = "i", ab = "mep.bt28.fwd_active_w_l1l2l3_ctvt", size = 4, top = "fwd_active_w_l1l2l3_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l1l2l3_ctvt", size = 4, top = "rev_active_w_l1l2l3_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.import_reactive_var_l1l2l3_ctvt", size = 4, top = "import_reactive_var_l1l2l3_ctvt", unit = "VAr"}, {k = "i", ab = "mep.bt28.export_reactive_var_l1l2l3_ctvt", size = 4, top = "export_reactive_var_l1l2l3_ctvt", unit = "VAr"}, {k = "i", ab = "mep.bt28.q1_reactive_var_l1l2l3", size = 4, top = "q1_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.q2_reactive_var_l1l2l3", size = 4, top = "q2_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.q3_reactive_var_l1l2l3", size = 4, top = "q3_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.q4_reactive_var_l1l2l3", size = 4, top = "q4_reactive_var_l1l2l3", unit = "VAr"}, {k = "i", ab = "mep.bt28.fwd_active_w_l1", size = 4, top = "fwd_active_w_l1", unit = "W"}, {k = "i", ab = "mep.bt28.fwd_active_w_l2", size = 4, top = "fwd_active_w_l2", unit = "W"}, {k = "i", ab = "mep.bt28.fwd_active_w_l3", size = 4, top = "fwd_active_w_l3", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l1", size = 4, top = "rev_active_w_l1", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l2", size = 4, top = "rev_active_w_l2", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l3", size = 4, top = "rev_active_w_l3", unit = "W"}, {k = "i", ab = "mep.bt28.fwd_active_w_l1_ctvt", size = 4, top = "fwd_active_w_l1_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.fwd_active_w_l2_ctvt", size = 4, top = "fwd_active_w_l2_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.fwd_active_w_l3_ctvt", size = 4, top = "fwd_active_w_l3_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l1_ctvt", size = 4, top = "rev_active_w_l1_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l2_ctvt", size = 4, top = "rev_active_w_l2_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.rev_active_w_l3_ctvt", size = 4, top = "rev_active_w_l3_ctvt", unit = "W"}, {k = "i", ab = "mep.bt28.rms_current_l1_ct", size = 4, top = "rms_current_l1_ct", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_current_l2_ct", size = 4, top = "rms_current_l2_ct", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_current_l3_ct", size = 4, top = "rms_current_l3_ct", unit = "mA"}, {k = "i", ab = "mep.bt28.rms_voltage_l1_continuous", size = 4, top = "rms_voltage_l1_continuous", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l2_continuous", size = 4, top = "rms_voltage_l2_continuous", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l3_continuous", size = 4, top = "rms_voltage_l3_continuous", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l1_average", size = 4, top = "rms_voltage_l1_average", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l2_average", size = 4, top = "rms_voltage_l2_average", unit = "mV"}, {k = "i", ab = "mep.bt28.rms_voltage_l3_average", size = 4, top = "rms_voltage_l3_average", unit = "mV"}, {k = "i", ab = "mep.bt28.average_fwd_active_w_l1l2l3", size = 4, top = "average_fwd_active_w_l1l2l3", unit = "W"}, {k = "i", ab = "mep.bt28.average_rev_active_w_l1l2l3", size = 4, top = "average_rev_active_w_l1l2l3", unit = "W"}, {k = "i", ab = "mep.bt28.average_fwd_active_w_l1", size = 4, top = "average_fwd_active_w_l1", unit = "W"}, {k = "i", ab = "mep.bt28.average_fwd_active_w_l2", size = 4, top = "average_fwd_active_w_l2", unit = "W"}, {k = "i", ab = "mep.bt28.average_fwd_active_w_l3", size = 4, top = "average_fwd_active_w_l3", unit = "W"}, {k = "i", ab = "mep.bt28.average_rev_active_w_l1", size = 4, top = "average_rev_active_w_l1", unit = "W"}, {k = "i", ab = "mep.bt28.average_rev_active_w_l2", size = 4, top = "average_rev_active_w_l2", unit = "W"}, {k = "i", ab = "mep.bt28.average_rev_active_w_l3", size = 4, top = "average_rev_active_w_l3", unit = "W"}, {k = "i", ab = "mep.bt28.apparent_power_q1_va_l1l2l3", size = 4, top = "apparent_power_q1_va_l1l2l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q2_va_l1l2l3", size = 4, top = "apparent_power_q2_va_l1l2l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q3_va_l1l2l3", size = 4, top = "apparent_power_q3_va_l1l2l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q4_va_l1l2l3", size = 4, top = "apparent_power_q4_va_l1l2l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q1_va_l1", size = 4, top = "apparent_power_q1_va_l1", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q2_va_l1", size = 4, top = "apparent_power_q2_va_l1", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q3_va_l1", size = 4, top = "apparent_power_q3_va_l1", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q4_va_l1", size = 4, top = "apparent_power_q4_va_l1", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q1_va_l2", size = 4, top = "apparent_power_q1_va_l2", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q2_va_l2", size = 4, top = "apparent_power_q2_va_l2", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q3_va_l2", size = 4, top = "apparent_power_q3_va_l2", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q4_va_l2", size = 4, top = "apparent_power_q4_va_l2", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q1_va_l3", size = 4, top = "apparent_power_q1_va_l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q2_va_l3", size = 4, top = "apparent_power_q2_va_l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q3_va_l3", size = 4, top = "apparent_power_q3_va_l3", unit = "VA"}, {k = "i", ab = "mep.bt28.apparent_power_q4_va_l3", size = 4, top = "apparent_power_q4_va_l3", unit = "VA"}, {k = "i", ab = "mep.bt28.neutral_current", size = 4, top = "neutral_current", unit = "mA"}, {k = "i", ab = "mep.bt28.average_rms_current_l1", size = 4, top = "average_rms_current_l1", unit = "mA"}, {k = "i", ab = "mep.bt28.average_rms_current_l2", size = 4, top = "average_rms_current_l2", unit = "mA"}, {k = "i", ab = "mep.bt28.average_rms_current_l3", size = 4, top = "average_rms_current_l3", unit = "mA"}, {k = "i", ab = "mep.bt28.voltage_angle_a_to_b", size = 4, top = "voltage_angle_a_to_b", unit = "\194\176", scale = 0.01, decimals = 2}, {k = "i", ab = "mep.bt28.voltage_angle_b_to_c", size = 4, top = "voltage_angle_b_to_c", unit = "\194\176", scale = 0.01, decimals = 2}, {k = "i", ab = "mep.bt28.voltage_angle_c_to_a", size = 4, top = "voltage_angle_c_to_a", unit = "\194\176", scale = 0.01, decimals = 2}, {k = "i", ab = "mep.bt28.imp_reactive_var_a", size = 4, top = "imp_reactive_var_a", unit = "VAr"}, {k = "i", ab = "mep.bt28.imp_reactive_var_b", size = 4, top = "imp_reactive_var_b", unit = "VAr"}, {k = "i", ab = "mep.bt28.imp_reactive_var_c", size = 4, top = "imp_reactive_var_c", unit = "VAr"}, {k = "i", ab = "mep.bt28.exp_reactive_var_a", size = 4, top = "exp_reactive_var_a", unit = "VAr"}, {k = "i", ab = "mep.bt28.exp_reactive_var_b", size = 4, top = "exp_reactive_var_b", unit = "VAr"}, {k = "i", ab = "mep.bt28.exp_reactive_var_c", size = 4, top = "exp_reactive_var_c", unit = "VAr"}}}}}
+TABLE_SPECS[52] = {tag = "BT52", name = "UTC Clock", fields = {{k = "ltime", ab = "mep.bt52.clock_calendar", size = 6}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt52.day_of_week", lo = 0, width = 3, top = "day_of_week"}, {k = "bool", ab = "mep.bt52.daylight_saving_time", bit = 3, top = "daylight_saving_time"}, {k = "bool", ab = "mep.bt52.greenwich_mean_time", bit = 4, top = "greenwich_mean_time"}, {k = "bool", ab = "mep.bt52.time_zone_applied", bit = 5, top = "time_zone_applied"}, {k = "bool", ab = "mep.bt52.dst_applied", bit = 6, top = "dst_applied"}}}}}
+TABLE_SPECS[53] = {tag = "BT53", name = "Time Offset", fields = {{k = "time", ab = "mep.bt53.dst_effective", size = 3}, {k = "u", ab = "mep.bt53.dst_adjustment", size = 1, top = "dst_adjustment", unit = "min"}, {k = "i", ab = "mep.bt53.time_zone_offset", size = 2, top = "time_zone_offset", unit = "min"}}}
+TABLE_SPECS[55] = {tag = "BT55", name = "Local Clock State", fields = {{k = "ltime", ab = "mep.bt55.clock_calendar", size = 6}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt55.day_of_week", lo = 0, width = 3, top = "day_of_week"}, {k = "bool", ab = "mep.bt55.daylight_saving_time", bit = 3, top = "daylight_saving_time"}, {k = "bool", ab = "mep.bt55.greenwich_mean_time", bit = 4, top = "greenwich_mean_time"}, {k = "bool", ab = "mep.bt55.time_zone_applied", bit = 5, top = "time_zone_applied"}, {k = "bool", ab = "mep.bt55.dst_applied", bit = 6, top = "dst_applied"}}}, {k = "group", size = 2, parts = {{k = "bits", ab = "mep.bt55.current_tier", lo = 0, width = 3, top = "current_tier"}, {k = "bits", ab = "mep.bt55.tier_drive", lo = 6, width = 2, top = "tier_drive"}, {k = "bits", ab = "mep.bt55.special_schedule_active", lo = 8, width = 4, top = "special_schedule_active"}, {k = "bits", ab = "mep.bt55.season", lo = 12, width = 4, top = "season"}}}}}
+TABLE_SPECS[2051] = {tag = "ET03", name = "Utility Information", fields = {{k = "chars", ab = "mep.et03.utility_serial_number", n = 30}, {k = "bytes", ab = "mep.et03.reserved", n = 107}, {k = "u", ab = "mep.et03.image_crc", size = 2, top = "image_crc"}, {k = "bytes", ab = "mep.et03.reserved_2", n = 4}}}
+TABLE_SPECS[2052] = {tag = "ET04", name = "System Information", dynamic = true, fields = {{k = "u", ab = "mep.et04.sequence_number", size = 4, top = "sequence_number"}, {k = "bytes", ab = "mep.et04.transceiver_id", n = 6}, {k = "u", ab = "mep.et04.subnet_id", size = 1, top = "subnet_id"}, {k = "u", ab = "mep.et04.node_id", size = 1, top = "node_id"}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et04.explicit_message_received", bit = 0, top = "explicit_message_received"}, {k = "bool", ab = "mep.et04.force_neuron_cnfg", bit = 1, top = "force_neuron_cnfg"}, {k = "bool", ab = "mep.et04.request_neuron_state", bit = 2, top = "request_neuron_state"}, {k = "bool", ab = "mep.et04.disable_plc_encryption", bit = 3, top = "disable_plc_encryption"}, {k = "bool", ab = "mep.et04.disable_neuron_eeprom_lock", bit = 4, top = "disable_neuron_eeprom_lock"}, {k = "bits", ab = "mep.et04.neuron_phase", lo = 5, width = 3, top = "neuron_phase"}}}, {k = "u", ab = "mep.et04.rated_frequency", size = 1, top = "rated_frequency", unit = "Hz"}, {k = "bytes", ab = "mep.et04.program_id", n = 8}, {k = "bytes", ab = "mep.et04.self_identification", n = 30}, {k = "u", ab = "mep.et04.pk_access", size = 1, top = "pk_access"}, {k = "u", ab = "mep.et04.max_power_outages_recorded", size = 1, top = "max_power_outages_recorded"}, {k = "u", ab = "mep.et04.unused", size = 1, top = "unused"}, {k = "u", ab = "mep.et04.max_nbr_te_registers", size = 1, top = "max_nbr_te_registers"}, {k = "u", ab = "mep.et04.registration_current", size = 2, top = "registration_current", unit = "mA"}, {k = "u", ab = "mep.et04.max_current", size = 2, top = "max_current", unit = "A"}, {k = "u", ab = "mep.et04.rated_voltage", size = 2, top = "rated_voltage", unit = "V"}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et04.inactive_voltage_l1", bit = 0, top = "inactive_voltage_l1"}, {k = "bool", ab = "mep.et04.inactive_voltage_l2", bit = 1, top = "inactive_voltage_l2"}, {k = "bool", ab = "mep.et04.inactive_voltage_l3", bit = 2, top = "inactive_voltage_l3"}, {k = "bool", ab = "mep.et04.separate_voltage_current_phases", bit = 3, top = "separate_voltage_current_phases"}, {k = "bool", ab = "mep.et04.inactive_current_l1", bit = 4, top = "inactive_current_l1"}, {k = "bool", ab = "mep.et04.inactive_current_l2", bit = 5, top = "inactive_current_l2"}, {k = "bool", ab = "mep.et04.inactive_current_l3", bit = 6, top = "inactive_current_l3"}}}, {k = "i", ab = "mep.et04.dst_off_time_delta", size = 2, top = "dst_off_time_delta", unit = "min"}, {k = "u", ab = "mep.et04.self_read_hour", size = 1, top = "self_read_hour"}, {k = "u", ab = "mep.et04.self_read_minute", size = 1, top = "self_read_minute"}, {k = "u", ab = "mep.et04.stop_mode_config", size = 1, top = "stop_mode_config", unit = "days"}, {k = "bytes", ab = "mep.et04.mfg_status", n = 3}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et04.rk_bp10_ep16_access", bit = 0, top = "rk_bp10_ep16_access"}, {k = "bool", ab = "mep.et04.test_point", bit = 1, top = "test_point"}, {k = "bool", ab = "mep.et04.test_point_confirmed", bit = 2, top = "test_point_confirmed"}, {k = "bool", ab = "mep.et04.lp_use_skipped", bit = 3, top = "lp_use_skipped"}}}, {k = "u", ab = "mep.et04.neuron_state", size = 1, top = "neuron_state"}, {k = "bytes", ab = "mep.et04.remainder", n = {"rest"}}}}
+TABLE_SPECS[2059] = {tag = "ET11", name = "MFG Dimension Table", fields = {{k = "u", ab = "mep.et11.nbr_devices", size = 1, top = "nbr_devices"}, {k = "u", ab = "mep.et11.config_entry_size", size = 1, top = "config_entry_size", unit = "bytes"}, {k = "u", ab = "mep.et11.status_entry_size", size = 1, top = "status_entry_size", unit = "bytes"}, {k = "u", ab = "mep.et11.on_demand_request_queue_size", size = 1, top = "on_demand_request_queue_size"}, {k = "u", ab = "mep.et11.on_demand_request_entry_size", size = 1, top = "on_demand_request_entry_size", unit = "bytes"}, {k = "u", ab = "mep.et11.data_entry_size", size = 2, top = "data_entry_size", unit = "bytes"}, {k = "u", ab = "mep.et11.transaction_request_length", size = 2, top = "transaction_request_length", unit = "bytes"}, {k = "u", ab = "mep.et11.transaction_response_length", size = 2, top = "transaction_response_length", unit = "bytes"}, {k = "u", ab = "mep.et11.on_demand_write_entry_size", size = 1, top = "on_demand_write_entry_size", unit = "bytes"}, {k = "u", ab = "mep.et11.phase_measurement_data_size", size = 1, top = "phase_measurement_data_size", unit = "bytes"}, {k = "u", ab = "mep.et11.config_entry_2_size", size = 1, top = "config_entry_2_size", unit = "bytes"}, {k = "bytes", ab = "mep.et11.reserved", n = 4}, {k = "u", ab = "mep.et11.nbr_group_ids", size = 1, top = "nbr_group_ids"}, {k = "u", ab = "mep.et11.nbr_harmonics", size = 1, top = "nbr_harmonics"}, {k = "u", ab = "mep.et11.mbus_multicast_message_length", size = 1, top = "mbus_multicast_message_length", unit = "bytes"}, {k = "u", ab = "mep.et11.et22_alarm_size", size = 1, top = "et22_alarm_size", unit = "bytes"}, {k = "u", ab = "mep.et11.mep_data_sources", size = 1, top = "mep_data_sources"}, {k = "u", ab = "mep.et11.et48_entry_count", size = 1, top = "et48_entry_count"}, {k = "u", ab = "mep.et11.max_critical_event_bitmaps", size = 1, top = "max_critical_event_bitmaps"}, {k = "u", ab = "mep.et11.et57_entry_count", size = 1, top = "et57_entry_count"}, {k = "u", ab = "mep.et11.time_based_relay_switches", size = 1, top = "time_based_relay_switches"}, {k = "u", ab = "mep.et11.mep_data_alert_sources", size = 1, top = "mep_data_alert_sources"}, {k = "u", ab = "mep.et11.ram_only_transaction_request_length", size = 2, top = "ram_only_transaction_request_length", unit = "bytes"}, {k = "u", ab = "mep.et11.ram_only_transaction_response_length", size = 2, top = "ram_only_transaction_response_length", unit = "bytes"}, {k = "u", ab = "mep.et11.reserved_32", size = 1, top = "reserved_32"}, {k = "u", ab = "mep.et11.reserved_33", size = 1, top = "reserved_33"}, {k = "u", ab = "mep.et11.mep_channel_count", size = 1, top = "mep_channel_count"}, {k = "u", ab = "mep.et11.reserved_35", size = 1, top = "reserved_35"}, {k = "u", ab = "mep.et11.reserved_36", size = 2, top = "reserved_36"}, {k = "u", ab = "mep.et11.error_caution_screen_count", size = 1, top = "error_caution_screen_count"}}}
+TABLE_SPECS[2061] = {tag = "ET13", name = "MEP/M-Bus Device Configuration", fields = {{k = "array", n = {"dim", "ET11.nbr_devices", 5}, element = {k = "record", fields = {{k = "u", ab = "mep.et13.device_config.day", size = 1}, {k = "u", ab = "mep.et13.device_config.hour", size = 1}, {k = "u", ab = "mep.et13.device_config.minute", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_billing_read_frequency", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_status_read_frequency", size = 2, unit = "min"}, {k = "u", ab = "mep.et13.device_config.baud_rate", size = 1}, {k = "u", ab = "mep.et13.device_config.device_alarm_bitmask", size = 1}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et13.device_config.scheduled_read_request_alert", bit = 0}, {k = "bool", ab = "mep.et13.device_config.on_demand_request_in_et15", bit = 1}, {k = "bool", ab = "mep.et13.device_config.reserved", bit = 2}, {k = "bool", ab = "mep.et13.device_config.mbus_change", bit = 3}, {k = "bool", ab = "mep.et13.device_config.delta_data_alert", bit = 4}}}, {k = "bytes", ab = "mep.et13.device_config.non_urgent_downlink_data", n = {"op", "-", {"dim", "ET11.config_entry_size", 66}, 9}}}, n = {"dim", "ET11.config_entry_size", 66}}, per_index = {{k = "record", fields = {{k = "u", ab = "mep.et13.device_config.day", size = 1}, {k = "u", ab = "mep.et13.device_config.hour", size = 1}, {k = "u", ab = "mep.et13.device_config.minute", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_billing_read_frequency", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_status_read_frequency", size = 2, unit = "min"}, {k = "u", ab = "mep.et13.device_config.baud_rate", size = 1}, {k = "u", ab = "mep.et13.device_config.device_alarm_bitmask", size = 1}, {k = "chars", ab = "mep.et13.device_config.customer_id", n = 20}, {k = "u", ab = "mep.et13.device_config.app_reset_parameter", size = 1}, {k = "u", ab = "mep.et13.device_config.security_key_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et13.device_config.security_key", n = 32}, {k = "u", ab = "mep.et13.device_config.ta", size = 2, unit = "bit times"}, {k = "u", ab = "mep.et13.device_config.to", size = 2, unit = "ms"}}, n = {"dim", "ET11.config_entry_size", 66}}, {k = "record", fields = {{k = "u", ab = "mep.et13.device_config.day", size = 1}, {k = "u", ab = "mep.et13.device_config.hour", size = 1}, {k = "u", ab = "mep.et13.device_config.minute", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_billing_read_frequency", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_status_read_frequency", size = 2, unit = "min"}, {k = "u", ab = "mep.et13.device_config.baud_rate", size = 1}, {k = "u", ab = "mep.et13.device_config.device_alarm_bitmask", size = 1}, {k = "chars", ab = "mep.et13.device_config.customer_id", n = 20}, {k = "u", ab = "mep.et13.device_config.app_reset_parameter", size = 1}, {k = "u", ab = "mep.et13.device_config.security_key_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et13.device_config.security_key", n = 32}, {k = "u", ab = "mep.et13.device_config.ta", size = 2, unit = "bit times"}, {k = "u", ab = "mep.et13.device_config.to", size = 2, unit = "ms"}}, n = {"dim", "ET11.config_entry_size", 66}}, {k = "record", fields = {{k = "u", ab = "mep.et13.device_config.day", size = 1}, {k = "u", ab = "mep.et13.device_config.hour", size = 1}, {k = "u", ab = "mep.et13.device_config.minute", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_billing_read_frequency", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_status_read_frequency", size = 2, unit = "min"}, {k = "u", ab = "mep.et13.device_config.baud_rate", size = 1}, {k = "u", ab = "mep.et13.device_config.device_alarm_bitmask", size = 1}, {k = "chars", ab = "mep.et13.device_config.customer_id", n = 20}, {k = "u", ab = "mep.et13.device_config.app_reset_parameter", size = 1}, {k = "u", ab = "mep.et13.device_config.security_key_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et13.device_config.security_key", n = 32}, {k = "u", ab = "mep.et13.device_config.ta", size = 2, unit = "bit times"}, {k = "u", ab = "mep.et13.device_config.to", size = 2, unit = "ms"}}, n = {"dim", "ET11.config_entry_size", 66}}, {k = "record", fields = {{k = "u", ab = "mep.et13.device_config.day", size = 1}, {k = "u", ab = "mep.et13.device_config.hour", size = 1}, {k = "u", ab = "mep.et13.device_config.minute", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_billing_read_frequency", size = 1}, {k = "u", ab = "mep.et13.device_config.scheduled_status_read_frequency", size = 2, unit = "min"}, {k = "u", ab = "mep.et13.device_config.baud_rate", size = 1}, {k = "u", ab = "mep.et13.device_config.device_alarm_bitmask", size = 1}, {k = "chars", ab = "mep.et13.device_config.customer_id", n = 20}, {k = "u", ab = "mep.et13.device_config.app_reset_parameter", size = 1}, {k = "u", ab = "mep.et13.device_config.security_key_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et13.device_config.security_key", n = 32}, {k = "u", ab = "mep.et13.device_config.ta", size = 2, unit = "bit times"}, {k = "u", ab = "mep.et13.device_config.to", size = 2, unit = "ms"}}, n = {"dim", "ET11.config_entry_size", 66}}}}}}
+TABLE_SPECS[2062] = {tag = "ET14", name = "MEP/M-Bus Device Status", fields = {{k = "group", size = 1, parts = {{k = "bits", ab = "mep.et14.mode", lo = 0, width = 1, top = "mode"}}}, {k = "u", ab = "mep.et14.reserved", size = 4, top = "reserved"}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et14.device_1_occupied", bit = 0, top = "device_1_occupied"}, {k = "bool", ab = "mep.et14.device_2_occupied", bit = 1, top = "device_2_occupied"}, {k = "bool", ab = "mep.et14.device_3_occupied", bit = 2, top = "device_3_occupied"}, {k = "bool", ab = "mep.et14.device_4_occupied", bit = 3, top = "device_4_occupied"}, {k = "bool", ab = "mep.et14.device_5_occupied", bit = 4, top = "device_5_occupied"}, {k = "bool", ab = "mep.et14.device_6_occupied", bit = 5, top = "device_6_occupied"}, {k = "bool", ab = "mep.et14.device_7_occupied", bit = 6, top = "device_7_occupied"}, {k = "bool", ab = "mep.et14.device_8_occupied", bit = 7, top = "device_8_occupied"}}}, {k = "array", n = {"dim", "ET11.nbr_devices", 5}, element = {k = "record", fields = {{k = "u", ab = "mep.et14.device_status.device_handle", size = 2}, {k = "u", ab = "mep.et14.device_status.device_status", size = 1}, {k = "u", ab = "mep.et14.device_status.baud_rate", size = 1}, {k = "u", ab = "mep.et14.device_status.billing_read_length", size = 2, unit = "bytes"}, {k = "u", ab = "mep.et14.device_status.read_attempts", size = 4}, {k = "u", ab = "mep.et14.device_status.read_answers", size = 4}, {k = "group", size = 2, parts = {{k = "bool", ab = "mep.et14.device_status.billing_data_collected", bit = 0}, {k = "bool", ab = "mep.et14.device_status.app_error_response_rcvd", bit = 1}, {k = "bool", ab = "mep.et14.device_status.new_device_alarm", bit = 2}, {k = "bool", ab = "mep.et14.device_status.billing_read_overflow", bit = 3}, {k = "bool", ab = "mep.et14.device_status.failed_comms_on_read", bit = 4}, {k = "bool", ab = "mep.et14.device_status.serial_number_mismatch", bit = 5}, {k = "bool", ab = "mep.et14.device_status.mep_firmware_switchover_success", bit = 6}, {k = "bool", ab = "mep.et14.device_status.mep_firmware_switchover_failure", bit = 7}}}, {k = "u", ab = "mep.et14.device_status.mbus_application_primary_address", size = 1}, {k = "ltime", ab = "mep.et14.device_status.reserved", size = 6}, {k = "u", ab = "mep.et14.device_status.mep_device_alarms", size = 1}, {k = "ltime", ab = "mep.et14.device_status.status_read_timestamp", size = 6}, {k = "ltime", ab = "mep.et14.device_status.last_read_attempt", size = 6}}, n = {"dim", "ET11.status_entry_size", 36}}, per_index = {}}}}
+TABLE_SPECS[2063] = {tag = "ET15", name = "MEP/M-Bus On-demand Requests", fields = {{k = "group", size = 1, parts = {{k = "bits", ab = "mep.et15.write_pointer", lo = 0, width = 4, top = "write_pointer"}, {k = "bits", ab = "mep.et15.read_pointer", lo = 4, width = 4, top = "read_pointer"}}}, {k = "array", n = {"dim", "ET11.on_demand_request_queue_size", 5}, element = {k = "record", fields = {{k = "u", ab = "mep.et15.request_queue.transaction_nbr", size = 2}, {k = "u", ab = "mep.et15.request_queue.device_handle", size = 2}, {k = "u", ab = "mep.et15.request_queue.request_type", size = 1}, {k = "u", ab = "mep.et15.request_queue.result", size = 1}}, n = {"dim", "ET11.on_demand_request_entry_size", 6}}, per_index = {}}, {k = "array", n = {"dim", "ET11.on_demand_request_queue_size", 5}, element = {k = "record", fields = {{k = "u", ab = "mep.et15.write_messages.write_data_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et15.write_messages.write_data", n = {"op", "-", {"dim", "ET11.on_demand_write_entry_size", 25}, 1}}}, n = {"dim", "ET11.on_demand_write_entry_size", 25}}, per_index = {}}, {k = "u", ab = "mep.et15.multicast_data_length", size = 1, top = "multicast_data_length", unit = "bytes"}, {k = "bytes", ab = "mep.et15.multicast_data", n = {"op", "-", {"dim", "ET11.mbus_multicast_message_length", 65}, 1}}}}
+TABLE_SPECS[2064] = {tag = "ET16", name = "MEP/M-Bus Device Data", fields = {{k = "array", n = {"dim", "ET11.nbr_devices", 5}, element = {k = "record", fields = {{k = "ltime", ab = "mep.et16.device_table.timestamp", size = 6}, {k = "group", size = 1, parts = {{k = "bool", ab = "mep.et16.device_table.data_order", bit = 0}, {k = "bool", ab = "mep.et16.device_table.response_type", bit = 1}, {k = "bool", ab = "mep.et16.device_table.key_availability", bit = 2}, {k = "bits", ab = "mep.et16.device_table.authentication", lo = 3, width = 2}, {k = "bool", ab = "mep.et16.device_table.security_status", bit = 5}}}, {k = "u", ab = "mep.et16.device_table.telegram_length", size = 1, unit = "bytes"}, {k = "bytes", ab = "mep.et16.device_table.telegram", n = {"op", "-", {"dim", "ET11.data_entry_size", 517}, 8}}}, n = {"dim", "ET11.data_entry_size", 517}}, per_index = {}}}}
+TABLE_SPECS[2100] = {tag = "ET52", name = "MEP Transaction Request", dynamic = true, fields = {{k = "u", ab = "mep.et52.transaction_size", size = 2, top = "transaction_size", unit = "bytes"}, {k = "u", ab = "mep.et52.transaction_type", size = 1, top = "transaction_type"}, {k = "u", ab = "mep.et52.transaction_number", size = 2, top = "transaction_number"}, {k = "bytes", ab = "mep.et52.records", n = {"rest"}}}}
+TABLE_SPECS[2101] = {tag = "ET53", name = "MEP Transaction Response", dynamic = true, fields = {{k = "u", ab = "mep.et53.transaction_size", size = 2, top = "transaction_size", unit = "bytes"}, {k = "u", ab = "mep.et53.transaction_type", size = 1, top = "transaction_type"}, {k = "u", ab = "mep.et53.transaction_number", size = 2, top = "transaction_number"}, {k = "bytes", ab = "mep.et53.records", n = {"rest"}}}}
+TABLE_SPECS[2107] = {tag = "ET59", name = "MEP Procedure Response", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}, {k = "bytes", ab = "mep.et59.response_data", n = {"dim", "BT00.response_data_length", 12}}}}
+TABLE_SPECS[2133] = {tag = "ET85", name = "MEP Procedure Response (MEP2)", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}, {k = "bytes", ab = "mep.et85.response_data", n = {"dim", "BT00.response_data_length", 12}}}}
+local PROC_REQUEST, PROC_RESPONSE = {}, {}
+PROC_REQUEST[2065] = {tag = "BT07", name = "Procedure Initiate: EP17 Remove MEP Device", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}, {k = "bits", ab = "mep.procedure.selector", lo = 12, width = 4, top = "selector"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.ep17.action", size = 1, top = "action"}, {k = "u", ab = "mep.ep17.device_handle", size = 2, top = "device_handle"}}}
+PROC_RESPONSE[2065] = {tag = "ET59", name = "MEP Procedure Response: EP17 Remove MEP Device", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}}}
+PROC_RESPONSE[2065].label = "EP17 Remove MEP Device"
+PROC_REQUEST[2067] = {tag = "BT07", name = "Procedure Initiate: EP19 Post On-demand M-Bus Request", dynamic = true, fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}, {k = "bits", ab = "mep.procedure.selector", lo = 12, width = 4, top = "selector"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.ep19.transaction_number", size = 2, top = "transaction_number"}, {k = "u", ab = "mep.ep19.device_handle", size = 2, top = "device_handle"}, {k = "u", ab = "mep.ep19.request_type", size = 1, ref = "request_type", top = "request_type"}, {k = "when", cond = {"cmp", {"ref", "request_type", 4}, "==", 9}, yes = {{k = "u", ab = "mep.ep19.image_length", size = 4, top = "image_length", unit = "bytes"}, {k = "bytes", ab = "mep.ep19.image_mac", n = 16}}, no = {{k = "u", ab = "mep.ep19.write_data_length", size = 1, top = "write_data_length", unit = "bytes"}, {k = "array", n = {"op", "-", {"dim", "ET11.mbus_multicast_message_length", 65}, 1}, element = {k = "u", ab = "mep.ep19.write_data", size = 1}, per_index = {}}}}}}
+PROC_RESPONSE[2067] = {tag = "ET59", name = "MEP Procedure Response: EP19 Post On-demand M-Bus Request", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}, {k = "u", ab = "mep.ep19.entry_index", size = 1, top = "entry_index"}}}
+PROC_RESPONSE[2067].label = "EP19 Post On-demand M-Bus Request"
+PROC_REQUEST[2109] = {tag = "BT07", name = "Procedure Initiate: EP61 MEP Transaction Lock Control", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}, {k = "bits", ab = "mep.procedure.selector", lo = 12, width = 4, top = "selector"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.ep61.lock", size = 1, top = "lock"}}}
+PROC_RESPONSE[2109] = {tag = "ET59", name = "MEP Procedure Response: EP61 MEP Transaction Lock Control", fields = {{k = "group", size = 2, parts = {{k = "bits", ab = "mep.procedure.procedure_index", lo = 0, width = 11, top = "procedure_index"}, {k = "bool", ab = "mep.procedure.mfg_flag", bit = 11, top = "mfg_flag"}}}, {k = "u", ab = "mep.procedure.sequence", size = 1, top = "sequence"}, {k = "u", ab = "mep.procedure.result_code", size = 1, top = "result_code"}}}
+PROC_RESPONSE[2109].label = "EP61 MEP Transaction Lock Control"
 
 -- ---- expert infos ----
 local E = {}
@@ -891,9 +1517,353 @@ end
 local S  -- per-capture state, reset in init()
 
 local function reset_state()
-    S = {frames = {}, pending = nil, last = nil}
+    -- dims: learned dimensions by "TAG.field" -> {value, frame}, replaced (never
+    -- changed in place) on learning so each frame keeps the ones of its time
+    S = {frames = {}, pending = nil, last = nil, dims = {}, dim_reads = {}}
 end
 reset_state()
+
+-- ---- table contents: interpreter of the catalog layouts ---------------------------------
+-- Mirrors dissector/catalog/layout.py (plan/decode) and catalog/context.py
+-- (DimensionContext): the layouts above are data; this walks them.
+
+local POW = {[0] = 1}
+for k = 1, 48 do POW[k] = POW[k - 1] * 2 end  -- exact integers on 5.2 and 5.4
+
+local function le(s, i, n)  -- little-endian unsigned integer of n bytes at 1-based i
+    local v = 0
+    for k = i + n - 1, i, -1 do v = v * 256 + sbyte(s, k) end
+    return v
+end
+
+local function be_n(s, i, n)
+    local v = 0
+    for k = i, i + n - 1 do v = v * 256 + sbyte(s, k) end
+    return v
+end
+
+local function idiv(a, b)  -- a // b, rounding toward minus infinity, exact
+    if b == 0 then return 0 end
+    local q = floor(a / b)
+    local r = a - q * b  -- Python: 0 <= r < b, or b < r <= 0 for a negative b
+    if b > 0 then
+        if r < 0 then q = q - 1 elseif r >= b then q = q + 1 end
+    elseif r > 0 then
+        q = q - 1
+    elseif r <= b then
+        q = q + 1
+    end
+    return q + 0  -- no -0 on Lua 5.2
+end
+
+local tw_count
+
+local function tw_size(w, c)
+    local v = tw_count(w, c)
+    if v < 0 then return 0 end
+    return v
+end
+
+tw_count = function(w, c)
+    if type(c) == "number" then return c end
+    local t = c[1]
+    if t == "dim" then
+        local key = c[2]
+        local got = w.dims[key]
+        local v, src, frame
+        if got then v, src, frame = got[1], "capture", got[2] else v, src = c[3], "default" end
+        if w.used[key] == nil then
+            w.used[key] = true
+            w.used_list[#w.used_list + 1] = {key, v, src, frame}
+        end
+        return v
+    elseif t == "ref" then
+        local v = w.refs[c[2]]
+        if v == nil then return c[3] end
+        return v
+    elseif t == "rest" then
+        local v = w.doff + #w.data - w.cur
+        if v < 0 then return 0 end
+        return v
+    end
+    local op = c[2]
+    local r = tw_count(w, c[3])
+    if op == "//" then return idiv(r, tw_count(w, c[4])) end
+    for k = 4, #c do
+        local x = tw_count(w, c[k])
+        if op == "+" then r = r + x elseif op == "-" then r = r - x else r = r * x end
+    end
+    return r
+end
+
+local function tw_cond(w, c)
+    if type(c) == "table" and c[1] == "cmp" then
+        local a, op, b = tw_count(w, c[2]), c[3], c[4]
+        if op == "==" then return a == b end
+        if op == "!=" then return a ~= b end
+        if op == "<" then return a < b end
+        if op == "<=" then return a <= b end
+        if op == ">" then return a > b end
+        if op == ">=" then return a >= b end
+        return bit.band(a, b) ~= 0
+    end
+    return tw_count(w, c) ~= 0
+end
+
+-- Integer value of an integer/flag leaf from its bytes at 1-based i of s.
+local function int_value(f, s, i, size, msb)
+    local k = f.k
+    local c = msb and be_n(s, i, size) or le(s, i, size)
+    if k == "u" then return c end
+    if k == "i" then
+        if c >= POW[8 * size - 1] then c = c - POW[8 * size] end
+        return c
+    end
+    if k == "bool" then return floor(c / POW[f.bit]) % 2 end
+    local v = floor(c / POW[f.lo]) % POW[f.width]
+    if f.signed and v >= POW[f.width - 1] then v = v - POW[f.width] end
+    return v
+end
+
+local function tw_emit(w, f, off, size, msb)
+    if w.n >= MAX_SLOTS then
+        if not w.truncated then
+            w.problems[#w.problems + 1] = "layout stopped after " .. MAX_SLOTS .. " fields"
+            w.truncated = true
+        end
+        return
+    end
+    local n = w.n + 1
+    w.n = n
+    w.node[n], w.off[n], w.size[n], w.msb[n] = f, off, size, msb or false
+    if f.ref then
+        local lo = off - w.doff
+        if lo >= 0 and lo + size <= #w.data then
+            w.refs[f.ref] = int_value(f, w.data, lo + 1, size, msb)
+        end
+    end
+end
+
+local tw_one
+
+local function tw_walk(w, nodes, off)
+    for _, f in ipairs(nodes) do
+        if w.truncated then return off end
+        off = tw_one(w, f, off)
+    end
+    return off
+end
+
+tw_one = function(w, f, off)
+    w.cur = off
+    local k = f.k
+    if k == "when" then
+        if tw_cond(w, f.cond) then return tw_walk(w, f.yes, off) end
+        return tw_walk(w, f.no, off)
+    elseif k == "fill" then
+        return off + tw_size(w, f.n)
+    elseif k == "group" then
+        for _, p in ipairs(f.parts) do tw_emit(w, p, off, f.size, f.msb) end
+        return off + f.size
+    elseif k == "record" then
+        local start, first = off, w.n
+        local e = tw_walk(w, f.fields, off)
+        if f.n ~= nil then
+            e = start + tw_size(w, f.n)
+            local m = first  -- keep only the slots ending inside the record
+            for j = first + 1, w.n do
+                if w.off[j] + w.size[j] <= e then
+                    m = m + 1
+                    w.node[m], w.off[m], w.size[m], w.msb[m] = w.node[j], w.off[j], w.size[j], w.msb[j]
+                end
+            end
+            for j = m + 1, w.n do w.node[j], w.off[j], w.size[j], w.msb[j] = nil, nil, nil, nil end
+            w.n = m
+        end
+        return e
+    elseif k == "array" then
+        local n = tw_size(w, f.n)
+        local per = f.per_index
+        local np = #per
+        for i = 1, n do
+            if w.truncated then break end
+            off = tw_one(w, i <= np and per[i] or f.element, off)
+        end
+        return off
+    end
+    local size = f.size or tw_size(w, f.n)
+    tw_emit(w, f, off, size, false)
+    return off + size
+end
+
+local DAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+local function valid_date(y, m, d)
+    if m < 1 or m > 12 or d < 1 then return false end
+    local n = DAYS[m]
+    if m == 2 and y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0) then n = 29 end
+    return d <= n
+end
+
+-- The shown value of a leaf (as wsfields.ws_value): numbers, booleans, strings;
+-- nil for byte fields (shown from the packet bytes).
+local function leaf_value(f, s, i, size, msb)
+    local k = f.k
+    if k == "u" or k == "i" or k == "bits" then return int_value(f, s, i, size, msb) end
+    if k == "bool" then return int_value(f, s, i, size, msb) == 1 end
+    if k == "set" or k == "bytes" then return nil end
+    if k == "chars" then
+        local raw = s:sub(i, i + size - 1)
+        local z = raw:find("\0", 1, true)
+        if z then raw = raw:sub(1, z - 1) end
+        return (raw:gsub("[^\32-\126]", function(c) return sfmt("\\x%02x", sbyte(c)) end))
+    end
+    if k == "bcd" then
+        return (s:sub(i, i + size - 1):gsub(".", function(c) return sfmt("%02X", sbyte(c)) end))
+    end
+    if k == "time" then
+        local h, m, sec = sbyte(s, i, i + 2)
+        if h > 23 or m > 59 or sec > 59 then return "invalid" end
+        return sfmt("%02d:%02d:%02d", h, m, sec)
+    end
+    if k == "stime" or k == "ltime" then
+        local y, mo, d, h, mi = sbyte(s, i, i + 4)
+        local sec = k == "ltime" and sbyte(s, i + 5) or 0
+        y = 2000 + y
+        if not valid_date(y, mo, d) or h > 23 or mi > 59 or sec > 59 then return "invalid" end
+        return sfmt("%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec)
+    end
+    local v = le(s, i, 2)
+    if k == "adate" then
+        local y, mo, d = 2000 + v % 128, floor(v / 128) % 16, floor(v / 2048) % 32
+        if not valid_date(y, mo, d) then return "invalid" end
+        return sfmt("%04d-%02d-%02d", y, mo, d)
+    end
+    -- rdate
+    local month = v % 16
+    if month == 15 then
+        return sfmt("month=15, period=%d, delta=%d", floor(v / 16) % 64, floor(v / 1024) % 64)
+    end
+    if month == 14 then return sfmt("month=14, weekday=%d", floor(v / 256) % 8) end
+    return sfmt("month=%d, offset=%d, weekday=%d, day=%d", month, floor(v / 16) % 16,
+                floor(v / 256) % 8, floor(v / 2048) % 32)
+end
+
+-- Decode the leaves of spec lying wholly inside [offset, offset + #data) with the
+-- dimensions dims ({["BT21.nbr_summations"] = {value, frame}}); never raises.
+local WEAK_KEYS = {__mode = "k"}
+
+local function table_plan(spec, data, offset, dims)
+    local plans = spec.plans
+    if not spec.dynamic and plans and plans[dims] then return plans[dims] end
+    local w = {dims = dims, data = data, doff = offset, refs = {}, used = {}, used_list = {},
+               problems = {}, n = 0, node = {}, off = {}, size = {}, msb = {},
+               truncated = false, cur = 0}
+    w.total = tw_walk(w, spec.fields, 0)
+    w.data, w.refs, w.used = nil, nil, nil
+    if not spec.dynamic then  -- the same for every read under these dimensions
+        if plans == nil then
+            plans = setmetatable({}, WEAK_KEYS)
+            spec.plans = plans
+        end
+        plans[dims] = w
+    end
+    return w
+end
+
+local function table_decode(spec, data, offset, dims, full)
+    local w = table_plan(spec, data, offset, dims)
+    local total = w.total
+    local problems = {}
+    for k, p in ipairs(w.problems) do problems[k] = p end
+    local lo, hi = offset, offset + #data
+    local items = {}
+    for j = 1, w.n do
+        local f, o, size = w.node[j], w.off[j], w.size[j]
+        if o >= lo and o + size <= hi then
+            items[#items + 1] = {f, o, size, leaf_value(f, data, o - lo + 1, size, w.msb[j])}
+        elseif o < hi and o + size > lo then
+            problems[#problems + 1] = sfmt("%s at %d..%d cut by the window %d..%d",
+                f.ab, o, o + size - 1, lo, hi - 1)
+        end
+    end
+    if hi > total and #data > 0 then
+        problems[#problems + 1] = sfmt("%d byte(s) past the end of the %d-byte layout",
+            hi - math.max(lo, total), total)
+    end
+    if full and (lo ~= 0 or hi < total) then
+        problems[#problems + 1] = sfmt("short table: %d byte(s), layout expects %d", #data, total)
+    end
+    return {spec = spec, items = items, offset = offset, size = total, dims = w.used_list,
+            problems = problems}
+end
+
+local PROCEDURE_TAGS = {BT07 = true, BT08 = true, ET59 = true, ET85 = true}
+
+-- The layout for table tid's data (procedure tables: by the procedure in their header).
+local function spec_for_data(tid, data, offset)
+    local spec = TABLE_SPECS[tid]
+    if spec == nil or not PROCEDURE_TAGS[spec.tag] or offset ~= 0 or #data < 2 then
+        return spec
+    end
+    local word = sbyte(data, 1) + 256 * sbyte(data, 2)
+    local number = word % 2048 + (floor(word / 2048) % 2 == 1 and MFG_BASE or 0)
+    if spec.tag == "BT07" then return PROC_REQUEST[number] or spec end
+    local proc = PROC_RESPONSE[number]
+    if proc == nil then return spec end
+    if spec.proc_by_tag == nil then spec.proc_by_tag = {} end
+    local mine = spec.proc_by_tag[number]
+    if mine == nil then  -- the same fields, named after this response table
+        mine = {tag = spec.tag, name = spec.name .. ": " .. proc.label, fields = proc.fields}
+        spec.proc_by_tag[number] = mine
+    end
+    return mine
+end
+
+-- DimensionContext.learn: the top-level integer and flag fields, copy on write.
+local function learn_dimensions(td, number)
+    local new = nil
+    for _, it in ipairs(td.items) do
+        local f = it[1]
+        if f.top then
+            if new == nil then
+                new = {}
+                for k, v in pairs(S.dims) do new[k] = v end
+            end
+            local v = it[4]
+            if v == true then v = 1 elseif v == false then v = 0 end
+            new[td.spec.tag .. "." .. f.top] = {v, number}
+        end
+    end
+    if new then S.dims = new end
+end
+
+-- The table contents a frame carries: st.tdata at st.toffset of st.table_id.
+local function frame_table(st)
+    if st.table then return st.table end
+    local spec = spec_for_data(st.ttid, st.tdata, st.toffset)
+    if spec == nil then return nil end
+    return table_decode(spec, st.tdata, st.toffset, st.tdims, st.tfull)
+end
+
+-- CaptureContext._table_decoder / _learn_dimensions, on the first pass.
+local function ctx_table(st, tid, data, offset, full, learn)
+    st.tdata, st.toffset, st.tfull, st.tdims, st.ttid = data, offset, full, S.dims, tid
+    if not learn then return end
+    local spec = TABLE_SPECS[tid]
+    if spec == nil or not DIMENSION_SOURCES[spec.tag] then return end
+    local key = tid .. ":" .. (full and "full" or offset) .. ":" .. data
+    local cached = S.dim_reads[key]
+    if cached and cached[1] == S.dims then
+        st.table = cached[2]
+        return
+    end
+    local td = table_decode(spec, data, offset, S.dims, full)
+    st.table = td
+    learn_dimensions(td, st.number)
+    S.dim_reads[key] = {S.dims, td}
+end
+
 
 local function infer_direction(first)
     if first == nil then return nil end
@@ -939,6 +1909,9 @@ local function ctx_request(st)
     if RC4_REQUEST_CLASSES[st.cls] then
         st.table_id, st.count = v.table_id, v.count
         if OFFSET_CLASSES[st.cls] then st.offset = v.offset end
+        if v.data ~= nil and #v.data > 0 and v.table_id ~= nil then
+            ctx_table(st, v.table_id, v.data, st.offset or 0, false, false)
+        end
     end
     local prev = S.last
     if prev then
@@ -1045,6 +2018,11 @@ local function ctx_frame(number, index, time, direction, frame)
             note(st, "error_response", sfmt("Response has %d bytes, %d were asked for", d.vals.count, st.request.count))
         end
         st.code = code or d.vals.code
+        local req, data = st.request, d.vals.data
+        if RC4_RESPONSE_CLASSES[st.cls] and data ~= nil and #data > 0 and st.code == 0
+                and req.table_id ~= nil then
+            ctx_table(st, req.table_id, data, req.offset or 0, req.offset == nil, true)
+        end
     end
     if #frame < LEN_LEN then d.problems[#d.problems + 1] = "missing" end
     if length > MAX_BODY then d.problems[#d.problems + 1] = "too long" end
@@ -1130,6 +2108,67 @@ local function add_context(tree, st)
     if st.encrypted then gen(tree:add(F["mep.encrypted"], true), v) end
 end
 
+-- The contents subtree: one item per decoded leaf, at its bytes in the frame.
+local function add_table(tree, tvb, base, items, td)
+    local pos, dlen
+    for k = 1, #items, 4 do
+        if items[k] == "mep.data" then pos, dlen = items[k + 2], items[k + 3] end
+    end
+    if pos == nil then return end
+    local start = base + pos - 1 - td.offset  -- where table offset 0 would be
+    local spec = td.spec
+    local visible = tree.visible
+    local sub = tree:add(tvb(base + pos - 1, dlen), spec.tag .. " " .. spec.name .. " contents")
+    local index, mfg
+    for _, it in ipairs(td.items) do
+        local f, o, size, v = it[1], it[2], it[3], it[4]
+        if size > 0 then
+            local item
+            if v == nil then
+                item = sub:add(F[f.ab], tvb(start + o, size))
+            else
+                item = sub:add(F[f.ab], tvb(start + o, size), v)
+            end
+            if visible then
+                if f.scale then
+                    item:append_text(sfmt(" (%." .. f.decimals .. "f%s)", v * f.scale,
+                                          f.unit and (" " .. f.unit) or ""))
+                elseif f.unit then
+                    item:append_text(" " .. f.unit)
+                end
+                if f.k == "set" then
+                    local on, raw = {}, tvb(start + o, size):bytes()
+                    for b = 0, size - 1 do
+                        local byte = raw:get_index(b)
+                        for j = 0, 7 do
+                            if floor(byte / POW[j]) % 2 == 1 then
+                                on[#on + 1] = (f.flags and f.flags[8 * b + j]) or tostring(8 * b + j)
+                            end
+                        end
+                    end
+                    item:append_text(" (" .. (#on > 0 and table.concat(on, ", ") or "none") .. ")")
+                end
+            end
+        end
+        if f.ab == "mep.procedure.procedure_index" then index = v end
+        if f.ab == "mep.procedure.mfg_flag" then mfg = v end
+    end
+    if index ~= nil and mfg ~= nil then
+        gen(sub:add(F["mep.procedure.number"], tvb(start, 2), index + (mfg and MFG_BASE or 0)),
+            visible)
+    end
+    if visible then
+        for _, dv in ipairs(td.dims) do
+            if dv[3] == "capture" then
+                sub:add(sfmt("%s = %d (learned in frame %d)", dv[1], dv[2], dv[4] or 0))
+            else
+                sub:add(sfmt("%s = %d (the guide's default: not seen in the capture)", dv[1], dv[2]))
+            end
+        end
+        for _, p in ipairs(td.problems) do sub:add(p) end
+    end
+end
+
 local function tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
@@ -1151,14 +2190,25 @@ local function dissect_one(tvb, pinfo, tree, off, index)
         st.no_response = true
         note(st, "no_response", "No response to this request")
     end
+    -- sub.len is 0 only when there is no tree at all (tshark -r without -V, -T or
+    -- a filter; the first pass of -2): then nobody reads the table contents, and
+    -- their decode is skipped.  The protocol item of a real tree is never faked.
     local sub = tree:add(mep, tvb(off, flen))
     local d = st.decoded
     if st.plain then
         local p = st.plain
         local ptvb = ByteArray.new(tohex(schar(floor(#p / 256), #p % 256) .. p)):tvb("Decrypted MEP")
         add_items(sub, ptvb, 0, d.items)
+        if st.tdata and sub.len ~= 0 then
+            local td = frame_table(st)
+            if td then add_table(sub, ptvb, 0, d.items, td) end
+        end
     else
         add_items(sub, tvb, off, d.items)
+        if st.tdata and sub.len ~= 0 then
+            local td = frame_table(st)
+            if td then add_table(sub, tvb, off, d.items, td) end
+        end
     end
     add_context(sub, st)
     for _, n in ipairs(st.notes) do sub:add_proto_expert_info(E[n[1]], n[2]) end

@@ -3,8 +3,20 @@
 The Lua generator declares one ProtoField per :class:`WSField` found here,
 and the differential tests compare tshark's output with :func:`flatten`,
 which lists a decoded frame's fields in the order the Lua tree adds them:
-the frame's own fields (TLS records nested in place), then the fields that
-come from the capture context (``CONTEXT_FIELDS``).
+the frame's own fields (TLS records nested in place), the table contents the
+frame carries (:func:`table_fields`), then the fields that come from the
+capture context (``CONTEXT_FIELDS``).
+
+Table contents are named ``mep.<tag>.<slot abbrev>`` (``mep.bt23.fwd_active_wh_l1l2l3``).
+Procedure tables (BT07 writes, BT08/ET59/ET85 reads) put their header under
+``mep.procedure.*`` (``mep.procedure.sequence``, ``mep.procedure.result_code``,
+and the derived 12-bit ``mep.procedure.number``), the parameters or response
+data of a known procedure under ``mep.<procedure tag>.*`` (``mep.ep19.request_type``)
+and those of an unknown one under the table (``mep.bt07.parameters``).
+Values as ``tshark -T fields`` prints them: integers (signed where the type
+is), booleans, bytes for SET/opaque data, and strings for CHAR arrays (bytes
+outside printable ASCII as ``\\xNN``), BCD and rendered dates and times.
+Zero-length leaves show nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +37,40 @@ from scapy.fields import (
     XStrLenField,
 )
 
+from .catalog import PROCEDURES, TableDecode
+from .catalog.layout import render
+from .catalog.procedures import (
+    REQUEST_HEADER,
+    REQUEST_HEADER_SIZE,
+    RESPONSE_HEADER,
+    RESPONSE_HEADER_SIZE,
+    procedure_number,
+    request_spec,
+    response_spec,
+)
+from .catalog.registry import CATALOG
+from .catalog.types import (
+    AnsiDate,
+    Array,
+    Bcd,
+    BitGroup,
+    Bits,
+    Bool,
+    Bytes,
+    Chars,
+    Fill,
+    Int,
+    LTimeDate,
+    ProcedureSpec,
+    RDate,
+    Record,
+    Set,
+    STimeDate,
+    TableSpec,
+    Time,
+    UInt,
+    When,
+)
 from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo
 from .frames import MEP, MEPTLSRecord, TableIdField
 from .tables import table_label
@@ -37,7 +83,7 @@ class WSField:
     abbrev: str
     name: str
     ftype: str
-    """uint8, uint16, uint24, uint32, bytes, string, bool, framenum, reltime."""
+    """uint8..uint32, int8..int32, bytes, string, bool, framenum, reltime."""
     base: str = "DEC"
     values: tuple[tuple[int, str], ...] = ()
     blurb: str = ""
@@ -143,6 +189,10 @@ def all_fields() -> list[WSField]:
                 )
     for wf in CONTEXT_FIELDS:
         seen.setdefault(wf.abbrev, wf)
+    for wf in table_ws_fields():
+        old = seen.setdefault(wf.abbrev, wf)
+        if old != wf:
+            raise TypeError(f"{wf.abbrev} declared twice: {old} / {wf}")
     return list(seen.values())
 
 
@@ -165,6 +215,7 @@ def flatten(fi: FrameInfo) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     pkt = fi.packet if fi.packet is not None else fi.frame
     _own(pkt, out)
+    out += table_fields(fi.table)
     if fi.direction is not None:
         out.append(("mep.direction", fi.direction))
     if fi.kind == "alert":
@@ -190,4 +241,150 @@ def flatten(fi: FrameInfo) -> list[tuple[str, object]]:
         out.append(("mep.key", fi.key))
     if fi.encrypted:
         out.append(("mep.encrypted", True))
+    return out
+
+
+# ------------------------------------------------------------- table contents
+
+PROCEDURE_HEADERS = {"BT07": (REQUEST_HEADER, REQUEST_HEADER_SIZE)}
+PROCEDURE_HEADERS.update({t: (RESPONSE_HEADER, RESPONSE_HEADER_SIZE)
+                          for t in ("BT08", "ET59", "ET85")})
+"""Procedure tables: their header fields and its size in bytes."""
+
+PROCEDURE_NUMBER = WSField(
+    "mep.procedure.number", "Procedure number", "uint16", "DEC",
+    tuple((n, f"{p.tag} {p.name}") for n, p in sorted(PROCEDURES.items())),
+    "12-bit procedure number (EPxx = 2048 + xx)",
+)
+_DATE_TYPES = (Time, STimeDate, LTimeDate, RDate, AnsiDate)
+
+
+def leaf_ftype(leaf, size: int) -> str:
+    """The Wireshark type of a catalog leaf held in ``size`` bytes."""
+    if isinstance(leaf, (UInt, Bits)):
+        signed = getattr(leaf, "signed", False)
+        return f"{'int' if signed else 'uint'}{8 * size}"
+    if isinstance(leaf, Int):
+        return f"int{8 * size}"
+    if isinstance(leaf, Bool):
+        return "bool"
+    if isinstance(leaf, (Set, Bytes)):
+        return "bytes"
+    return "string"
+
+
+def printable(text: str) -> str:
+    """A CHAR array as shown: bytes outside printable ASCII become ``\\xNN``."""
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text)
+
+
+def ws_value(leaf, value, raw: bytes):
+    """A decoded leaf's value as ``tshark -T fields`` shows it."""
+    if isinstance(leaf, (UInt, Int, Bits)):
+        return int(value)
+    if isinstance(leaf, Bool):
+        return bool(value)
+    if isinstance(leaf, (Set, Bytes)):
+        return bytes(raw)
+    if isinstance(leaf, Chars):
+        return printable(value)
+    if isinstance(leaf, Bcd):
+        return value
+    return render(leaf, value)
+
+
+def table_prefix(tag: str, proc: ProcedureSpec | None = None) -> str:
+    """Abbreviation prefix of a table's fields (of a procedure's parameters/response)."""
+    return f"mep.{(proc.tag if proc else tag).lower()}"
+
+
+def _static_leaves(fields, prefix: str, out: list, pabbrev: str = "", own: str | None = None):
+    """Every leaf a layout of ``fields`` can produce, whatever the dimensions:
+    ``(abbrev, leaf, size)``, following :mod:`.catalog.layout`'s naming."""
+    for f in fields:
+        name = getattr(f, "name", "")
+        abbrev = own if own is not None else (f"{pabbrev}.{name}" if pabbrev else name)
+        base = own if own is not None else pabbrev
+        if isinstance(f, When):
+            _static_leaves((*f.fields, *f.otherwise), prefix, out, base, None)
+        elif isinstance(f, Fill):
+            continue
+        elif isinstance(f, BitGroup):
+            for part in f.parts:
+                ab = f"{base}.{part.name}" if base else part.name
+                out.append((f"{prefix}.{ab}", part, f.size))
+        elif isinstance(f, Record):
+            _static_leaves(f.fields, prefix, out, abbrev, None)
+        elif isinstance(f, Array):
+            for elt in f.per_index:
+                _static_leaves((elt,), prefix, out, pabbrev, None if f.flatten else abbrev)
+            _static_leaves((f.element,), prefix, out, pabbrev, abbrev)
+        else:
+            size = f.size if isinstance(f, (UInt, Int)) else 0
+            out.append((f"{prefix}.{abbrev}", f, size))
+    return out
+
+
+def spec_parts(spec: TableSpec, proc: ProcedureSpec | None = None) -> list[tuple[str, tuple]]:
+    """``(prefix, top-level fields)`` runs of a table spec: the procedure header
+    first (``mep.procedure``) for procedure tables."""
+    header = PROCEDURE_HEADERS.get(spec.tag)
+    if header is None:
+        return [(table_prefix(spec.tag), spec.fields)]
+    k = len(header[0])
+    return [("mep.procedure", spec.fields[:k]), (table_prefix(spec.tag, proc), spec.fields[k:])]
+
+
+def table_specs() -> list[tuple[TableSpec, ProcedureSpec | None]]:
+    """Every layout the dissector applies: the catalog tables, then BT07 and the
+    response tables laid out for each known procedure."""
+    out: list[tuple[TableSpec, ProcedureSpec | None]] = [(s, None) for s in CATALOG.values()]
+    for proc in PROCEDURES.values():
+        out.append((request_spec(proc.number), proc))
+        out.append((response_spec(proc.number, "ET59"), proc))
+    return out
+
+
+def table_ws_fields() -> list[WSField]:
+    """One WSField per distinct table field abbreviation."""
+    seen: dict[str, WSField] = {}
+    for spec, proc in table_specs():
+        for prefix, fields in spec_parts(spec, proc):
+            for abbrev, leaf, size in _static_leaves(fields, prefix, []):
+                values = tuple(sorted((getattr(leaf, "enum", None) or {}).items()))
+                wf = WSField(abbrev, leaf.label, leaf_ftype(leaf, size),
+                             "HEX" if getattr(leaf, "hex", False) else "DEC", values,
+                             leaf.desc)
+                if wf.ftype in ("bool", "bytes", "string"):
+                    wf = WSField(abbrev, leaf.label, wf.ftype, "NONE", (), leaf.desc)
+                old = seen.setdefault(abbrev, wf)
+                if old != wf:
+                    raise TypeError(f"{abbrev} declared twice: {old} / {wf}")
+    seen[PROCEDURE_NUMBER.abbrev] = PROCEDURE_NUMBER
+    return list(seen.values())
+
+
+def table_fields(td: TableDecode | None) -> list[tuple[str, object]]:
+    """A table decode as (abbreviation, value) pairs, in layout order."""
+    if td is None:
+        return []
+    out: list[tuple[str, object]] = []
+    header = PROCEDURE_HEADERS.get(td.tag)
+    hsize = header[1] if header else 0
+    proc = None
+    number = None
+    if header is not None:
+        v = td.values()
+        if "procedure_index" in v and "mfg_flag" in v:
+            number = procedure_number(v["procedure_index"], v["mfg_flag"])
+            proc = PROCEDURES.get(number)
+    prefix = table_prefix(td.tag, proc)
+    for d in td.fields:
+        s = d.slot
+        if s.size == 0:
+            continue
+        p = "mep.procedure" if s.offset < hsize else prefix
+        out.append((f"{p}.{s.abbrev}", ws_value(s.field, d.value, d.raw)))
+    if number is not None:
+        out.append((PROCEDURE_NUMBER.abbrev, number))
     return out

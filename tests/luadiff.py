@@ -50,8 +50,8 @@ def run_tshark(
 
 def _norm(abbrev: str, text: str):
     ftype = FIELDS[abbrev].ftype
-    if ftype.startswith("uint") or ftype == "framenum":
-        return int(text, 0)
+    if ftype.startswith(("uint", "int")) or ftype == "framenum":
+        return int(text, 0)  # signed types print a minus sign
     if ftype == "bytes":
         return bytes.fromhex(text.replace(":", ""))
     if ftype == "bool":
@@ -93,7 +93,11 @@ def scapy_decode(pcap: Path, keys: list[Key] = ()) -> dict:
             fields[abbrev].append(value)
         infos.append(fi.summary())
         records[fi.number] = (fields, infos, bad or fi.malformed)
-    return {n: (dict(f), " | ".join(i), m) for n, (f, i, m) in records.items()}
+    # tshark -T fields cannot tell one empty string from no field at all
+    return {
+        n: ({a: v for a, v in f.items() if v != [""]}, " | ".join(i), m)
+        for n, (f, i, m) in records.items()
+    }
 
 
 def write_records(path: Path, records: list[tuple[float, int | None, bytes]]) -> Path:
@@ -157,7 +161,8 @@ def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> 
                 out[current][0].setdefault(abbrev, []).append(_norm(abbrev, text))
         elif tag == "E" and rest[0].startswith("Malformed MEP frame"):
             out[current] = (out[current][0], out[current][1], True)
-    return out
+    # as tshark -T fields shows it: a lone empty string is no field
+    return {n: ({a: v for a, v in f.items() if v != [""]}, i, m) for n, (f, i, m) in out.items()}
 
 
 def compare(py: dict, other: dict) -> list[str]:

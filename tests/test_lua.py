@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from mepshark.dissector.security import parse_key
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 
-from luadiff import LUA, differences, lua_decode, run_tshark, write_records  # noqa: E402
+from luadiff import (  # noqa: E402
+    LUA,
+    differences,
+    lua_decode,
+    run_tshark,
+    tshark,
+    write_records,
+)
 from test_frames import frames  # noqa: E402
 from traffic import MAK, MBK, write_session  # noqa: E402
 
@@ -231,3 +239,218 @@ def test_readme_pyshark_examples():
         assert [int(p.number) for p in cap] == [13]
     finally:
         cap.close()
+
+
+# --- table contents: every catalog layout, as the scapy side decodes it ----------------
+
+import datetime as dt  # noqa: E402
+import functools  # noqa: E402
+
+from mepshark.dissector.catalog import CATALOG, DimensionContext, decode, encode, layout  # noqa: E402
+from mepshark.dissector.catalog import types as ct  # noqa: E402
+from mepshark.dissector.catalog.procedures import (  # noqa: E402
+    PROCEDURES,
+    request_spec,
+    response_spec,
+)
+from mepshark.dissector.catalog.registry import DIMENSION_SOURCES  # noqa: E402
+
+MAX_DATA = 400
+"""Largest table window put in one frame (bodies are at most 476 bytes)."""
+
+
+def _all_dims() -> dict[str, ct.Dim]:
+    found: dict[str, ct.Dim] = {}
+
+    def visit(obj):
+        if isinstance(obj, ct.Dim):
+            found[obj.key] = obj
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+        elif hasattr(obj, "__dataclass_fields__"):
+            for name in obj.__dataclass_fields__:
+                visit(getattr(obj, name))
+
+    visit([*CATALOG.values(), *PROCEDURES.values()])
+    return found
+
+
+DIMS = _all_dims()
+
+
+def _random_value(rng: random.Random, slot):
+    f, n = slot.field, slot.size
+    if isinstance(f, ct.UInt):
+        return rng.choice([0, 1, rng.randrange(256**n), 256**n - 1, *(f.enum or {})])
+    if isinstance(f, ct.Int):
+        return rng.randrange(-(256**n) // 2, 256**n // 2)
+    if isinstance(f, ct.Bool):
+        return rng.random() < 0.5
+    if isinstance(f, ct.Bits):
+        return rng.randrange(1 << (f.hi - f.lo + 1))
+    if isinstance(f, ct.Set):
+        return rng.randrange(256**n) if n else 0
+    if isinstance(f, ct.Chars):
+        alphabet = "ABCxyz 09-_\\\"'\x01\x7f\xe9\t"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(n + 1)))
+    if isinstance(f, ct.Bcd):
+        return "".join(rng.choice("0123456789") for _ in range(2 * n))
+    if isinstance(f, (ct.Bytes, ct.Time, ct.STimeDate, ct.LTimeDate)):
+        if not isinstance(f, ct.Bytes) and rng.random() < 0.7:
+            t = dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
+                            rng.randrange(24), rng.randrange(60), rng.randrange(60))
+            return t.time() if isinstance(f, ct.Time) else t
+        return bytes(rng.randrange(256) for _ in range(n))
+    if isinstance(f, ct.RDate):
+        return rng.randrange(65536)
+    if isinstance(f, ct.AnsiDate):
+        if rng.random() < 0.2:
+            return None
+        return dt.date(2000 + rng.randrange(128), rng.randint(1, 12), rng.randint(1, 28))
+    raise TypeError(f)
+
+
+def _image(rng: random.Random, spec, dims: DimensionContext, small_dims: bool = False) -> bytes:
+    """A random image of ``spec``; dimension fields get small values when asked."""
+    values = {}
+    for _ in range(2):  # twice: values of Ref fields change the layout
+        for slot in layout(spec, dims.view()):
+            key = f"{spec.tag}.{slot.path}"
+            if small_dims and key in DIMS:
+                default = DIMS[key].default
+                top = max(1, min(2 * default, 24 if "nbr" in key else 90))
+                pick = default if default <= top and rng.random() < 0.4 else rng.randint(1, top)
+                values.setdefault(slot.path, pick)
+            elif slot.path.startswith("dim_"):
+                values.setdefault(slot.path, rng.randint(0, 14))
+            else:
+                values.setdefault(slot.path, _random_value(rng, slot))
+    return encode(spec, values, dims.view())
+
+
+class _Corpus:
+    """Sealed exchanges; dims tracks what the capture has shown so far."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.client = b.Requester(MAK, rng.randrange(2**32))
+        self.records: list = []
+        self.t = 0.0
+        self.dims = DimensionContext()
+
+    def exchange(self, req, answer) -> None:
+        self.client.encrypt = self.rng.random() < 0.3
+        wire, seal = self.client.seal(req)
+        self.t += 0.2
+        self.records.append((self.t, TO_METER, wire))
+        self.records.append((self.t + 0.05, FROM_METER, b.respond(answer, seal)))
+
+    def read(self, tid: int, image: bytes) -> None:
+        """A full read when it fits, and random partial windows."""
+        if len(image) <= MAX_DATA:
+            self.exchange(b.full_read(tid, len(image)), b.read_ok(image))
+        for _ in range(2):
+            off = self.rng.randrange(max(1, len(image)))
+            count = self.rng.randint(1, max(1, min(MAX_DATA, len(image) - off + 3)))
+            data = image[off:off + count]
+            if data:
+                self.exchange(b.partial_read(tid, off, count), b.read_ok(data))
+
+    def write(self, tid: int, image: bytes) -> None:
+        if 0 < len(image) <= MAX_DATA:
+            self.exchange(b.full_write(tid, image), b.write_ok())
+        if len(image) > 1:
+            off = self.rng.randrange(len(image) - 1)
+            data = image[off:off + self.rng.randint(1, min(MAX_DATA, len(image) - off))]
+            self.exchange(b.partial_write(tid, off, data), b.write_ok())
+
+    def dimension_tables(self, small: bool = True) -> None:
+        for tid, spec in sorted(CATALOG.items()):
+            if spec.tag in DIMENSION_SOURCES:
+                image = _image(self.rng, spec, self.dims, small_dims=small)
+                self.dims.learn(decode(spec, image, 0, self.dims.view()), len(self.records))
+                self.read(tid, image)
+
+
+@functools.cache
+def _catalog_corpus(seed: int) -> list:
+    c = _Corpus(random.Random(seed))
+    for _ in range(3):  # new BT00/BT21/ET11 contents change later layouts
+        c.dimension_tables()
+        for tid, spec in sorted(CATALOG.items()):
+            if spec.tag in DIMENSION_SOURCES:
+                continue
+            image = _image(c.rng, spec, c.dims)
+            c.read(tid, image)
+            if c.rng.random() < 0.5:
+                c.write(tid, image)
+        for number in [*PROCEDURES, 5, 2048 + 99]:
+            req = _image(c.rng, request_spec(number), c.dims)
+            req = number.to_bytes(2, "little") + req[2:]
+            c.write(7, req)
+            for tag, tid in (("BT08", 8), ("ET59", 2048 + 59), ("ET85", 2048 + 85)):
+                resp = _image(c.rng, response_spec(number, tag), c.dims)
+                c.read(tid, number.to_bytes(2, "little") + resp[2:])
+    # huge dimensions: layouts past the MAX_SLOTS cap, windows of random bytes
+    big = {"nbr_summations": 255, "nbr_tiers": 255, "nbr_present_values": 255}
+    bt21 = encode(CATALOG[21], big)
+    c.exchange(b.full_read(21, len(bt21)), b.read_ok(bt21))
+    for tid in (23, 28, 24):
+        for off in (0, 3000, 80000):
+            data = bytes(c.rng.randrange(256) for _ in range(MAX_DATA))
+            c.exchange(b.partial_read(tid, off, MAX_DATA), b.read_ok(data))
+    return c.records
+
+
+@pytest.mark.parametrize("keys", [[MAK], []], ids=["MAK", "no key"])
+def test_every_catalog_table_agrees(tmp_path, keys):
+    """Every table and procedure layout, full and partial reads and writes, under
+    dimensions learned mid-capture: tshark shows each field as the catalog decodes it."""
+    pcap = write_records(tmp_path / "catalog.pcapng", _catalog_corpus(3))
+    assert differences(pcap, keys) == []
+    if keys:  # every table and procedure showed fields
+        shown_tags = {a.split(".")[1] for fields, _i, _m in scapy_decode(pcap, keys).values()
+                      for a in fields}
+        expected = {s.tag.lower() for s in CATALOG.values()}
+        expected |= {p.tag.lower() for p in PROCEDURES.values()} | {"procedure"}
+        assert expected <= shown_tags
+    shown = run_tshark(pcap, keys, ["-V"])
+    assert shown.returncode == 0
+    assert "Lua Error" not in shown.stdout + shown.stderr
+    assert " contents" in shown.stdout
+
+
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
+def test_every_catalog_table_agrees_in_plain_lua(tmp_path, lua):
+    pcap = write_records(tmp_path / "catalog.pcapng", _catalog_corpus(4))
+    assert compare(scapy_decode(pcap, [MAK]), shim_decode(pcap, [MAK], tmp_path, lua)) == []
+
+
+def test_table_fields_reach_wireshark(tmp_path):
+    """Table fields are there to filter on, with learned BT21 dimensions."""
+    c = _Corpus(random.Random(1))
+    bt21 = next(s for s in CATALOG.values() if s.tag == "BT21")
+    c.dims.learn_values("BT21", {"nbr_summations": 2, "nbr_tiers": 0})
+    image = encode(bt21, {"nbr_summations": 2, "nbr_tiers": 0})
+    c.exchange(b.full_read(21), b.read_ok(image))
+    bt23 = next(s for s in CATALOG.values() if s.tag == "BT23")
+    values = {s.path: -5 - k for k, s in enumerate(layout(bt23, c.dims.view()))}
+    image = encode(bt23, values, c.dims.view())
+    c.exchange(b.full_read(23), b.read_ok(image))
+    pcap = write_records(tmp_path / "bt23.pcapng", c.records)
+    assert differences(pcap, [MAK]) == []
+    proc = run_tshark(pcap, [MAK], ["-Y", "mep.bt23.fwd_active_wh_l1l2l3 == -5", "-T", "fields",
+                                    "-e", "frame.number", "-e", "mep.bt21.nbr_summations"])
+    assert proc.stdout.split() == ["4"]
+    for two_pass in (True, False):  # a filter alone: no visible tree
+        args = ["-Y", "mep.bt23.fwd_active_wh_l1l2l3 == -5 && mep.bt21.nbr_tiers == 0"]
+        proc = run_tshark(pcap, [MAK], args) if two_pass else subprocess.run(
+            [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-o",
+             f"mep.mak:hex:{MAK.raw.hex()}", *args], capture_output=True, text=True)
+        assert len(proc.stdout.splitlines()) == 0
+        args[1] = "mep.bt23.fwd_active_wh_l1l2l3 == -5"
+        proc = run_tshark(pcap, [MAK], args) if two_pass else subprocess.run(
+            [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-o",
+             f"mep.mak:hex:{MAK.raw.hex()}", *args], capture_output=True, text=True)
+        assert len(proc.stdout.splitlines()) == 1, proc.stdout

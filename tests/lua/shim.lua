@@ -20,8 +20,8 @@ local function field(kind)
     return function(abbrev, name) return {abbrev = abbrev, kind = kind, name = name} end
 end
 ProtoField = {}
-for _, k in ipairs({"uint8", "uint16", "uint24", "uint32", "bytes", "string", "bool",
-                    "framenum", "relative_time", "none"}) do
+for _, k in ipairs({"uint8", "uint16", "uint24", "uint32", "int8", "int16", "int24", "int32",
+                    "bytes", "string", "bool", "framenum", "relative_time", "none"}) do
     ProtoField[k] = field(k)
 end
 ProtoExpert = {new = function(abbrev, text) return {abbrev = abbrev, text = text} end}
@@ -70,10 +70,12 @@ end}
 local Item = {}
 Item.__index = Item
 function new_tree(rec) return setmetatable({rec = rec}, Item) end
-function Item:add(f, v)
-    if f.abbrev then
+function Item:add(f, v, given)
+    if type(f) == "table" and f.abbrev then
         local value = v
-        if type(v) == "table" and getmetatable(v) == Range then
+        if given ~= nil then
+            value = given
+        elseif type(v) == "table" and getmetatable(v) == Range then
             if f.kind:sub(1, 4) == "uint" then value = v:uint() else value = v:raw() end
         end
         if f.kind ~= "none" then self.rec.fields[#self.rec.fields + 1] = {f.abbrev, value, f.kind} end
