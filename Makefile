@@ -11,7 +11,7 @@ APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # The MEP guide's example key (sixteen 0x01 bytes) opens the sample captures.
 GUIDE_KEY := 01010101010101010101010101010101
 
-.PHONY: demo test lint bench deps sysdeps lua examples clean
+.PHONY: demo examples-decode test lint bench deps sysdeps lua examples clean
 
 deps: $(VENV)/.installed
 
@@ -29,7 +29,14 @@ sysdeps:
 	  echo "installing Debian packages: $(SYSPKGS)"; \
 	  $(APT) update -qq && $(APT) install -y -qq $(SYSPKGS) >/dev/null; fi
 
-demo: deps
+# The main job: the simulated meter served on a pseudo-terminal, a client
+# session, both directions tapped by mep-capture into pcaps/demo.pcapng, then
+# decoded by tshark with the generated Lua dissector and by scapy.
+demo: deps sysdeps
+	$(BIN)/python -m mepshark.sim.demo
+
+# The guide's example messages, decoded by scapy.
+examples-decode: deps
 	MEP_MAK=$(GUIDE_KEY) $(BIN)/mep-dissector decode pcaps/spec-examples.pcapng
 
 test: deps sysdeps

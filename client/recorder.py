@@ -1,0 +1,41 @@
+"""Record a client's own traffic to pcapng, in mep-capture's layout (DESIGN.md).
+
+An active client is one adapter carrying both directions: one interface
+named after the port, each frame an Enhanced Packet Block stamped at its
+first byte with the EPB direction (outbound = request, inbound = response
+or alert); bytes that form no frame are kept as their own packet with a
+comment saying why.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.dissector.deframer import UNFRAMED, Chunk
+
+COMMENT_PREFIX = "mep-client: "
+
+
+class Recorder:
+    def __init__(self, path: str, port: str, baud: int = 9600, application: str = "mep-client"):
+        self.writer = PcapngWriter(open(path, "wb"), application=application)
+        self.ifid = self.writer.add_interface(
+            port, f"active client ({application}): both directions, {baud} 8N1")
+        # monotonic -> wall clock, fixed once so that timestamps never jump
+        self._offset = time.time() - time.monotonic()
+
+    def wall(self, mono: float) -> float:
+        return mono + self._offset
+
+    def sent(self, frame: bytes, mono: float) -> None:
+        self.writer.write(self.ifid, self.wall(mono), frame, EPB_OUTBOUND)
+
+    def received(self, chunk: Chunk) -> None:
+        comments = []
+        if chunk.kind == UNFRAMED:
+            comments.append(f"{COMMENT_PREFIX}unframed: {chunk.reason}")
+        self.writer.write(self.ifid, self.wall(chunk.time), chunk.data, EPB_INBOUND, comments)
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,228 @@
+"""A MEP client session: sequence numbers, sealing, table reads and writes, procedures, alerts.
+
+* every request is sealed by :class:`~mepshark.dissector.builders.Requester`
+  (digest, optional RC4), its response opened and its digest checked;
+* 0x0C: adopt the sequence number the meter names and send the request
+  again with it (the client need not know the number in advance);
+* a response with a bad digest was damaged on the line: the request goes
+  out again with a new sequence number;
+* alerts: read the ET13 alert flags, post EP39 as they ask, read the
+  procedure's response (guide, "Communication Model").
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from mepshark.dissector.builders import (
+    Requester,
+    full_read,
+    full_write,
+    partial_read,
+    partial_write,
+)
+from mepshark.dissector.catalog import (
+    DimensionContext,
+    decode,
+    layout,
+    plan,
+    spec_for,
+    table_size,
+)
+from mepshark.dissector.catalog.layout import TableDecode
+from mepshark.dissector.catalog.procedures import RESPONSE_TABLES, decode_response
+from mepshark.dissector.catalog.registry import _dims_in
+from mepshark.dissector.frames import DIGEST_LEN, MAX_BODY, frame_of, response_class
+from mepshark.dissector.sealing import AUTH_FAILURE, open_response
+from mepshark.dissector.security import Key
+from mepshark.dissector.tables import table_id, table_tag
+from mepshark.sim.meter import ALERT_FLAGS, MEP_SLOT
+from mepshark.sim.procedures import (
+    CLEAR_DELTA_ALERT,
+    CLEAR_MBUS_ALERT,
+    EP39,
+    SCHEDULED_READ,
+    bt07_image,
+    ep39_params,
+)
+
+from .link import Link
+
+SEQUENCE_ERROR = 0x0C
+MAX_READ = MAX_BODY - 1 - 2 - DIGEST_LEN
+CHUNK = 256
+"""Bytes per partial read when a table does not fit one response."""
+ERRORS = {0x01: "unrecognized request", 0x02: "unsupported request",
+          0x03: "no permission for this request", 0x04: "requested operation not possible",
+          0x05: "table operation not possible", 0x0B: "authentication failure"}
+
+
+class MepError(Exception):
+    def __init__(self, code: int, what: str = ""):
+        self.code = code
+        name = ERRORS.get(code, f"response code 0x{code:02X}")
+        super().__init__(f"{what}: meter answered 0x{code:02X} ({name})" if what else name)
+
+
+class AuthError(MepError):
+    """0x0B: the meter verified the request with neither of its keys."""
+
+
+@dataclass
+class ProcedureResult:
+    number: int
+    sequence: int
+    result: int
+    data: bytes
+    decoded: TableDecode | None = None
+
+
+@dataclass
+class MepClient:
+    link: Link
+    key: Key
+    encrypt: bool = False
+    sequence: int | None = None
+    max_attempts: int = 4
+    dims: DimensionContext = field(default_factory=DimensionContext)
+    known: set[str] = field(default_factory=set)
+    """Tables read so far whose fields dimension others."""
+    psn: int = 0
+    """Procedure sequence number of the next BT07 write."""
+
+    def __post_init__(self) -> None:
+        seq = random.getrandbits(32) if self.sequence is None else self.sequence
+        self.requester = Requester(self.key, seq, self.encrypt)
+        self.stats = {"resyncs": 0, "bad_digests": 0}
+
+    # --- one request ----------------------------------------------------------
+
+    def exchange(self, body):
+        """Send a request body; return the plain response packet (raises on errors)."""
+        what = f"{type(body).__name__.replace('MEP', '')} {table_tag(body.table_id)}"
+        for _ in range(self.max_attempts):
+            frame, seal = self.requester.seal(body)
+            raw = self.link.transact(frame)
+            plain, ok, _ = open_response(raw[2:], seal)
+            code = plain[0] if plain else None
+            if code == AUTH_FAILURE:
+                raise AuthError(AUTH_FAILURE, what)
+            if not ok:
+                self.stats["bad_digests"] += 1
+                continue
+            pkt = frame_of(response_class(body, plain), plain)
+            if code == SEQUENCE_ERROR:
+                self.stats["resyncs"] += 1
+                self.requester.resync(pkt.sequence)
+                continue
+            if code != 0:
+                raise MepError(code, what)
+            return pkt
+        raise MepError(0x04, f"{what}: gave up after {self.max_attempts} attempts")
+
+    # --- tables -----------------------------------------------------------------
+
+    def read_raw(self, table: int | str, offset: int | None = None,
+                 count: int | None = None) -> bytes:
+        tid = table_id(table) if isinstance(table, str) else table
+        if offset is not None or count is not None:
+            return bytes(self.exchange(partial_read(tid, offset or 0, count or 0)).data)
+        size = self.expected_size(tid)
+        if size is not None and size > MAX_READ:
+            out = bytearray()
+            while len(out) < size:
+                out += self.exchange(partial_read(tid, len(out), min(CHUNK, size - len(out)))).data
+            return bytes(out)
+        # A full read names the most bytes wanted: the layout's size when known.
+        return bytes(self.exchange(full_read(tid, size if size else MAX_READ)).data)
+
+    def expected_size(self, table: int | str) -> int | None:
+        """The table's size by its layout and the dimensions known; None if open-ended."""
+        spec = spec_for(table)
+        if spec is None:
+            return None
+        size = table_size(spec, self.dims)
+        if plan(spec, self.dims, bytes(MAX_READ)).size != size:
+            return None  # ends in "the rest": only the meter knows how long it is
+        return size
+
+    def ensure_dims(self, table: int | str) -> None:
+        """Read the tables that dimension ``table`` (BT00, BT21, ET11) if not yet read."""
+        spec = spec_for(table)
+        if spec is None:
+            return
+        found: set[str] = set()
+        _dims_in(spec, found)
+        for tag in sorted(found - self.known - {spec.tag}):
+            self.read(tag)
+
+    def read(self, table: int | str, offset: int | None = None,
+             count: int | None = None) -> TableDecode | bytes:
+        """Read a table and decode it with the catalog (raw bytes when it has no layout)."""
+        tid = table_id(table) if isinstance(table, str) else table
+        tag = table_tag(tid)
+        self.ensure_dims(tid)
+        data = self.read_raw(tid, offset, count)
+        return self.decode(tag, data, offset or 0)
+
+    def decode(self, tag: str, data: bytes, offset: int = 0) -> TableDecode | bytes:
+        spec = spec_for(tag)
+        if spec is None:
+            return data
+        if tag in RESPONSE_TABLES:
+            dec = decode_response(data, offset, self.dims, tag)
+        else:
+            dec = decode(spec, data, offset, self.dims)
+        self.dims.learn(dec)
+        if offset == 0:
+            self.known.add(tag)
+        return dec
+
+    def write(self, table: int | str, data: bytes, offset: int | None = None) -> None:
+        tid = table_id(table) if isinstance(table, str) else table
+        body = full_write(tid, data) if offset is None else partial_write(tid, offset, data)
+        self.exchange(body)
+
+    # --- procedures -----------------------------------------------------------
+
+    def call(self, number: int, params: bytes = b"", response_table: str = "ET59"
+             ) -> ProcedureResult:
+        """Start a procedure (write BT07) and read its outcome."""
+        psn = self.psn
+        self.psn = (self.psn + 1) & 0xFF
+        self.write("BT07", bt07_image(number, psn, params))
+        self.ensure_dims(response_table)
+        data = self.read_raw(response_table)
+        dec = decode_response(data, 0, self.dims, response_table)
+        return ProcedureResult(number, data[2], data[3], data[4:], dec)
+
+    # --- alerts --------------------------------------------------------------------
+
+    def alert_flags(self) -> dict[str, bool]:
+        """The MEP entry's ET13 alert flags (one partial read of their byte)."""
+        self.ensure_dims("ET13")
+        slots = [s for s in layout(spec_for("ET13"), self.dims)
+                 if s.path.startswith(f"device_config[{MEP_SLOT}].")
+                 and s.path.rsplit(".", 1)[1] in ALERT_FLAGS]
+        off = slots[0].offset
+        dec = self.read("ET13", off, slots[0].size)
+        return {s.path.rsplit(".", 1)[1]: bool(dec.get(s.path)) for s in slots}
+
+    def service_alerts(self, posted: bytes = b"") -> list[dict[str, Any]]:
+        """Do what the flags ask; returns one record per action taken."""
+        self.link.alerts = 0
+        flags = self.alert_flags()
+        done: list[dict[str, Any]] = []
+        actions = (("scheduled_read_request_alert", SCHEDULED_READ),
+                   ("mbus_change", CLEAR_MBUS_ALERT), ("delta_data_alert", CLEAR_DELTA_ALERT))
+        for flag, kind in actions:
+            if flags.get(flag):
+                res = self.call(EP39, ep39_params(kind, posted if kind == SCHEDULED_READ else b""))
+                done.append({"flag": flag, "procedure": "EP39", "post_type": kind,
+                             "result": res.result})
+        if flags.get("on_demand_request_in_et15"):
+            self.read("ET15")
+            done.append({"flag": "on_demand_request_in_et15", "read": "ET15"})
+        return done

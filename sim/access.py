@@ -1,0 +1,35 @@
+"""Access rights of the two keys (guide, chapter 2 "Access Levels" and Appendix C).
+
+Every table can be read with either key.  The MBK may write only a handful
+of tables and start a few procedures; the MAK may write the tables marked
+writable in Appendix C and start every procedure the simulator knows.
+Tables marked read-only there cannot be written by either key.
+"""
+
+from __future__ import annotations
+
+from mepshark.dissector.tables import table_id
+
+MBK_WRITABLE = frozenset(table_id(t) for t in ("BT07", "ET50", "ET51", "ET52"))
+"""Tables the basic key may write."""
+
+MAK_WRITABLE = MBK_WRITABLE | frozenset(table_id(t) for t in (
+    "BT15", "BT23", "BT24", "BT33", "BT54", "ET02", "ET03", "ET04", "ET05", "ET06", "ET07",
+    "ET09", "ET13", "ET23", "ET34", "ET40", "ET47", "ET55", "ET57", "ET67", "ET76", "ET77",
+    "ET80",
+))
+"""Tables the advanced key may write (Appendix C, "MAK Has Write Access")."""
+
+MFG = 2048
+MBK_PROCEDURES = frozenset({MFG + 16, MFG + 17, MFG + 39, MFG + 61})
+"""Procedures the basic key may start (EP16, EP17, EP39, EP61)."""
+
+
+def may_write(key_name: str, tid: int) -> bool:
+    """Whether a request verified by ``key_name`` ("MBK"/"MAK") may write table ``tid``."""
+    return tid in (MAK_WRITABLE if key_name == "MAK" else MBK_WRITABLE)
+
+
+def may_call(key_name: str, number: int) -> bool:
+    """Whether ``key_name`` may start procedure ``number`` (12-bit, EPxx = 2048 + xx)."""
+    return key_name == "MAK" or number in MBK_PROCEDURES

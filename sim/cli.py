@@ -1,0 +1,164 @@
+"""``mep-sim``: a simulated OSGP/NES meter answering MEP on a serial port or a pty."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+from mepshark.dissector.security import Key, load_keys
+
+from .faults import Faults
+from .meter import Meter
+from .port import SimPort, Tap
+from .pty import PtyPair
+from .server import make_server
+from .tapped import DEMO_MBK, GUIDE_DEFAULT_MAK
+
+PROG = "mep-sim"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog=PROG, allow_abbrev=False,
+        description="Simulate the MEP port of a three-phase OSGP/NES meter.",
+        epilog="Examples:\n"
+        f"  {PROG} --pty --default-keys              # prints the port a client opens\n"
+        f"  {PROG} --port /dev/ttyUSB0 --key-file keys.txt --tables meter.json\n"
+        f"  {PROG} --pty /tmp/meter --tap /tmp/tap-meter /tmp/tap-client --default-keys",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("line")
+    w = g.add_mutually_exclusive_group()
+    w.add_argument("--port", metavar="DEV", help="serial port to serve on")
+    w.add_argument("--pty", nargs="?", const="", metavar="LINK",
+                   help="create a pty pair (default); LINK names the client's end")
+    g.add_argument("--baud", type=int, default=9600, help="baud rate (default 9600)")
+    g.add_argument("--pace", action="store_true",
+                   help="send at the baud rate's speed on a pty (a pty is instant otherwise)")
+    g.add_argument("--tap", nargs=2, metavar=("METER_LINK", "CLIENT_LINK"),
+                   help="mirror each direction onto a pty pair for mep-capture --meter/--client")
+    k = p.add_argument_group("keys (MAK and/or MBK; never printed)")
+    k.add_argument("--key-file", help="file with lines MBK=… and/or MAK=…")
+    k.add_argument("--default-keys", action="store_true",
+                   help="the guide's default MAK (sixteen 0x01) and an MBK of sixteen 0x02")
+    m = p.add_argument_group("meter")
+    m.add_argument("--tables", metavar="FILE", help="load table images from FILE (JSON)")
+    m.add_argument("--save", metavar="FILE", help="write the table images to FILE and exit")
+    m.add_argument("--static", action="store_true", help="no running energy, power or clock")
+    m.add_argument("--sequence", type=lambda s: int(s, 0), help="last sequence number accepted")
+    m.add_argument("--alert-every", type=float, metavar="S",
+                   help="raise a scheduled read request alert every S seconds")
+    f = p.add_argument_group("misbehaviour (tests)")
+    f.add_argument("--drop", type=int, default=0, metavar="N", help="drop the next N responses")
+    f.add_argument("--corrupt", type=int, default=0, metavar="N",
+                   help="damage the digest of the next N responses")
+    f.add_argument("--garbage", type=int, default=0, metavar="N",
+                   help="line noise before the next N responses")
+    f.add_argument("--delay", type=float, default=0.0, metavar="MS",
+                   help="delay every response by MS milliseconds")
+    f.add_argument("--noise", type=float, default=0.0, metavar="P",
+                   help="each response misbehaves at random with probability P")
+    f.add_argument("--seed", type=int, default=1, help="random seed for --noise")
+    o = p.add_argument_group("other")
+    o.add_argument("-a", dest="autostop", metavar="duration:S", help="stop after S seconds")
+    o.add_argument("-q", dest="quiet", action="store_true", help="no messages")
+    return p
+
+
+def keys_from(args: argparse.Namespace) -> list[Key]:
+    if args.default_keys:
+        return [Key("MAK", GUIDE_DEFAULT_MAK), Key("MBK", DEMO_MBK)]
+    try:
+        keys = load_keys(key_file=args.key_file)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"keys: {exc}") from None
+    if not keys:
+        raise UsageError("no key: give --key-file, set MEP_MAK/MEP_MBK, or use --default-keys")
+    return keys
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    kind, _, value = text.partition(":")
+    if kind != "duration" or not value:
+        raise UsageError(f"-a {text}: expected duration:SECONDS")
+    return float(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr,
+                                                                    flush=True))
+    meter = Meter.load(args.tables, animate=not args.static) if args.tables else Meter(
+        animate=not args.static)
+    if args.save:
+        meter.save(args.save)
+        say(f"{PROG}: wrote {len(meter.images)} table images to {args.save}")
+        return 0
+    server = make_server(meter, keys_from(args), args.sequence)
+    duration = _duration(args.autostop)
+    faults = Faults(drop=args.drop, corrupt=args.corrupt, garbage=args.garbage,
+                    delay=args.delay / 1000, rate=args.noise, seed=args.seed)
+    opened = []
+    if args.port:
+        import serial
+
+        ser = serial.Serial(args.port, args.baud, timeout=0)
+        opened.append(ser)
+        fd = ser.fileno()
+        where = args.port
+    else:
+        pair = PtyPair(args.pty or None)
+        opened.append(pair)
+        fd, where = pair.master, pair.name
+    tap = Tap()
+    if args.tap:
+        tm, tc = PtyPair(args.tap[0]), PtyPair(args.tap[1])
+        opened += [tm, tc]
+        tap = Tap(meter=tm.master, client=tc.master)
+        say(f"{PROG}: taps: meter side {tm.name}, client side {tc.name}")
+    port = SimPort(fd, server, faults=faults, tap=tap,
+                   baud=args.baud if args.pace and not args.port else None,
+                   alert_every=args.alert_every, log=say)
+    # The client's end goes to stdout (one line, for scripts); the rest to stderr.
+    print(where, flush=True)
+    say(f"{PROG}: serving a three-phase meter on {where} "
+        f"({', '.join(k.name for k in server.keys)}); Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, lambda *_: port.stop())
+    try:
+        port.serve(duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for thing in opened:
+            thing.close()
+    s = port.stats
+    say(f"{PROG}: {s['requests']} requests, {s['responses']} responses, {s['alerts']} alerts, "
+        f"{s['dropped']} dropped")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(build_parser().parse_args(argv))
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{PROG}: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''}); "
+              "check the port name and your permissions", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""mep-client against mep-sim over pty pairs: reads, resync, retries, alerts, encryption, keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mepshark.client import cli as client_cli
+from mepshark.client.link import Link, NoResponse
+from mepshark.client.session import AuthError, MepClient
+from mepshark.dissector.catalog import decode, spec_for
+from mepshark.dissector.catalog.procedures import RESPONSE_TABLES
+from mepshark.dissector.link import read_capture
+from mepshark.dissector.security import Key
+from mepshark.dissector.tables import table_id
+from mepshark.sim.meter import SERVED, Meter
+from mepshark.sim.port import SimPort, serve_in_thread
+from mepshark.sim.pty import PtyPair
+from mepshark.sim.server import MepServer
+
+MAK = Key("MAK", bytes([1]) * 16)
+MBK = Key("MBK", bytes([2]) * 16)
+
+
+class Bench:
+    """A simulator thread on a pty pair, and clients on the other end."""
+
+    def __init__(self, animate: bool = False, **port_kw):
+        self.pair = PtyPair()
+        self.meter = Meter(animate=animate)
+        self.server = MepServer(self.meter, [MAK, MBK], last_sequence=0x1000)
+        self.port = SimPort(self.pair.master, self.server, **port_kw)
+        self.thread = serve_in_thread(self.port)
+        self.links: list[Link] = []
+
+    def client(self, key: Key = MAK, recorder=None, **kw) -> MepClient:
+        link = Link(self.pair.device, recorder=recorder)
+        self.links.append(link)
+        return MepClient(link, key, **kw)
+
+    def close(self) -> None:
+        for link in self.links:
+            link.close()
+        self.port.stop()
+        self.thread.join(2)
+        self.pair.close()
+
+
+@pytest.fixture
+def bench():
+    made: list[Bench] = []
+
+    def make(**kw) -> Bench:
+        b = Bench(**kw)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()
+
+
+def test_reads_of_every_table_return_the_simulators_values(bench):
+    b = bench()
+    c = b.client(sequence=0x1001)
+    for tag in SERVED:
+        got = c.read(tag)
+        img = bytes(b.meter.images[table_id(tag)])
+        if tag in RESPONSE_TABLES:
+            assert got.values()["result_code"] == decode(spec_for(tag), img).values()[
+                "result_code"]
+            continue
+        if spec_for(tag) is None:
+            assert got == img, tag
+            continue
+        want = decode(spec_for(tag), img, dims=b.meter.dims).values()
+        assert got.values() == want, tag
+        assert not got.problems, (tag, got.problems)
+    assert c.stats["resyncs"] == 0 and c.link.stats["retries"] == 0
+
+
+def test_sequence_recovery_on_0x0c(bench):
+    b = bench()
+    c = b.client(sequence=0x77)  # far from what the meter expects
+    assert c.read("ET03").values()["utility_serial_number"].startswith("MEPSIM")
+    assert c.stats["resyncs"] == 1
+    assert c.requester.sequence == b.server.expected
+
+
+def test_retry_after_a_dropped_response(bench):
+    b = bench()
+    c = b.client(sequence=0x1001)
+    b.port.faults.drop = 1
+    assert c.read("BT01").values()["manufacturer"] == "EELC"
+    # the identical packet went again after 500 ms; the meter had used that
+    # sequence number, so it answered 0x0C, and the client carried on.
+    assert c.link.stats["retries"] >= 1
+    assert c.stats["resyncs"] >= 1
+
+
+def test_damaged_and_noisy_responses_are_survived(bench):
+    b = bench()
+    c = b.client(sequence=0x1001)
+    b.port.faults.corrupt = 1
+    assert c.read("BT01").values()["model"] == "83334-3I"
+    assert c.stats["bad_digests"] == 1
+    b.port.faults.garbage = 1
+    assert c.read("ET03").values()["utility_serial_number"].startswith("MEPSIM")
+
+
+def test_no_meter_means_no_response(bench):
+    b = bench()
+    c = b.client(sequence=0x1001)
+    c.link.retries = 1
+    b.port.faults.drop = 5
+    with pytest.raises(NoResponse):
+        c.read("BT00")
+
+
+def test_alert_handling_end_to_end(bench):
+    b = bench()
+    c = b.client(MBK, sequence=0x1001)
+    b.meter.set_alert("scheduled_read_request_alert")
+    b.meter.set_alert("mbus_change")
+    c.link.idle(1.3)
+    assert c.link.alerts >= 1
+    done = c.service_alerts(posted=b"reading")
+    assert [d["flag"] for d in done] == ["scheduled_read_request_alert", "mbus_change"]
+    assert all(d["result"] == 0 for d in done)
+    assert not b.meter.alerting()
+    st = b.meter.values("ET14")
+    assert st["device_status[4].billing_read_length"] == len(b"reading")
+    c.link.alerts = 0
+    c.link.idle(1.3)
+    assert c.link.alerts == 0
+
+
+def test_encrypted_session(bench):
+    b = bench()
+    c = b.client(encrypt=True, sequence=0x1001)
+    assert c.read("BT28").values()["rms_voltage_l1"] == b.meter.values("BT28")["rms_voltage_l1"]
+    assert b.server.history and all(e.encrypted for e in b.server.history)
+
+
+def test_wrong_key_gets_0x0b(bench):
+    b = bench()
+    c = b.client(Key("MAK", bytes([7]) * 16), sequence=0x1001)
+    with pytest.raises(AuthError) as err:
+        c.read("BT00")
+    assert err.value.code == 0x0B
+
+
+def test_mbk_cannot_write_what_only_the_mak_may(bench):
+    b = bench()
+    c = b.client(MBK, sequence=0x1001)
+    from mepshark.client.session import MepError
+
+    with pytest.raises(MepError) as err:
+        c.write("ET13", b"\0", offset=0)
+    assert err.value.code == 0x03
+    c.write("ET50", b"\x03", offset=30)
+
+
+def test_cli_read_json_and_pcapng(bench, tmp_path, capsys, monkeypatch):
+    b = bench(animate=True)
+    monkeypatch.setenv("MEP_MAK", "01" * 16)
+    pcap = tmp_path / "client.pcapng"
+    rc = client_cli.main(["--port", b.pair.device, "--json", "--pcapng", str(pcap),
+                          "--encrypt", "read", "BT28", "ET03"])
+    assert rc == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["table"] for o in out] == ["BT28", "ET03"]
+    assert 225_000 < out[0]["fields"]["rms_voltage_l1"] < 235_000
+    frames = read_capture(pcap, [MAK])
+    assert len(frames) >= 6  # BT21 for the layout (+ 0x0C resync), BT28, ET11? no: ET03
+    assert {f.direction for f in frames} == {0, 1}
+    assert all(f.digest_status == 1 for f in frames if f.kind != "alert")
+    assert any(f.encrypted for f in frames)
+    assert "01" * 16 not in pcap.read_bytes().hex()
+
+
+def test_cli_watch_and_wrong_key_message(bench, tmp_path, capsys):
+    b = bench(animate=True)
+    keys = tmp_path / "keys"
+    keys.write_text("MBK=" + "02" * 16 + "\n")
+    assert client_cli.main(["--port", b.pair.device, "--key-file", str(keys), "watch", "-c", "2",
+                            "--interval", "0.2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "U1=" in lines[0] and "kWh" in lines[0]
+    keys.write_text("MAK=" + "05" * 16 + "\n")
+    assert client_cli.main(["--port", b.pair.device, "--key-file", str(keys), "read",
+                            "BT00"]) == 1
+    err = capsys.readouterr().err
+    assert "0x0B" in err and "05" * 16 not in err
+
+
+def test_cli_alerts_command(bench, capsys, monkeypatch):
+    b = bench()
+    monkeypatch.setenv("MEP_MBK", "02" * 16)
+    monkeypatch.delenv("MEP_MAK", raising=False)
+    b.meter.set_alert("delta_data_alert")
+    assert client_cli.main(["--port", b.pair.device, "--json", "alerts", "--duration",
+                            "1.6"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out and out[0]["alert"]["flag"] == "delta_data_alert"
+    assert not b.meter.alerting()
+
+
+def test_console_scripts_over_a_pty(tmp_path):
+    """mep-sim --pty in its own process, mep-client in another."""
+    import subprocess
+    import sys
+
+    keys = tmp_path / "keys"
+    keys.write_text("MAK=" + "01" * 16 + "\nMBK=" + "02" * 16 + "\n")
+    sim = subprocess.Popen([sys.executable, "-m", "mepshark.sim.cli", "--pty", "--key-file",
+                            str(keys), "-a", "duration:20", "-q"],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        port = sim.stdout.readline().strip()
+        run = subprocess.run([sys.executable, "-m", "mepshark.client.cli", "--port", port,
+                              "--key-file", str(keys), "--use", "MBK", "--json", "read", "ET03"],
+                             capture_output=True, text=True, timeout=20)
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["fields"]["utility_serial_number"].startswith("MEPSIM")
+    finally:
+        sim.terminate()
+        sim.wait(5)
