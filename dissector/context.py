@@ -173,7 +173,7 @@ class FrameInfo:
             if not self.encrypted and self.digest_status != DIGEST_BAD:
                 text += " (encrypted without a key to open it, or garbage)"
         if self.kind == RESPONSE and self.request_in is not None:
-            text += f" [request in {self.request_in}, {self.response_time * 1000:.0f} ms]"
+            text += f" [request in {self.request_in}, {_whole_ms(self.response_time)} ms]"
         if self.encrypted:
             text += " [encrypted]"
         if self.retransmission_of is not None:
@@ -185,6 +185,13 @@ class FrameInfo:
         if self.malformed:
             text += " [malformed]"
         return text
+
+
+def _whole_ms(seconds: float) -> int:
+    """Milliseconds, rounded half up from whole microseconds (the capture's
+    resolution), so that float noise never flips the Info column (the Lua
+    dissector rounds the same way)."""
+    return (round(seconds * 1e6) + 500) // 1000
 
 
 def _command(info: FrameInfo) -> bytes:

@@ -2056,7 +2056,9 @@ local function summary(st)
         end
     end
     if st.kind == "response" and st.request_in then
-        text = text .. sfmt(" [request in %d, %.0f ms]", st.request_in, st.response_time * 1000)
+        -- whole milliseconds, rounded half up from whole microseconds, as in Python
+        local ms = floor((floor(st.response_time * 1e6 + 0.5) + 500) / 1000)
+        text = text .. sfmt(" [request in %d, %d ms]", st.request_in, ms)
     end
     if st.encrypted then text = text .. " [encrypted]" end
     if st.retransmission_of then text = text .. " [retransmission of " .. st.retransmission_of .. "]" end
