@@ -29,6 +29,14 @@ _SHB_USERAPPL = 4
 _EPB_FLAGS = 2
 
 
+UNFRAMED_COMMENT = "mep-capture: unframed: "
+"""Start of the comment on a packet that holds bytes forming no MEP frame.
+
+mep-capture writes such bytes as their own packet (nothing read is lost);
+the dissectors show them as unframed and keep them out of pairing.
+"""
+
+
 def _option(code: int, value: bytes) -> bytes:
     pad = (-len(value)) % 4
     return struct.pack("<HH", code, len(value)) + value + b"\x00" * pad

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from mepshark.dissector.context import TO_METER, infer_direction
 from mepshark.dissector.deframer import DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
 
-from .pcapng import EPB_INBOUND, EPB_OUTBOUND
+from .pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .ring import PcapngOutput
 from .serialport import BACK, DATA, ERRORS, LOST, LineSpec, PortReader, open_serial
 from .status import Counters, StatusLine, describe_errors
@@ -281,7 +281,7 @@ class CaptureSession:
             if line.comments:
                 comments, line.comments = line.comments, []
             if chunk.kind == UNFRAMED:
-                comments.append(f"{COMMENT_PREFIX}unframed: {chunk.reason}")
+                comments.append(f"{UNFRAMED_COMMENT}{chunk.reason}")
             if extra:
                 comments.append(extra)
             out.append((chunk.time, len(out), line, chunk, comments))

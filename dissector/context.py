@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
+from ..capture.pcapng import UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
 from .catalog.procedures import decode_request as decode_procedure_call
@@ -32,6 +33,7 @@ from .frames import (
     ALL_REQUEST_CODES,
     DIGEST_LEN,
     LEN_LEN,
+    MAX_BODY,
     MEP,
     READ_CODES,
     REQUEST_CODES,
@@ -69,7 +71,7 @@ MIN_REQUEST_SPACING = 0.100
 """The meter serves at most one request per 100 ms."""
 SEQUENCE_ERROR = 0x0C
 
-REQUEST, RESPONSE, ALERT = "request", "response", "alert"
+REQUEST, RESPONSE, ALERT, UNFRAMED = "request", "response", "alert", "unframed"
 
 
 def infer_direction(body_first_byte: int | None) -> int | None:
@@ -115,6 +117,8 @@ class FrameInfo:
     expert: list[str] = field(default_factory=list)
     index: int = 0
     """Position of the frame within its record (several frames may share one)."""
+    unframed: str | None = None
+    """Why the capture tool could not frame these bytes (its packet comment)."""
     request: FrameInfo | None = field(default=None, repr=False)
     response: FrameInfo | None = field(default=None, repr=False)
     original: FrameInfo | None = field(default=None, repr=False)
@@ -156,7 +160,9 @@ class FrameInfo:
     def summary(self) -> str:
         """One line in the style of the Wireshark Info column."""
         pkt = self.packet
-        if self.kind == ALERT:
+        if self.kind == UNFRAMED:
+            text = f"Unframed bytes: {self.unframed}"
+        elif self.kind == ALERT:
             text = "Alert"
         elif pkt is None:
             text = "Malformed frame"
@@ -185,6 +191,15 @@ class FrameInfo:
         if self.malformed:
             text += " [malformed]"
         return text
+
+
+def _unframed_reason(comments) -> str | None:
+    """The reason in a capture record's 'unframed' comment, if it has one."""
+    for c in comments or ():
+        text = c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
+        if text.startswith(UNFRAMED_COMMENT):
+            return text[len(UNFRAMED_COMMENT) :]
+    return None
 
 
 def _whole_ms(seconds: float) -> int:
@@ -232,9 +247,10 @@ class CaptureContext:
             frame.flag("empty capture record")
         t = float(pkt.time or 0.0)
         self.records += 1
+        unframed = _unframed_reason(getattr(pkt, "comments", None))
         infos = []
         while frame is not None:
-            infos.append(self._add_frame(frame, t, direction, len(infos)))
+            infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
             frame = frame.next_frame
         return infos
 
@@ -249,7 +265,9 @@ class CaptureContext:
 
     # --- per frame -------------------------------------------------------
 
-    def _add_frame(self, frame: MEP, t: float, direction: int | None, index: int) -> FrameInfo:
+    def _add_frame(
+        self, frame: MEP, t: float, direction: int | None, index: int, unframed: str | None = None
+    ) -> FrameInfo:
         raw = frame.body_bytes
         info = FrameInfo(self.records, t, frame, raw, frame)
         info.index = index
@@ -259,7 +277,11 @@ class CaptureContext:
             direction = infer_direction(first)
             info.direction_inferred = direction is not None
         info.direction = direction
-        if isinstance(frame, MEPAlert):
+        if unframed is not None:
+            # bytes the capture tool could not frame: shown, never paired
+            info.kind, info.unframed = UNFRAMED, unframed
+            info.expert.append(f"Bytes that form no frame: {unframed}")
+        elif isinstance(frame, MEPAlert):
             info.kind = ALERT
             info.expert.append("Alert sequence: the meter asks the client to read ET13")
         elif first is None:
@@ -333,6 +355,11 @@ class CaptureContext:
     def _response(self, info: FrameInfo) -> None:
         req = self._pending
         raw = info.raw
+        length = info.frame.fields.get("length") or 0
+        if length > MAX_BODY or len(raw) < length:
+            # no meter sends this: line noise or a cut frame answers nothing
+            info.expert.append("Broken frame: not taken as the response to any request")
+            return
         if req is None:
             info.expert.append("Response with no request waiting for it")
             if isinstance(info.frame, _RC4Response) and len(raw) > DIGEST_LEN:

@@ -454,3 +454,26 @@ def test_table_fields_reach_wireshark(tmp_path):
             [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-o",
              f"mep.mak:hex:{MAK.raw.hex()}", *args], capture_output=True, text=True)
         assert len(proc.stdout.splitlines()) == 1, proc.stdout
+
+
+@pytest.mark.parametrize(
+    "pcap", sorted((Path(__file__).parent.parent / "pcaps").glob("*.pcapng")), ids=lambda p: p.name
+)
+def test_every_sample_capture_agrees(pcap):
+    """Every capture in pcaps/, with the keys pcaps/README.md names and without."""
+    assert differences(pcap, []) == []
+    assert differences(pcap, [MAK, MBK]) == []
+
+
+def test_line_noise_is_not_taken_for_a_response():
+    """mep-capture marks bytes that form no frame; they are shown, never paired."""
+    from mepshark.dissector.context import UNFRAMED
+    from mepshark.dissector.link import read_capture
+
+    frames = read_capture(Path(__file__).parent.parent / "pcaps" / "noisy.pcapng", [MAK, MBK])
+    noise = [f for f in frames if f.kind == UNFRAMED]
+    assert noise and all(f.request_in is None for f in noise)
+    answered = [f for f in frames if f.kind == "response" and f.request_in is not None]
+    assert answered and all(f.digest_status == 1 for f in answered)
+    lua, _ = lua_decode(Path(__file__).parent.parent / "pcaps" / "noisy.pcapng", [MAK, MBK])
+    assert all(lua[f.number][1].startswith("Unframed bytes: ") for f in noise)

@@ -29,6 +29,7 @@ Pref = {}
 for _, k in ipairs({"uint", "string", "bool"}) do
     Pref[k] = function(label, default) return {pref_default = default} end
 end
+Field = {new = function() return function() end end}  -- no packet comments here
 DissectorTable = {get = function() return {add = function() end, remove = function() end} end}
 NSTime = {new = function(s, ns) return s + ns / 1e9 end}
 
