@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from mepshark.dissector.cliutil import Parser, UsageError
 from mepshark.dissector.security import Key, load_keys
 
 from .link import Link, NoResponse
@@ -27,17 +28,9 @@ from .values import as_json, as_text, watch_line, watch_record
 PROG = "mep-client"
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(f"{message} (see {PROG} --help)")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, allow_abbrev=False,
+    p = Parser(prog=PROG, allow_abbrev=False,
                 description="Read an OSGP/NES meter over its MEP serial port.",
                 epilog=__doc__.split("Examples::", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from mepshark.dissector.cliutil import Parser, UsageError
 from mepshark.dissector.security import Key, load_keys
 
 from .faults import Faults
@@ -19,17 +20,9 @@ from .tapped import DEMO_MBK, GUIDE_DEFAULT_MAK
 PROG = "mep-sim"
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise UsageError(f"{message} (see {PROG} --help)")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG, allow_abbrev=False,
         description="Simulate the MEP port of a three-phase OSGP/NES meter.",
         epilog="Examples:\n"
