@@ -69,10 +69,9 @@ ALERT_FLAGS = ("scheduled_read_request_alert", "on_demand_request_in_et15", "mbu
                "delta_data_alert")
 """The ET13 alert flags of the MEP entry."""
 
-ET50_SIZE, ET51_SIZE = 64, 32
-"""ET50/ET51 have no catalog layout yet: plain images of these sizes."""
 ET50_FLAGS_OFFSET = 30
-"""ET50 byte 30: bit 0 MEP device registered, bit 1 ET59 response, bit 2 M-Bus alerts."""
+"""ET50 byte 30 (first client's element): bit 0 MEP device registered, bit 1 ET59
+response, bit 2 M-Bus alerts (the catalog's ET50 layout)."""
 
 
 def dimensions(images: Mapping[int, bytes] | None = None) -> dict[str, int]:
@@ -407,8 +406,8 @@ def build_default(now: dt.datetime | None = None) -> dict[int, bytes]:
     images[7] = bytes(3 + PROCEDURE_PARAMETER_LENGTH)
     images[8] = bytes(4 + RESPONSE_DATA_LENGTH)
     images[table_id("ET59")] = bytes(4 + RESPONSE_DATA_LENGTH)
-    et50 = bytearray(ET50_SIZE)
-    et50[ET50_FLAGS_OFFSET] = 0x02  # ET59 response on, not yet registered
-    images[table_id("ET50")] = bytes(et50)
-    images[table_id("ET51")] = bytes(ET51_SIZE)
+    # ET59 response on, not yet registered
+    et50 = {"mep_inbound_configuration[0].et59_response": True}
+    images[table_id("ET50")] = encode(spec_for("ET50"), et50, dims)
+    images[table_id("ET51")] = bytes(table_size(spec_for("ET51"), dims))
     return images

@@ -225,6 +225,8 @@ _DIM_RANGES = {
     "ET11.status_entry_size": (0, 40), "ET11.on_demand_request_queue_size": (0, 6),
     "ET11.on_demand_request_entry_size": (0, 8), "ET11.data_entry_size": (8, 40),
     "ET11.on_demand_write_entry_size": (1, 30), "ET11.mbus_multicast_message_length": (1, 70),
+    "ET11.mep_data_sources": (0, 20), "ET11.mep_channel_count": (0, 2),
+    "ET11.reserved_32": (0, 6), "ET11.reserved_33": (0, 8),
 }
 
 dims_st = st.fixed_dictionaries({k: st.integers(lo, hi) for k, (lo, hi) in _DIM_RANGES.items()})
@@ -355,7 +357,8 @@ def test_corrupt_dimensions_are_capped():
 def test_catalog_ids_and_names():
     for tag in ("BT00", "BT01", "BT03", "BT07", "BT08", "BT15", "BT20", "BT21", "BT22",
                 "BT23", "BT27", "BT28", "BT52", "BT55", "ET03", "ET04", "ET11", "ET13",
-                "ET14", "ET15", "ET16", "ET52", "ET53", "ET59"):
+                "ET14", "ET15", "ET16", "ET50", "ET51", "ET52", "ET53", "ET54", "ET58",
+                "ET59", "ET70"):
         spec = spec_for(tag)
         assert spec is not None and spec.tid == table_id(tag), tag
     assert set(procedures.PROCEDURES) == {2065, 2067, 2109}
@@ -432,3 +435,199 @@ def test_note_defaults_without_capture():
     assert d.dims["BT21.nbr_present_values"].value == 41
     assert d.dims["BT21.nbr_present_values"].source == DEFAULT
     assert table_size(manufacturer.ET13) == 5 * 66
+
+
+# ------------------------------------------------- ET50/ET51/ET54/ET58/ET70
+
+
+def test_et70_current_comm_channel_index():
+    by_path = {s.path: s for s in layout(manufacturer.ET70)}
+    s = by_path["current_comm_channel_index"]
+    assert (s.offset, s.size) == (142, 1)
+    assert table_size(manufacturer.ET70) == 156
+    img = encode(manufacturer.ET70, {"current_comm_channel_index": 2})
+    assert img[142] == 2 and img.count(0) == 155
+    d = decode(manufacturer.ET70, img[142:143], 142)
+    assert [f.text for f in d.fields] == ["MEP client 2 (MEP2) (2)"] and d.problems == []
+
+
+def test_et50_rc4_example_2_registers_the_client():
+    # Chapter 2, RC4 example 2: partial write to ET50, offset 0x1E, one byte 01.
+    d = decode(manufacturer.ET50, b"\x01", 0x1E)
+    v = d.values()
+    assert v == {"mep_inbound_configuration[0].mep_device_registered": True,
+                 "mep_inbound_configuration[0].et59_response": False,
+                 "mep_inbound_configuration[0].mbus_alerts": False,
+                 "mep_inbound_configuration[0].delta_data_alerts": False}
+    assert d.problems == []
+    for bit, name in ((1, "et59_response"), (2, "mbus_alerts"), (3, "delta_data_alerts")):
+        got = decode(manufacturer.ET50, bytes([1 << bit]), 30).values()
+        assert [k for k, x in got.items() if x] == [f"mep_inbound_configuration[0].{name}"]
+
+
+def test_et50_offsets_and_two_clients():
+    n = 6  # ET11.22 default for meters
+    by_path = {s.path: s.offset for s in layout(manufacturer.ET50)}
+    e = "mep_inbound_configuration[0]."
+    assert by_path[e + "identification_string"] == 0
+    assert by_path[e + "data_sources_icon_display_control[0]"] == 31
+    assert by_path[e + "data_for_display_lp_sources[0]"] == 31 + 2 * n
+    assert by_path[e + "house_icon"] == by_path[e + "short_bar"] == 31 + 6 * n
+    assert by_path[e + "medium_bar"] == by_path[e + "long_bar"] == 32 + 6 * n
+    assert by_path[e + "reserved"] == 33 + 6 * n
+    assert by_path["mep_inbound_configuration[1].mep_device_registered"] == 35 + 6 * n + 30
+    assert table_size(manufacturer.ET50) == 2 * (35 + 6 * n)
+    dims = {"ET11.mep_channel_count": 1, "ET11.mep_data_sources": 20}
+    assert table_size(manufacturer.ET50, dims) == 35 + 6 * 20
+    img = encode(manufacturer.ET50, {e + "data_sources_icon_display_control[1]": 0x0120,
+                                     e + "house_icon": 2, e + "long_bar": 1})
+    d = {f.slot.path: f.text for f in decode(manufacturer.ET50, img).fields}
+    assert d[e + "data_sources_icon_display_control[1]"] == "kWh, Negative (-)"
+    assert d[e + "house_icon"] == "Flash (1 s on, 1 s off) (2)"
+    assert d[e + "long_bar"] == "On (1)" and img[32 + 6 * n] == 0x10
+
+
+def test_et51_offsets():
+    by_path = {s.path: s for s in layout(manufacturer.ET51)}
+    e = "mep_device_configuration[0]."
+    assert {k[len(e):]: by_path[k].offset for k in by_path if k.startswith(e)} == {
+        "enable_optical_dos_timer": 0, "monitor_mep_health": 0, "reset_device_down_mep": 0,
+        "reset_mep_now": 0, "disable_mep": 0, "mep_health_timeout": 1,
+        "on_demand_and_one_time_read_timeout": 3, "optical_session_timeout": 4,
+        "optical_session_hold_off": 6, "mep_down_reset_duration": 8, "deactivate_han": 9}
+    assert by_path["mep_device_configuration[1].mep_health_timeout"].offset == 11
+    assert table_size(manufacturer.ET51) == 20
+    # the guide's Value column: D.O.S. timer on, 60 s, 30 s, 600 s, 300 s, 1 s
+    img = bytes.fromhex("013C001E5802 2C0101 00".replace(" ", ""))
+    v = decode(manufacturer.ET51, img).values()
+    assert v[e + "enable_optical_dos_timer"] and not v[e + "disable_mep"]
+    assert (v[e + "mep_health_timeout"], v[e + "on_demand_and_one_time_read_timeout"],
+            v[e + "optical_session_timeout"], v[e + "optical_session_hold_off"],
+            v[e + "mep_down_reset_duration"]) == (60, 30, 600, 300, 1)
+    assert decode(manufacturer.ET51, b"\x80", 0).get(e + "disable_mep") is True
+
+
+def test_et54_offsets_and_bits():
+    by_path = {s.path: s.offset for s in layout(manufacturer.ET54)}
+    for path, off in (("multiple_mep_clients", 0), ("load_profile_disabled", 19),
+                      ("over_power_threshold_exceeded", 44),
+                      ("control_relay_1_random_operation_pending", 62),
+                      ("control_relay_1_random_duration", 63),
+                      ("control_relay_1_random_start_duration", 65),
+                      ("mis_wiring_reason", 68), ("et74_entry_count", 69),
+                      ("welmec_11_2_compliance", 71),
+                      ("time_adjustment_in_current_lp_interval", 72),
+                      ("date_last_step_tariff_reset.year", 76), ("et77_entry_count", 79),
+                      ("et79_entry_count", 80), ("unicast_key_usage_count", 82),
+                      ("broadcast_key_usage_count", 86), ("security_mode_rc4", 90),
+                      ("module_records[0]", 91), ("module_records[5]", 91 + 5 * 7),
+                      ("external_tamper_input_raw_adc", 95 + 42), ("mep_tx_locked", 97 + 42),
+                      ("mep_tx_lock_channel", 98 + 42),
+                      ("procedure_extended_failure_code", 99 + 42),
+                      ("control_relay_2_random_operation_pending", 103 + 42),
+                      ("control_relay_2_random_duration", 104 + 42),
+                      ("control_relay_2_random_start_duration", 106 + 42)):
+        assert by_path[path] == off, path
+    assert table_size(manufacturer.ET54) == 108 + 6 * 7
+    v = decode(manufacturer.ET54, bytes.fromhex("C001"), 0).values()
+    assert v["energy_unit_change"] and v["lcd_value_id_code_5_digit_support"]
+    assert v["multiple_mep_clients"] and not v["multiple_load_profile_data_set_support"]
+    v = decode(manufacturer.ET54, bytes([0x45]), 71).values()  # bits 0, 2 and 6
+    assert v["welmec_11_2_compliance"] and v["delta_time_synchronization_status"] == 2
+    assert v["disconnect_push_button_close_temporarily_locked"]
+    v = decode(manufacturer.ET54, bytes([0x05]), 90).values()  # the guide's value 0x05
+    assert v == {"security_mode_rc4": True, "security_mode_osgp_aes_128_psk": True}
+    v = decode(manufacturer.ET54, bytes.fromhex("07003E08"), 141).values()  # EP62 = 2110
+    assert (v["procedure_extended_failure_procedure"], v["procedure_extended_failure_code"]) == (
+        0x083E, 7)
+
+
+def test_et58_entries():
+    by_path = {s.path: s.offset for s in layout(manufacturer.ET58)}
+    assert by_path["device_status[0].control_status"] == 0
+    assert by_path["device_status[4].control_status"] == 4 * 20
+    assert table_size(manufacturer.ET58) == 5 * 20
+    assert table_size(manufacturer.ET58, {"ET11.nbr_devices": 6}) == 6 * 20
+
+
+def test_note_et54_flags_word_then_reserved_from_21():
+    by_path = {s.path: s for s in layout(manufacturer.ET54)}
+    flags = by_path["load_profile_disabled"]
+    assert (flags.offset, flags.size) == (19, 2)
+    assert (by_path["reserved_21"].offset, by_path["reserved_21"].size) == (21, 23)
+    assert by_path["over_power_threshold_exceeded"].offset == 44
+
+
+def test_note_et54_module_records_sized_by_et11_32_33():
+    by_path = {s.path: s for s in layout(manufacturer.ET54)}
+    assert [by_path[f"module_records[{i}]"].size for i in range(6)] == [7] * 6
+    assert by_path["reserved_after_modules"].offset == 91 + 42
+    assert by_path["reserved_after_modules"].size == 4
+    dims = {"ET11.reserved_32": 0, "ET11.reserved_33": 0}
+    assert table_size(manufacturer.ET54, dims) == 108
+    d = decode(manufacturer.ET54, bytes(91), full=True)  # a 3.x meter's table
+    assert d.get("security_mode_rc4") is False and any("short" in p for p in d.problems)
+
+
+def test_note_et54_date_is_three_bytes():
+    img = encode(manufacturer.ET54, {"date_last_step_tariff_reset.year": 24,
+                                     "date_last_step_tariff_reset.month": 3,
+                                     "date_last_step_tariff_reset.day": 31})
+    assert img[76:79] == bytes((24, 3, 31)) and img[79] == 0
+
+
+def test_note_et50_et51_default_two_clients():
+    d = decode(manufacturer.ET51, bytes(20), full=True)
+    assert d.dims["ET11.mep_channel_count"].value == 2 and d.problems == []
+    assert "ET11.mep_channel_count" in d.defaults_used
+    d = decode(manufacturer.ET50, bytes(142), full=True)
+    assert d.dims["ET11.mep_data_sources"].value == 6 and d.problems == []
+    one = {"ET11.mep_channel_count": 1}
+    assert table_size(manufacturer.ET51, one) == 10
+    assert table_size(manufacturer.ET50, one) == 71
+
+
+def test_note_et58_reserved_is_19_bytes():
+    by_path = {s.path: s for s in layout(manufacturer.ET58)}
+    assert (by_path["device_status[0].reserved"].offset,
+            by_path["device_status[0].reserved"].size) == (1, 19)
+    assert by_path["device_status[1].control_status"].offset == 20
+
+
+def test_note_et70_uses_the_firmware_4_column():
+    slots = layout(manufacturer.ET70)
+    assert [(s.path, s.offset, s.size) for s in slots] == [
+        ("reserved", 0, 142), ("current_comm_channel_index", 142, 1), ("reserved_143", 143, 13)]
+
+
+def test_et04_after_neuron_state():
+    by_path = {s.path: s.offset for s in layout(manufacturer.ET04)}
+    for path, off in (("neuron_state", 72), ("phase_rotation_changed", 73),
+                      ("plc_comm_inactive_time_threshold", 74), ("broadcast_receipt", 76),
+                      ("broadcast_base", 82), ("reverse_energy_alarm_current_threshold", 88),
+                      ("plc_signal_quality_status", 90), ("auto_discovery_ta", 91),
+                      ("amplifier_gain_detect_sensitivity", 96), ("nvm_size", 100),
+                      ("mep_seq_nbr", 103), ("premise_power_generation", 109),
+                      ("meter_form", 112), ("c12_19_compliance", 114), ("tilt_timer", 117),
+                      ("min_registration_current", 118), ("constant_phase_loss_alarm", 121),
+                      ("maximum_key_usage_count", 123), ("security_mode", 127),
+                      ("fcm_message_count", 128), ("mep_sequence_numbers[1]", 133),
+                      ("reverse_energy_alarm_time_threshold_ms", 137),
+                      ("reverse_energy_alarm_time_threshold_s", 138)):
+        assert by_path[path] == off, path
+    assert table_size(manufacturer.ET04) == 140
+    # the guide's Value column: 1000 mA at 88, 72 % at 110, 61 % at 111, 10 s at 138
+    d = decode(manufacturer.ET04, bytes.fromhex("E803"), 88)
+    assert d.fields[0].text == "1000 mA"
+    v = decode(manufacturer.ET04, bytes((72, 61)), 110).values()
+    assert v == {"power_outage_detection_threshold": 72, "phase_loss_threshold": 61}
+    d = decode(manufacturer.ET04, bytes((17,)), 120)
+    assert d.fields[0].text == "1.7 mA"
+    assert decode(manufacturer.ET04, b"\x0A\x00", 138).get(
+        "reverse_energy_alarm_time_threshold_s") == 10
+
+
+def test_note_et04_meter_form_letters_are_ascii():
+    d = decode(manufacturer.ET04, b"S", 112)
+    assert d.fields[0].text == "S-base (83)"
+    assert decode(manufacturer.ET04, b"A", 112).fields[0].text == "A-base (65)"

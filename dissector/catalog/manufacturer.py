@@ -16,10 +16,13 @@ from .types import (
     LTimeDate,
     Record,
     Rest,
+    Set,
     TableSpec,
     bits,
     flag,
     int16,
+    int32,
+    ni_fmat1,
     sub,
     uint8,
     uint16,
@@ -36,6 +39,11 @@ ET11_REQUEST_ENTRY_SIZE = Dim("ET11", "on_demand_request_entry_size", 6)
 ET11_DATA_ENTRY_SIZE = Dim("ET11", "data_entry_size", 517)
 ET11_WRITE_ENTRY_SIZE = Dim("ET11", "on_demand_write_entry_size", 25)
 ET11_MULTICAST_LENGTH = Dim("ET11", "mbus_multicast_message_length", 65)
+ET11_MEP_DATA_SOURCES = Dim("ET11", "mep_data_sources", 6)
+ET11_MODULE_RECORDS = Dim("ET11", "reserved_32", 6)
+ET11_MODULE_RECORD_SIZE = Dim("ET11", "reserved_33", 7)
+# Firmware 4.0+: two MEP clients, so ET50/ET51 hold two elements (older: 1).
+ET11_MEP_CHANNEL_COUNT = Dim("ET11", "mep_channel_count", 2)
 
 BAUD_RATES = {0: "9600 (default)", 1: "300", 2: "600", 3: "1200", 4: "2400", 5: "4800",
               6: "9600", 7: "14400", 8: "19200", 9: "28800", 10: "38400", 11: "57600",
@@ -52,7 +60,15 @@ ET03 = TableSpec("ET03", "Utility Information", (
 ))
 
 # ------------------------------------------------------------------- ET04
-# The first 73 bytes (through Neuron State); the rest stays raw for now.
+# 140 bytes on firmware 4.0+; offsets 123.. exist from 3.13/3.80 and 129.. from 4.0
+# only, so older meters return a shorter table.
+PLC_SIGNAL_QUALITY = {
+    0: "No PLC traffic detected", 1: "PLC traffic, no packet addressed to this server",
+    2: "Packet received, margin <= 9 dB", 3: "Packet received, margin 12 or 15 dB",
+    4: "Packet received, margin >= 18 dB", 5: "Commissioned, inactive (last: margin <= 9 dB)",
+    6: "Commissioned, inactive (last: margin 12 or 15 dB)",
+    7: "Commissioned, inactive (last: margin >= 18 dB)"}
+
 ET04 = TableSpec("ET04", "System Information", (
     uint32("sequence_number", "Sequence Number"),
     Bytes("transceiver_id", "Transceiver ID", 6),
@@ -101,9 +117,55 @@ ET04 = TableSpec("ET04", "System Information", (
         flag("lp_use_skipped", "LP Use Skipped", 3),
     )),
     uint8("neuron_state", "Neuron State", enum={
-        2: "Has application, unconfigured", 3: "Applicationless, unconfigured",
-        4: "Configured, online", 6: "Hard offline", 12: "Configured, soft offline"}),
-    Bytes("remainder", "Further fields (not decoded yet)", Rest()),
+        0: "Invalid state", 1: "Invalid state", 2: "Has application, unconfigured",
+        3: "Applicationless, unconfigured", 4: "Configured, online", 5: "Invalid state",
+        6: "Hard offline", 7: "Invalid state", 12: "Configured, soft offline",
+        140: "Configured, in bypass mode", 255: "No reply from Neuron"}),
+    uint8("phase_rotation_changed", "Phase Rotation Changed", enum={
+        0: "L1L2L3", 1: "L3L2L1", 2: "Phase rotation unknown"}),
+    uint16("plc_comm_inactive_time_threshold", "PLC Comm Inactive Time Threshold", unit="min"),
+    LTimeDate("broadcast_receipt", "Broadcast Receipt"),
+    uint32("broadcast_base", "Broadcast Base"),
+    uint16("broadcast_delta", "Broadcast Delta"),
+    uint16("reverse_energy_alarm_current_threshold", "Reverse Energy Alarm Current Threshold",
+           unit="mA"),
+    uint8("plc_signal_quality_status", "PLC Signal Quality Status", enum=PLC_SIGNAL_QUALITY),
+    uint16("auto_discovery_ta", "Auto Discovery Ta", unit="bit times"),
+    uint16("auto_discovery_to", "Auto Discovery To", unit="ms"),
+    uint8("auto_discovery_disable", "Auto Discovery Disable"),
+    int16("amplifier_gain_detect_sensitivity", "Amplifier Gain Detect Sensitivity"),
+    uint16("events_outage_threshold", "Events Outage Threshold", unit="s"),
+    uint16("nvm_size", "NVM Size", unit="KiB"),
+    uint8("safe_image_locked", "Safe Image Locked"),
+    uint32("mep_seq_nbr", "MEP Seq Nbr"),
+    uint16("unused_107", "Unused"),
+    uint8("premise_power_generation", "Premise Power Generation", enum={
+        0: "Power generation off", 1: "Power generation on"}),
+    uint8("power_outage_detection_threshold", "Power Outage Detection Threshold", unit="%"),
+    uint8("phase_loss_threshold", "Phase Loss Threshold", unit="%"),
+    uint8("meter_form", "Meter Form", enum={0: "Default (IEC-type measurements)",
+                                            0x41: "A-base", 0x53: "S-base"}),
+    uint8("clock_error_tier", "Clock Error Tier"),
+    uint16("c12_19_compliance", "C12.19 Compliance", hex=True),
+    uint8("idt_version", "IDT Version"),
+    uint8("tilt_timer", "Tilt Timer", unit="s"),
+    uint16("min_registration_current", "Minimum Registration Current", unit="mA"),
+    uint8("registration_current_fraction", "Registration Current Fraction", unit="mA",
+          scale=0.1),
+    BitGroup(1, (
+        flag("constant_phase_loss_alarm", "Constant Phase Loss Alarm", 0),
+    )),
+    uint8("power_up_wait_time", "Power Up Wait Time"),
+    uint32("maximum_key_usage_count", "Maximum Key Usage Count"),
+    uint8("security_mode", "Security Mode", enum={0: "RC4", 1: "Reserved",
+                                                  2: "OSGP-AES-128-PSK"}),
+    uint8("fcm_message_count", "FCM Message Count"),
+    Array("mep_sequence_numbers", "MEP Sequence Numbers", 2,
+          uint32("mep_sequence_number", "MEP Sequence Number")),
+    uint8("reverse_energy_alarm_time_threshold_ms", "Reverse Energy Alarm Time Threshold",
+          unit="ms"),
+    uint16("reverse_energy_alarm_time_threshold_s", "Reverse Energy Alarm Time Threshold",
+           unit="s"),
 ))
 
 # ------------------------------------------------------------------- ET11
@@ -271,6 +333,68 @@ ET16 = TableSpec("ET16", "MEP/M-Bus Device Data", (
     Array("device_table", "Device Table", ET11_NBR_DEVICES, ET16_ENTRY),
 ))
 
+# ------------------------------------------------------------------- ET50
+# One element per MEP client (ET11.34); the guide prints element 0's offsets.
+
+ICON_DISPLAY = {0: "Off", 1: "On", 2: "Flash (1 s on, 1 s off)"}
+DATA_SOURCE_ICONS = {0: "Euro", 1: "Dollar", 2: "Date", 3: "Time", 4: "kvarh", 5: "kWh",
+                     6: "kvar", 7: "kW", 8: "Negative (-)"}
+
+ET50_ENTRY = Record("inbound", "MEP inbound configuration", (
+    Bytes("identification_string", "Identification String (MEP ID)", 30),
+    BitGroup(1, (
+        flag("mep_device_registered", "MEP Device Registered", 0),
+        flag("et59_response", "ET59 Response", 1),
+        flag("mbus_alerts", "M-Bus Alerts", 2),
+        flag("delta_data_alerts", "Delta Data Alerts", 3),
+    )),
+    Array("data_sources_icon_display_control", "Data Sources Icon Display Control",
+          ET11_MEP_DATA_SOURCES,
+          Set("icons", "Icons", 2, flags=DATA_SOURCE_ICONS)),
+    Array("data_for_display_lp_sources", "Data For Display/Load Profile Sources",
+          ET11_MEP_DATA_SOURCES, ni_fmat1("data", "Data")),
+    BitGroup(1, (
+        bits("house_icon", "House Icon", 0, 3, enum=ICON_DISPLAY),
+        bits("short_bar", "Short Bar", 4, 7, enum=ICON_DISPLAY),
+    )),
+    BitGroup(1, (
+        bits("medium_bar", "Medium Bar", 0, 3, enum=ICON_DISPLAY),
+        bits("long_bar", "Long Bar", 4, 7, enum=ICON_DISPLAY),
+    )),
+    uint16("reserved", "Reserved"),
+))
+
+ET50 = TableSpec("ET50", "MEP Inbound Data Space", (
+    Array("mep_inbound_configuration", "MEP Inbound Configuration", ET11_MEP_CHANNEL_COUNT,
+          ET50_ENTRY),
+))
+
+# ------------------------------------------------------------------- ET51
+
+ET51_ENTRY = Record("device", "MEP device configuration", (
+    BitGroup(1, (
+        flag("enable_optical_dos_timer", "Enable Optical D.O.S. Timer", 0),
+        flag("monitor_mep_health", "Monitor MEP Health", 1),
+        flag("reset_device_down_mep", "Reset Device Down MEP", 2),
+        flag("reset_mep_now", "Reset MEP Now", 3),
+        flag("disable_mep", "Disable MEP", 7),
+    )),
+    uint16("mep_health_timeout", "MEP Health Timeout", unit="s"),
+    uint8("on_demand_and_one_time_read_timeout", "On-demand and One-Time Read Timeout",
+          unit="s"),
+    uint16("optical_session_timeout", "Optical Session Timeout", unit="s"),
+    uint16("optical_session_hold_off", "Optical Session Hold-Off", unit="s"),
+    uint8("mep_down_reset_duration", "MEP Down Reset Duration", unit="s"),
+    BitGroup(1, (
+        flag("deactivate_han", "Deactivate HAN", 0),
+    )),
+))
+
+ET51 = TableSpec("ET51", "MEP Device Configuration", (
+    Array("mep_device_configuration", "MEP Device Configuration", ET11_MEP_CHANNEL_COUNT,
+          ET51_ENTRY),
+))
+
 # ------------------------------------------------------------- ET52/ET53
 # Header and the end marker framing a list of length-prefixed C12.18
 # messages; the list itself is decoded by the capture layer (it is frames).
@@ -286,4 +410,102 @@ _TXN_HEADER = (
 ET52 = TableSpec("ET52", "MEP Transaction Request", _TXN_HEADER)
 ET53 = TableSpec("ET53", "MEP Transaction Response", _TXN_HEADER)
 
-MANUFACTURER = (ET03, ET04, ET11, ET13, ET14, ET15, ET16, ET52, ET53)
+# ------------------------------------------------------------------- ET54
+# Firmware 4.0+ layout: from offset 91 a module-record array (ET11.32 records
+# of ET11.33 bytes) moves the later fields; older meters end after offset 90.
+
+RELAY_PENDING = {0: "No randomized operation pending", 1: "Randomized operation pending"}
+MEP_CHANNELS = {0: "None", 1: "MEP client 1 (MEP1)", 2: "MEP client 2 (MEP2)"}
+
+ET54 = TableSpec("ET54", "Meter Status", (
+    BitGroup(2, (
+        flag("multiple_load_profile_data_set_support", "Multiple Load Profile Data Set Support",
+             2),
+        flag("energy_unit_change", "Energy Unit Change", 6),
+        flag("lcd_value_id_code_5_digit_support", "LCD Value ID Code 5 Digit Support", 7),
+        flag("multiple_mep_clients", "Multiple MEP Clients", 8),
+    )),
+    Bytes("reserved", "Reserved", 17),
+    BitGroup(2, (
+        flag("load_profile_disabled", "Load Profile Disabled", 0),
+    )),
+    Bytes("reserved_21", "Reserved", 23),
+    BitGroup(1, (
+        flag("over_power_threshold_exceeded", "Tier Drive: Over Power Threshold Exceeded", 0),
+        flag("step_tariff_in_use", "Tier Drive: Step Tariff In Use", 1),
+    )),
+    Bytes("reserved_45", "Reserved", 17),
+    uint8("control_relay_1_random_operation_pending", "Control Relay 1 Random Operation Pending",
+          enum=RELAY_PENDING),
+    uint16("control_relay_1_random_duration", "Control Relay 1 Random Duration", unit="s"),
+    uint16("control_relay_1_random_start_duration", "Control Relay 1 Random Start Duration",
+           unit="s"),
+    uint8("reserved_67", "Reserved"),
+    uint8("mis_wiring_reason", "Mis-wiring Reason", enum={
+        0: "No mis-wiring", 1: "Low voltage detected on a phase",
+        2: "High voltage detected on a phase", 4: "Two or more phases in phase"}),
+    uint16("et74_entry_count", "ET74 Entry Count"),
+    BitGroup(1, (
+        flag("welmec_11_2_compliance", "Welmec 11.2 Compliance", 0),
+        bits("delta_time_synchronization_status",
+             "Delta Time Synchronization Status in Current Load Profile Interval", 1, 2, enum={
+                 0: "No synchronization in current interval", 1: "Synchronization ongoing",
+                 2: "Synchronization done"}),
+        flag("disconnect_push_button_close_temporarily_locked",
+             "Disconnect Push Button Close Temporarily Locked", 6),
+    )),
+    int32("time_adjustment_in_current_lp_interval",
+          "Time Adjustment In Current Load Profile Interval", unit="s"),
+    Record("date_last_step_tariff_reset", "Date Last Step Tariff Reset", (
+        uint8("year", "Year"),
+        uint8("month", "Month"),
+        uint8("day", "Day"),
+    )),
+    uint8("et77_entry_count", "ET77 Entry Count"),
+    uint16("et79_entry_count", "ET79 Entry Count"),
+    uint32("unicast_key_usage_count", "Unicast Key Usage Count"),
+    uint32("broadcast_key_usage_count", "Broadcast Key Usage Count"),
+    BitGroup(1, (
+        flag("security_mode_rc4", "Supported Security Modes: RC4", 0),
+        flag("security_mode_osgp_aes_128_psk", "Supported Security Modes: OSGP-AES-128-PSK", 2),
+    )),
+    Array("module_records", "Module Records (internal)", ET11_MODULE_RECORDS,
+          Bytes("module_record", "Module Record", ET11_MODULE_RECORD_SIZE)),
+    Bytes("reserved_after_modules", "Reserved", 4),
+    uint16("external_tamper_input_raw_adc", "External Tamper Input Raw ADC"),
+    uint8("mep_tx_locked", "MEP TX Locked"),
+    uint8("mep_tx_lock_channel", "MEP TX Lock Channel", enum=MEP_CHANNELS),
+    BitGroup(4, (
+        bits("procedure_extended_failure_code", "Procedure Extended Failure Code: Failure Code",
+             0, 15),
+        bits("procedure_extended_failure_procedure",
+             "Procedure Extended Failure Code: Procedure Number", 16, 31),
+    )),
+    uint8("control_relay_2_random_operation_pending", "Control Relay 2 Random Operation Pending",
+          enum=RELAY_PENDING),
+    uint16("control_relay_2_random_duration", "Control Relay 2 Random Duration", unit="s"),
+    uint16("control_relay_2_random_start_duration", "Control Relay 2 Random Start Duration",
+           unit="s"),
+))
+
+# ------------------------------------------------------------------- ET58
+
+ET58 = TableSpec("ET58", "M-Bus/MEP Status Extension", (
+    Array("device_status", "Device Status", ET11_NBR_DEVICES, Record("status", "MEPStatus", (
+        uint8("control_status", "Control Status"),
+        Bytes("reserved", "Reserved", 19),
+    ))),
+))
+
+# ------------------------------------------------------------------- ET70
+# Firmware 4.0+ only (on 3.x the whole table is reserved).
+
+ET70 = TableSpec("ET70", "RAM Only Status", (
+    Bytes("reserved", "Reserved", 142),
+    uint8("current_comm_channel_index", "Current Comm Channel Index", enum={
+        1: "MEP client 1 (MEP1)", 2: "MEP client 2 (MEP2)"}),
+    Bytes("reserved_143", "Reserved", 13),
+))
+
+MANUFACTURER = (ET03, ET04, ET11, ET13, ET14, ET15, ET16, ET50, ET51, ET52, ET53, ET54,
+                ET58, ET70)
