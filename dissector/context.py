@@ -71,7 +71,7 @@ MIN_REQUEST_SPACING = 0.100
 """The meter serves at most one request per 100 ms."""
 SEQUENCE_ERROR = 0x0C
 
-REQUEST, RESPONSE, ALERT, UNFRAMED = "request", "response", "alert", "unframed"
+REQUEST, RESPONSE, ALERT = "request", "response", "alert"
 
 
 def infer_direction(body_first_byte: int | None) -> int | None:
@@ -160,9 +160,7 @@ class FrameInfo:
     def summary(self) -> str:
         """One line in the style of the Wireshark Info column."""
         pkt = self.packet
-        if self.kind == UNFRAMED:
-            text = f"Unframed bytes: {self.unframed}"
-        elif self.kind == ALERT:
+        if self.kind == ALERT:
             text = "Alert"
         elif pkt is None:
             text = "Malformed frame"
@@ -278,10 +276,12 @@ class CaptureContext:
             info.direction_inferred = direction is not None
         info.direction = direction
         if unframed is not None:
-            # bytes the capture tool could not frame: shown, never paired
-            info.kind, info.unframed = UNFRAMED, unframed
-            info.expert.append(f"Bytes that form no frame: {unframed}")
-        elif isinstance(frame, MEPAlert):
+            # The capture tool's comment says why; the frame-level checks in
+            # _response keep such bytes out of pairing on both dissectors alike
+            # (the Lua side cannot afford to read packet comments).
+            info.unframed = unframed
+            info.expert.append(f"mep-capture could not frame these bytes: {unframed}")
+        if isinstance(frame, MEPAlert):
             info.kind = ALERT
             info.expert.append("Alert sequence: the meter asks the client to read ET13")
         elif first is None:

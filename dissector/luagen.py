@@ -27,7 +27,7 @@ from scapy.fields import (
     XStrFixedLenField,
 )
 
-from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE, UNFRAMED_COMMENT
+from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
 from . import context, frames, security, tables
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals
@@ -93,7 +93,6 @@ _EXPERTS = [
     ("retransmission", "mep.retransmission.expert", "Retransmission", "SEQUENCE", "NOTE"),
     ("timing", "mep.timing", "Timing rule broken", "SEQUENCE", "WARN"),
     ("alert", "mep.alert.expert", "Alert sequence", "REQUEST_CODE", "CHAT"),
-    ("unframed", "mep.unframed", "Bytes that form no frame", "MALFORMED", "WARN"),
 ]
 
 
@@ -444,7 +443,6 @@ def generate() -> str:
     w(f"local RESPONSE_TIMEOUT = {context.RESPONSE_TIMEOUT!r}")
     w(f"local MIN_REQUEST_SPACING = {context.MIN_REQUEST_SPACING!r}")
     w(f"local CONST_KEY = {_lua_bytes(security._CONST_KEY)}")
-    w(f"local UNFRAMED_COMMENT = {_lua_str(UNFRAMED_COMMENT)}")
     w(f"local REQUEST_CODES = {_lua_map(frames.REQUEST_CODES)}")
     w(f"local TLS_REQUEST_CODES = {_lua_map(frames.TLS_REQUEST_CODES)}")
     w(f"local RESPONSE_CODES = {_lua_map(frames.RESPONSE_CODES)}")

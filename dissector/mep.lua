@@ -25,7 +25,6 @@ local BAUD = 9600
 local RESPONSE_TIMEOUT = 0.5
 local MIN_REQUEST_SPACING = 0.1
 local CONST_KEY = "\56\139\143\188\54\168\85\133\135\175\201\15\178\58\59\153"
-local UNFRAMED_COMMENT = "mep-capture: unframed: "
 local REQUEST_CODES = {[0x30] = "Full Table Read", [0x3F] = "Partial Table Read", [0x40] = "Full Table Write", [0x4F] = "Partial Table Write"}
 local TLS_REQUEST_CODES = {[0x57] = "TLS Terminate", [0x58] = "TLS Handshake", [0x59] = "TLS Handshake Continue", [0x80] = "TLS Table"}
 local RESPONSE_CODES = {[0x00] = "OK", [0x01] = "Unrecognized request", [0x02] = "Unsupported request", [0x03] = "No permission for specified request", [0x04] = "Requested operation not possible", [0x05] = "Table operation not possible", [0x0B] = "Authentication failure", [0x0C] = "Invalid sequence number"}
@@ -1024,7 +1023,6 @@ E.unpaired = ProtoExpert.new("mep.unpaired", "Response without a request", exper
 E.retransmission = ProtoExpert.new("mep.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
 E.timing = ProtoExpert.new("mep.timing", "Timing rule broken", expert.group.SEQUENCE, expert.severity.WARN)
 E.alert = ProtoExpert.new("mep.alert.expert", "Alert sequence", expert.group.REQUEST_CODE, expert.severity.CHAT)
-E.unframed = ProtoExpert.new("mep.unframed", "Bytes that form no frame", expert.group.MALFORMED, expert.severity.WARN)
 local expert_list = {}
 for _, e in pairs(E) do expert_list[#expert_list + 1] = e end
 mep.experts = expert_list
@@ -2087,7 +2085,7 @@ local function ctx_response(st)
     end
 end
 
-local function ctx_frame(number, index, time, direction, frame, unframed)
+local function ctx_frame(number, index, time, direction, frame)
     local length = #frame >= LEN_LEN and be(frame, 1, 2) or 0
     local raw = frame:sub(LEN_LEN + 1, LEN_LEN + length)
     local st = {number = number, index = index, time = time, raw = raw, notes = {},
@@ -2099,11 +2097,7 @@ local function ctx_frame(number, index, time, direction, frame, unframed)
     end
     st.direction = direction
     st.frame = frame
-    if unframed then
-        -- bytes the capture tool could not frame: shown, never paired
-        st.kind, st.unframed = "unframed", unframed
-        note(st, "unframed", "Bytes that form no frame: " .. unframed)
-    elseif st.cls == "MEPAlert" then
+    if st.cls == "MEPAlert" then
         st.kind = "alert"
         note(st, "alert", "Alert sequence: the meter asks the client to read ET13")
     elseif first == nil then
@@ -2150,9 +2144,7 @@ end
 local function summary(st)
     local d = st.decoded
     local text
-    if st.kind == "unframed" then
-        text = "Unframed bytes: " .. st.unframed
-    elseif st.kind == "alert" then
+    if st.kind == "alert" then
         text = "Alert"
     elseif st.kind == "request" and RC4_REQUEST_CLASSES[st.cls] then
         local v = d.vals
@@ -2294,25 +2286,7 @@ local function tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
 
--- Packet comments: mep-capture marks bytes that form no frame with one.
-local comment_field = nil
-do
-    local ok, f = pcall(Field.new, "frame.comment")
-    if ok then comment_field = f end
-end
-
-local function unframed_reason()
-    if comment_field == nil then return nil end
-    for _, fi in ipairs({comment_field()}) do
-        local c = tostring(fi.value)
-        if c:sub(1, #UNFRAMED_COMMENT) == UNFRAMED_COMMENT then
-            return c:sub(#UNFRAMED_COMMENT + 1)
-        end
-    end
-    return nil
-end
-
-local function dissect_one(tvb, pinfo, tree, off, index, unframed)
+local function dissect_one(tvb, pinfo, tree, off, index)
     local avail = tvb:len() - off
     local length = avail >= LEN_LEN and tvb(off, 2):uint() or 0
     local flen = math.min(LEN_LEN + length, avail)
@@ -2322,7 +2296,7 @@ local function dissect_one(tvb, pinfo, tree, off, index, unframed)
     if st == nil or not pinfo.visited then
         local dir = pinfo.p2p_dir
         if dir ~= 0 and dir ~= 1 then dir = nil end
-        st = ctx_frame(pinfo.number, index, pinfo.rel_ts, dir, frame, unframed)
+        st = ctx_frame(pinfo.number, index, pinfo.rel_ts, dir, frame)
         S.frames[key] = st
     elseif S.pending == st and not st.no_response then
         -- second pass: the request still waiting after the whole capture was read
@@ -2364,10 +2338,8 @@ function mep.dissector(tvb, pinfo, tree)
     if n == 0 then return 0 end
     pinfo.cols.protocol = "MEP"
     local off, index, infos = 0, 0, {}
-    local unframed = nil
-    if not pinfo.visited then unframed = unframed_reason() end
     while off < n do
-        local used, text = dissect_one(tvb, pinfo, tree, off, index, unframed)
+        local used, text = dissect_one(tvb, pinfo, tree, off, index)
         infos[#infos + 1] = text
         if used <= 0 then break end
         off = off + used

@@ -41,10 +41,7 @@ def key_prefs(keys: list[Key]) -> list[str]:
 def run_tshark(
     pcap: Path, keys: list[Key] = (), extra: list[str] = ()
 ) -> subprocess.CompletedProcess:
-    # -R frame: a read filter makes tshark build a tree on the first pass too,
-    # so the dissector sees packet comments (mep-capture's "unframed" marks)
-    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-2", "-R", "frame",
-            *key_prefs(keys)]
+    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-2", *key_prefs(keys)]
     env = dict(os.environ, LC_ALL="C.UTF-8")
     return subprocess.run(
         [*args, *extra], capture_output=True, text=True, env=env, timeout=120, check=False
