@@ -1,9 +1,9 @@
 """The example messages of the MEP guide, as test vectors.
 
 Chapter 2 gives two TLS examples and two RC4 examples; Appendices A and B
-share one more.  Each message is kept as the bytes on the wire, its
-direction, and the values the guide reads out of it.  The RC4 examples use
-the guide's default key of sixteen 0x01 bytes; the Appendix A/B example
+share one more; chapter 4 adds an ET52/ET53 transaction and an EP17 call.  Each message is kept as the bytes on the wire, its
+direction, and the values the guide reads out of it.  The RC4 and chapter 4
+examples use the guide's default key of sixteen 0x01 bytes; the Appendix A/B example
 does not say which key made its digests, so they cannot be verified.
 TLS example 1 ends by repeating its last two messages verbatim (one marked
 S->S); the repeat adds nothing and is left out.
@@ -174,5 +174,70 @@ EXAMPLES: list[Example] = [
             "digest": _h("30:3D:9B:BE:3D:A3:A8:B6"),
         },
         key_known=False,
+    ),
+    # --- Chapter 4: a transaction of six reads through ET52/ET53 ---
+    Example(
+        "Transaction example: write ET52 (six partial reads)",
+        TO_METER,
+        _h("00 57 4F 08 34 00 00 00 00 43") + _h(
+            "43 00 00 01 00 08 00 3F 08 0B 00 00 00 00 0A 08 00 3F 00 14 00 00 00 00 0A 08 00"
+            "3F 00 15 00 00 00 00 0A 08 00 3F 08 04 00 00 37 00 01 08 00 3F 08 0E 00 00 00 00"
+            "0C 08 00 3F 08 0F 00 00 00 00 1F 01 00") + _h("5B 4E 42 E6 ED 6A 9C EF F4 CC 0E 39"),
+        {"length": 0x57, "request_code": 0x4F, "table_id": 0x0834, "offset": 0, "count": 0x43,
+         "sequence": 0x5B4E42E6, "digest": _h("ED 6A 9C EF F4 CC 0E 39")},
+    ),
+    Example(
+        "Transaction example: write response",
+        FROM_METER,
+        _h("00 09 00 ED 6A 9C EF F4 CC 0E 39"),
+        {"length": 0x09, "response_code": 0x00, "digest": _h("ED 6A 9C EF F4 CC 0E 39")},
+    ),
+    Example(
+        "Transaction example: read the ET53 header",
+        TO_METER,
+        _h("00 14 3F 08 35 00 00 00 00 05 5B 4E 42 E7 48 97 75 DA D8 53 E3 A3"),
+        {"length": 0x14, "request_code": 0x3F, "table_id": 0x0835, "offset": 0, "count": 5,
+         "sequence": 0x5B4E42E7, "digest": _h("48 97 75 DA D8 53 E3 A3")},
+    ),
+    Example(
+        "Transaction example: ET53 header (111 bytes, responses, number 1)",
+        FROM_METER,
+        _h("00 10 00 00 05 6F 00 01 01 00 97 4B 99 CA A3 31 45 19"),
+        {"length": 0x10, "response_code": 0x00, "count": 5, "data": _h("6F 00 01 01 00"),
+         "digest": _h("97 4B 99 CA A3 31 45 19")},
+    ),
+    Example(
+        "Transaction example: read all of the transaction from ET53",
+        TO_METER,
+        _h("00 14 3F 08 35 00 00 00 00 6F 5B 4E 42 E8 1B 32 04 49 74 45 A8 7A"),
+        {"length": 0x14, "request_code": 0x3F, "table_id": 0x0835, "offset": 0, "count": 0x6F,
+         "sequence": 0x5B4E42E8, "digest": _h("1B 32 04 49 74 45 A8 7A")},
+    ),
+    Example(
+        "Transaction example: the six responses",
+        FROM_METER,
+        _h("00 7A 00 00 6F") + _h(
+            "6F 00 01 01 00 0D 00 00 00 0A 05 42 24 05 06 05 02 01 03 F9 0D 00 00 00 0A 3F 0E"
+            "FD 0F 08 10 01 04 08 1A 0D 00 00 00 0A 3F 0E 0C 0F 08 00 01 04 08 1A 04 00 00 00"
+            "01 04 0F 00 00 00 0C 00 00 00 00 00 11 01 00 01 04 2F 00 22 00 00 00 1F 00 42 00"
+            "01 00 02 01 45 00 01 00 02 01 48 00 01 00 02 01 03 00 F8 03 02 01 4B 00 01 00 02"
+            "01 01 00") + _h("BF D4 EB F2 B7 E0 1F 43"),
+        {"length": 0x7A, "response_code": 0x00, "count": 0x6F,
+         "digest": _h("BF D4 EB F2 B7 E0 1F 43")},
+    ),
+    # --- Chapter 4: calling EP17 (remove the MEP client with handle 0x03F8) ---
+    Example(
+        "Procedure example: EP17 written to BT07",
+        TO_METER,
+        _h("00 17 40 00 07 00 06 11 08 07 00 F8 03 5B 4E 43 09 69 7A B2 01 49 7E 9C F7"),
+        {"length": 0x17, "request_code": 0x40, "table_id": 0x0007, "count": 6,
+         "data": _h("11 08 07 00 F8 03"), "sequence": 0x5B4E4309,
+         "digest": _h("69 7A B2 01 49 7E 9C F7")},
+    ),
+    Example(
+        "Procedure example: write response",
+        FROM_METER,
+        _h("00 09 00 69 7A B2 01 49 7E 9C F7"),
+        {"length": 0x09, "response_code": 0x00, "digest": _h("69 7A B2 01 49 7E 9C F7")},
     ),
 ]

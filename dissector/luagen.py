@@ -48,10 +48,12 @@ from .catalog.types import (
     Expr,
     Fill,
     Int,
+    Local,
     LTimeDate,
     RDate,
     Record,
     Ref,
+    Repeat,
     Rest,
     Set,
     STimeDate,
@@ -249,7 +251,7 @@ _LEAF_KINDS = {UInt: "u", Int: "i", Bool: "bool", Bits: "bits", Set: "set", Char
 
 def _count_lua(c) -> str:
     """A Count as Lua data: a number, {"dim", key, default}, {"ref", path, default},
-    {"rest"} or {"op", op, args...}."""
+    {"local", name, default}, {"rest"} or {"op", op, args...}."""
     if isinstance(c, bool):
         return str(int(c))
     if isinstance(c, int):
@@ -258,6 +260,8 @@ def _count_lua(c) -> str:
         return f"{{\"dim\", {_lua_str(c.key)}, {c.default}}}"
     if isinstance(c, Ref):
         return f"{{\"ref\", {_lua_str(c.path)}, {c.default}}}"
+    if isinstance(c, Local):
+        return f"{{\"local\", {_lua_str(c.name)}, {c.default}}}"
     if isinstance(c, Rest):
         return '{"rest"}'
     if isinstance(c, Expr):
@@ -271,15 +275,16 @@ def _cond_lua(c) -> str:
     return _count_lua(c)
 
 
-def _refs_in(obj, found: set[str]) -> set[str]:
-    if isinstance(obj, Ref):
-        found.add(obj.path)
+def _refs_in(obj, found: set[str], kind: type = Ref) -> set[str]:
+    """Paths of every Ref (names of every Local, with ``kind=Local``) in ``obj``."""
+    if isinstance(obj, kind):
+        found.add(obj.path if kind is Ref else obj.name)
     elif isinstance(obj, (list, tuple)):
         for item in obj:
-            _refs_in(item, found)
+            _refs_in(item, found, kind)
     elif hasattr(obj, "__dataclass_fields__"):
         for name in obj.__dataclass_fields__:
-            _refs_in(getattr(obj, name), found)
+            _refs_in(getattr(obj, name), found, kind)
     return found
 
 
@@ -288,8 +293,9 @@ class _SpecWriter:
     path (for Ref) and dimension-learning flag resolved here, following the
     naming rules of :mod:`.catalog.layout`."""
 
-    def __init__(self, refs: set[str]):
+    def __init__(self, refs: set[str], local_names: set[str] = frozenset()):
         self.refs = refs
+        self.local_names = local_names
         self.found: set[str] = set()
 
     def nodes(self, fields, prefix: str, ppath: str, pabbrev: str, own=None) -> str:
@@ -318,6 +324,8 @@ class _SpecWriter:
             if "[" not in path and path in self.refs:
                 parts.append(f"ref = {_lua_str(path)}")
                 self.found.add(path)
+            if f.name in self.local_names:
+                parts.append(f"lref = {_lua_str(f.name)}")
             if "." not in path and "[" not in path:
                 parts.append(f"top = {_lua_str(path)}")
         unit, scale = getattr(f, "unit", None), getattr(f, "scale", None)
@@ -360,31 +368,37 @@ class _SpecWriter:
             return (f'{{k = "array", n = {_count_lua(f.count)}, '
                     f"element = {self.node(f.element, prefix, ppath, pabbrev, elt_own)}, "
                     f"per_index = {{{per}}}}}")
+        if isinstance(f, Repeat):
+            elt = self.node(f.element, prefix, ppath, pabbrev, (f"{path}[]", abbrev))
+            return f'{{k = "repeat", stop = {_count_lua(f.end)}, element = {elt}}}'
         return self.leaf(f, prefix, path, abbrev, None)
 
 
 def _spec_lua(spec: TableSpec, proc=None) -> str:
     """A table layout as Lua data: {tag, name, fields}."""
     refs = _refs_in(spec.fields, set())
-    writer = _SpecWriter(refs)
+    local_names = _refs_in(spec.fields, set(), Local)
+    writer = _SpecWriter(refs, local_names)
     runs = [writer.nodes(fields, prefix, "", "")[1:-1] for prefix, fields in spec_parts(spec, proc)]
     missing = refs - writer.found
     if missing:
         raise ValueError(f"{spec.tag}: Ref to {sorted(missing)}, not an integer field before it")
     fields = ", ".join(r for r in runs if r)
-    # a layout reading its own data (Ref, Rest) cannot be planned once per dimensions
-    dynamic = ", dynamic = true" if refs or _has_rest(spec.fields) else ""
+    # a layout reading its own data (Ref, Local, Rest, Repeat) cannot be planned once
+    # per dimensions
+    dynamic = ", dynamic = true" if refs or local_names or _reads_data(spec.fields) else ""
     return (f"{{tag = {_lua_str(spec.tag)}, name = {_lua_str(spec.name)}{dynamic}, "
             f"fields = {{{fields}}}}}")
 
 
-def _has_rest(obj) -> bool:
-    if isinstance(obj, Rest):
+def _reads_data(obj) -> bool:
+    """Whether a layout's extent depends on the data itself (Rest, Repeat)."""
+    if isinstance(obj, (Rest, Repeat)):
         return True
     if isinstance(obj, (list, tuple)):
-        return any(_has_rest(x) for x in obj)
+        return any(_reads_data(x) for x in obj)
     if hasattr(obj, "__dataclass_fields__"):
-        return any(_has_rest(getattr(obj, n)) for n in obj.__dataclass_fields__)
+        return any(_reads_data(getattr(obj, n)) for n in obj.__dataclass_fields__)
     return False
 
 

@@ -64,6 +64,7 @@ from .catalog.types import (
     ProcedureSpec,
     RDate,
     Record,
+    Repeat,
     Set,
     STimeDate,
     TableSpec,
@@ -318,6 +319,8 @@ def _static_leaves(fields, prefix: str, out: list, pabbrev: str = "", own: str |
         elif isinstance(f, Array):
             for elt in f.per_index:
                 _static_leaves((elt,), prefix, out, pabbrev, None if f.flatten else abbrev)
+            _static_leaves((f.element,), prefix, out, pabbrev, abbrev)
+        elif isinstance(f, Repeat):
             _static_leaves((f.element,), prefix, out, pabbrev, abbrev)
         else:
             size = f.size if isinstance(f, (UInt, Int)) else 0

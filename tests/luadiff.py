@@ -19,7 +19,8 @@ from mepshark.dissector.link import read_capture
 from mepshark.dissector.security import Key
 from mepshark.dissector.wsfields import all_fields, flatten
 
-LUA = Path(__file__).parent.parent / "dissector" / "mep.lua"
+LUA = Path(os.environ.get("MEP_LUA") or Path(__file__).parent.parent / "dissector" / "mep.lua")
+"""The dissector under test; MEP_LUA points the tests at another generated copy."""
 FIELDS = {f.abbrev: f for f in all_fields()}
 AGG = "\x1f"  # never in a value
 

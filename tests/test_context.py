@@ -49,8 +49,8 @@ def _pkts(items):
 
 def test_spec_examples_pair_and_verify():
     f = read_capture(EXAMPLES, [MAK])
-    assert len(f) == 14
-    assert [x.kind for x in f] == [REQUEST, RESPONSE] * 7
+    assert len(f) == 22
+    assert [x.kind for x in f] == [REQUEST, RESPONSE] * 11
     for req, resp in zip(f[::2], f[1::2], strict=True):
         assert resp.request_in == req.number and req.response_in == resp.number
         assert abs(resp.response_time - 0.045) < 1e-6
@@ -67,6 +67,12 @@ def test_spec_examples_pair_and_verify():
     assert {x.key for x in f[6:12]} == {"MAK"}
     # Appendix A/B: the guide does not give its key
     assert f[12].digest_status == DIGEST_BAD and f[13].digest_status == DIGEST_UNVERIFIED
+    # chapter 4: the ET52/ET53 transaction and the EP17 call verify with the same key
+    assert [x.digest_status for x in f[14:]] == [DIGEST_GOOD] * 8
+    et53 = f[19].table
+    assert et53.tag == "ET53" and et53.get("records[5].message.count") == 31
+    assert f[20].table.get("action") == 0
+    assert f[20].table.get("device_handle") == 0x03F8
     assert f[9].summary() == (
         "Response: OK cnt=44 (BT23 Current Register Data) [request in 9, 45 ms]"
     )

@@ -143,6 +143,15 @@ def test_filters_find_both_halves_of_an_exchange():
     assert proc.stdout.split() == ["7"]
 
 
+def test_transaction_records_are_fields():
+    """The guide's ET52/ET53 transaction: each record's message is filterable."""
+    proc = run_tshark(EXAMPLES, [MAK], [
+        "-Y", "mep.et52.records.message.table_id == 0x080b || mep.et53.records.length == 34",
+        "-T", "fields", "-e", "frame.number", "-e", "mep.et52.records.message.count",
+        "-e", "mep.et53.closing_transaction_number"])
+    assert proc.stdout.splitlines() == ["15\t10,10,10,1,12,31\t", "20\t\t1"]
+
+
 def test_user_dlt_preference(tmp_path):
     """A capture made with DLT 150 decodes once the preference says so."""
     from mepshark.capture.pcapng import EPB_OUTBOUND, PcapngWriter
@@ -246,7 +255,14 @@ def test_readme_pyshark_examples():
 import datetime as dt  # noqa: E402
 import functools  # noqa: E402
 
-from mepshark.dissector.catalog import CATALOG, DimensionContext, decode, encode, layout  # noqa: E402
+from mepshark.dissector.catalog import (  # noqa: E402
+    CATALOG,
+    DimensionContext,
+    decode,
+    encode,
+    layout,
+    table_size,
+)
 from mepshark.dissector.catalog import types as ct  # noqa: E402
 from mepshark.dissector.catalog.procedures import (  # noqa: E402
     PROCEDURES,
@@ -329,6 +345,37 @@ def _image(rng: random.Random, spec, dims: DimensionContext, small_dims: bool = 
     return encode(spec, values, dims.view())
 
 
+def transaction_image(rng: random.Random, responses: bool, size: int) -> bytes:
+    """An ET52/ET53 image built by hand: header, records, closing number, unused
+    room; some records are malformed (bad codes, lengths running past B-2)."""
+    records = b""
+    for _ in range(rng.randrange(6)):
+        if responses:
+            code = rng.choice([0, 0, 0, 3, 0x0B, rng.randrange(256)])
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+            msg = bytes([code]) + (len(data).to_bytes(2, "big") + data if code == 0 else b"")
+        else:
+            code = rng.choice([0x30, 0x3F, 0x40, 0x4F, rng.randrange(256)])
+            tid = rng.choice([23, 28, 2059, rng.randrange(65536)]).to_bytes(2, "big")
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(30)))
+            count = len(data).to_bytes(2, "big")
+            msg = bytes([code]) + tid + {
+                0x30: b"", 0x3F: rng.randrange(1 << 24).to_bytes(3, "big") + count,
+                0x40: count + data, 0x4F: bytes(3) + count + data}.get(code, data)
+        length = len(msg) if rng.random() < 0.9 else rng.randrange(65536)
+        records += length.to_bytes(2, "little") + msg
+    number = rng.randrange(65536).to_bytes(2, "little")
+    kind = rng.choice([1, 2, 4] if responses else [0, 3])
+    groups = b""
+    if kind == 3:
+        n = rng.randrange(4)
+        groups = bytes([n]) + b"".join(rng.randrange(65536).to_bytes(2, "little")
+                                       for _ in range(n))
+    body = bytes([kind]) + number + groups + records + number
+    image = (len(body) + 2).to_bytes(2, "little") + body
+    return (image + bytes(size))[:size]
+
+
 class _Corpus:
     """Sealed exchanges; dims tracks what the capture has shown so far."""
 
@@ -350,6 +397,8 @@ class _Corpus:
         """A full read when it fits, and random partial windows."""
         if len(image) <= MAX_DATA:
             self.exchange(b.full_read(tid, len(image)), b.read_ok(image))
+        else:  # the start of a big table, as clients read it first
+            self.exchange(b.partial_read(tid, 0, MAX_DATA), b.read_ok(image[:MAX_DATA]))
         for _ in range(2):
             off = self.rng.randrange(max(1, len(image)))
             count = self.rng.randint(1, max(1, min(MAX_DATA, len(image) - off + 3)))
@@ -381,7 +430,10 @@ def _catalog_corpus(seed: int) -> list:
         for tid, spec in sorted(CATALOG.items()):
             if spec.tag in DIMENSION_SOURCES:
                 continue
-            image = _image(c.rng, spec, c.dims)
+            if spec.tag in ("ET52", "ET53"):
+                image = transaction_image(c.rng, spec.tag == "ET53", table_size(spec))
+            else:
+                image = _image(c.rng, spec, c.dims)
             c.read(tid, image)
             if c.rng.random() < 0.5:
                 c.write(tid, image)

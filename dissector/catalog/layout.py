@@ -38,10 +38,12 @@ from .types import (
     Fill,
     Int,
     Leaf,
+    Local,
     LTimeDate,
     RDate,
     Record,
     Ref,
+    Repeat,
     Rest,
     Set,
     STimeDate,
@@ -53,6 +55,8 @@ from .types import (
 
 MAX_SLOTS = 20000
 """Cap on expanded leaves: corrupt dimensions must not hang the dissector."""
+MAX_ENCODE_PASSES = 64
+"""encode() lays an image out again until it is stable (refs sizing later fields)."""
 
 CAPTURE, DEFAULT, GIVEN, DATA = "capture", "default", "given", "data"
 """Where a dimension value came from: learned from the capture, the guide's
@@ -159,6 +163,7 @@ class _Walker:
         self.used: dict[str, DimValue] = {}
         self.problems: list[str] = []
         self.refs: dict[str, int] = {}
+        self.locals: dict[str, int] = {}
         self.truncated = False
         self.cur = 0
 
@@ -178,6 +183,11 @@ class _Walker:
                 return self.refs[c.path]
             self.used.setdefault(f"ref:{c.path}", DimValue(c.default, DEFAULT))
             return c.default
+        if isinstance(c, Local):
+            v = self.locals.get(c.name)
+            self.used.setdefault(f"local:{c.name}", DimValue(c.default if v is None else v,
+                                                           DEFAULT if v is None else DATA))
+            return c.default if v is None else v
         if isinstance(c, Rest):
             if self.data is None:
                 return 0
@@ -201,7 +211,7 @@ class _Walker:
     def size(self, c: Count) -> int:
         return max(0, self.count(c))
 
-    def cond(self, c: Dim | Ref | Cmp) -> bool:
+    def cond(self, c: Dim | Ref | Local | Cmp) -> bool:
         if isinstance(c, Cmp):
             a = self.count(c.left)
             b = c.right
@@ -215,6 +225,13 @@ class _Walker:
                 "&": bool(a & b),
             }[c.op]
         return self.count(c) != 0
+
+    def in_data(self, off: int) -> bool:
+        return self.data is not None and 0 <= off - self.data_offset < len(self.data)
+
+    def clip(self, first: int, end: int) -> None:
+        """Drop the slots laid out since ``first`` that end past ``end``."""
+        self.slots[first:] = [s for s in self.slots[first:] if s.end <= end]
 
     # walk --------------------------------------------------------------
     def emit(
@@ -230,8 +247,9 @@ class _Walker:
             lo = off - self.data_offset
             if lo >= 0 and lo + size <= len(self.data):
                 raw = self.data[lo : lo + size]
-                v = decode_value(leaf, raw[::-1] if msb else raw)
-                self.refs[path] = int(v)
+                v = int(decode_value(leaf, raw[::-1] if msb else raw))
+                self.refs[path] = v
+                self.locals[leaf.name] = v
 
     def walk(self, fields: Iterable[Field], off: int, ppath: str, pabbrev: str) -> int:
         for f in fields:
@@ -271,8 +289,20 @@ class _Walker:
             end = self.walk(f.fields, off, path, abbrev)
             if f.size is not None:
                 end = start + self.size(f.size)
-                self.slots[first:] = [s for s in self.slots[first:] if s.end <= end]
+                self.clip(first, end)
             return end
+        if isinstance(f, Repeat):
+            start, first, end = off, len(self.slots), self.count(f.end)
+            i = 0
+            while off < end and not self.truncated and self.in_data(off):
+                self.locals = {}
+                nxt = self.one(f.element, off, ppath, pabbrev, f"{path}[{i}]", abbrev)
+                if nxt <= off:  # an empty element would repeat forever
+                    break
+                off, i = nxt, i + 1
+            if off > end:
+                self.clip(first, end)
+            return max(start, end)
         if isinstance(f, Array):
             n = self.size(f.count)
             for i in range(n):
@@ -598,11 +628,16 @@ def encode(
     """A table image with ``values`` (``{path: value}``); missing leaves are zero.
 
     Fields a :class:`Ref` depends on must come before it in the table, as in
-    every guide layout; the image is laid out twice so they take effect.
+    every guide layout; the image is laid out again until it no longer changes
+    (one pass per level of dependency, e.g. per record of a :class:`Repeat`).
     """
     img = _encode_once(spec, values, dims, None)
-    if any(k.startswith("ref:") for k in plan(spec, dims).dims):
-        img = _encode_once(spec, values, dims, img)
+    if any(k.startswith(("ref:", "local:")) for k in plan(spec, dims).dims):
+        for _ in range(MAX_ENCODE_PASSES):  # each pass places one more repeated element
+            nxt = _encode_once(spec, values, dims, img)
+            if nxt == img:
+                break
+            img = nxt
     return img
 
 

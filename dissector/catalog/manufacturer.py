@@ -7,17 +7,23 @@ made where the guide is unclear are listed in ``docs/guide-notes.md``.
 
 from __future__ import annotations
 
+from ..frames import REQUEST_CODES, RESPONSE_CODES
+from ..tables import TABLES
 from .types import (
     Array,
     BitGroup,
     Bytes,
     Chars,
+    Cmp,
     Dim,
+    Local,
     LTimeDate,
     Record,
-    Rest,
+    Ref,
+    Repeat,
     Set,
     TableSpec,
+    When,
     bits,
     flag,
     int16,
@@ -396,19 +402,79 @@ ET51 = TableSpec("ET51", "MEP Device Configuration", (
 ))
 
 # ------------------------------------------------------------- ET52/ET53
-# Header and the end marker framing a list of length-prefixed C12.18
-# messages; the list itself is decoded by the capture layer (it is frames).
+# A transaction: size B (counting every byte from offset 0), type, number,
+# for group broadcasts a group list, then records {UINT16 length, message}
+# up to B-2, where the transaction number is repeated; the rest of the
+# table (ET11's transaction request/response lengths, 769 / 1785) is
+# unused.  The messages are C12.18 requests (ET52) or responses (ET53)
+# without sequence number or digest, their table id, offset and count most
+# significant byte first like the frames.
 
-_TXN_HEADER = (
-    uint16("transaction_size", "Transaction Size (B)", unit="bytes"),
-    uint8("transaction_type", "Transaction Type", enum={0: "Requests", 1: "Responses",
-                                                        3: "Requests with group IDs"}),
-    uint16("transaction_number", "Transaction Number"),
-    Bytes("records", "Record list and closing transaction number", Rest()),
-)
+ET52_SIZE = Dim("ET11", "transaction_request_length", 769)
+ET53_SIZE = Dim("ET11", "transaction_response_length", 1785)
+_EMPTY_TRANSACTION = 7
+"""Header (5) and closing number (2): the size assumed before the data says."""
 
-ET52 = TableSpec("ET52", "MEP Transaction Request", _TXN_HEADER)
-ET53 = TableSpec("ET53", "MEP Transaction Response", _TXN_HEADER)
+TRANSACTION_TYPES = {
+    0: "Requests", 1: "Responses",
+    2: "Responses - partial (not all fit, or an invalid length ended them)",
+    3: "Group broadcast request", 4: "Group broadcast request denied",
+}
+_TABLE_NAMES = {tid: f"{tag} {name}" for tid, (tag, name) in TABLES.items()}
+
+
+def _msb(size: int, name: str, label: str, **kw) -> BitGroup:
+    """A C12.18 integer inside a message: most significant byte first."""
+    return BitGroup(size, (bits(name, label, 0, 8 * size - 1, **kw),), msb_first=True)
+
+
+_TABLE_ID = _msb(2, "table_id", "Table ID", enum=_TABLE_NAMES)
+_OFFSET = _msb(3, "offset", "Offset", unit="bytes")
+_COUNT = _msb(2, "count", "Count", unit="bytes")
+_DATA = Bytes("data", "Table data", Local("count", 0))
+
+
+def _when_code(code: int, *fields) -> When:
+    return When(Cmp(Local("code", 0), "==", code), fields)
+
+
+_REQUEST = Record("message", "Request", (
+    uint8("code", "Request code", enum=REQUEST_CODES, hex=True),
+    _when_code(0x30, _TABLE_ID),
+    _when_code(0x3F, _TABLE_ID, _OFFSET, _COUNT),
+    _when_code(0x40, _TABLE_ID, _COUNT, _DATA),
+    _when_code(0x4F, _TABLE_ID, _OFFSET, _COUNT, _DATA),
+), size=Local("length", 0))
+
+_RESPONSE = Record("message", "Response", (
+    uint8("code", "Response code", enum=RESPONSE_CODES, hex=True),
+    # an OK answer to a read carries count and data; other answers are the code alone
+    When(Cmp(Local("length", 0), ">", 1), (_COUNT, _DATA)),
+), size=Local("length", 0))
+
+
+def _transaction(message: Record, table_size: Dim) -> tuple:
+    size = Ref("transaction_size", _EMPTY_TRANSACTION)
+    return (
+        uint16("transaction_size", "Transaction Size (B)", unit="bytes"),
+        uint8("transaction_type", "Transaction Type", enum=TRANSACTION_TYPES),
+        uint16("transaction_number", "Transaction Number"),
+        When(Cmp(Ref("transaction_type", 0), "==", 3), (
+            uint8("group_id_count", "Group ID Count"),
+            Array("group_ids", "Group ID List", Ref("group_id_count", 0),
+                  uint16("group_id", "Group ID", hex=True)),
+        )),
+        Repeat("records", "Record List", Record("record", "Record", (
+            uint16("length", "Length", unit="bytes"),
+            message,
+        )), sub(size, 2)),
+        uint16("closing_transaction_number", "Transaction Number (repeated)"),
+        Bytes("unused", "Unused", sub(table_size, size)),
+    )
+
+
+ET52 = TableSpec("ET52", "MEP Transaction Request", _transaction(_REQUEST, ET52_SIZE))
+ET53 = TableSpec("ET53", "MEP Transaction Response", _transaction(_RESPONSE, ET53_SIZE))
 
 # ------------------------------------------------------------------- ET54
 # Firmware 4.0+ layout: from offset 91 a module-record array (ET11.32 records

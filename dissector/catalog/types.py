@@ -63,12 +63,25 @@ class Expr:
 
 
 @dataclass(frozen=True)
+class Local:
+    """A field laid out earlier in the current :class:`Repeat` element, by name.
+
+    ``Local("length")`` sizes a message by the length word that starts its
+    own record; outside a repeated element it is the latest field of that name
+    in the table.  ``default`` applies when that field lies outside the data.
+    """
+
+    name: str
+    default: int
+
+
+@dataclass(frozen=True)
 class Rest:
     """All bytes left in the data from here on (procedure parameters of an
     unknown procedure, opaque tails).  Zero when laid out without data."""
 
 
-Count = int | Dim | Ref | Rest | Expr
+Count = int | Dim | Ref | Local | Rest | Expr
 """A size or element count: a constant, a dimension, a same-table field or arithmetic."""
 
 
@@ -109,7 +122,7 @@ class Cmp:
     right: int = 0
 
 
-Cond = Dim | Ref | Cmp
+Cond = Dim | Ref | Local | Cmp
 """A condition: a count is true when non-zero, or an explicit comparison."""
 
 
@@ -301,6 +314,24 @@ class Array:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Elements back to back up to the table offset ``end`` (a record list).
+
+    The guide's ET52/ET53 hold length-prefixed messages until a closing word
+    at B-2: how many there are follows from the data alone.  Elements are laid
+    out only where the data reaches (a layout without data has none); those
+    running past ``end`` are cut there, and the list always spans
+    ``start..end`` so the fields after it keep their offsets.
+    """
+
+    name: str
+    label: str
+    element: Field
+    end: Count
+    desc: str = ""
+
+
+@dataclass(frozen=True)
 class When:
     """``IF cond THEN fields``: the fields exist only while ``cond`` holds.
 
@@ -315,7 +346,7 @@ class When:
 Leaf = (UInt | Int | Bool | Bits | Set | Chars | Bcd | Bytes | Time | STimeDate | LTimeDate
         | RDate | AnsiDate)
 Field = (UInt | Int | Set | Chars | Bcd | Bytes | Time | STimeDate | LTimeDate | RDate
-         | AnsiDate | Fill | BitGroup | Record | Array | When)
+         | AnsiDate | Fill | BitGroup | Record | Array | Repeat | When)
 
 LEAF_TYPES = (UInt, Int, Bool, Bits, Set, Chars, Bcd, Bytes, Time, STimeDate, LTimeDate,
               RDate, AnsiDate)
