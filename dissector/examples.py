@@ -1,12 +1,13 @@
 """The example messages of the MEP guide, as test vectors.
 
 Chapter 2 gives two TLS examples and two RC4 examples; Appendices A and B
-share one more; chapter 4 adds an ET52/ET53 transaction and an EP17 call.  Each message is kept as the bytes on the wire, its
-direction, and the values the guide reads out of it.  The RC4 and chapter 4
-examples use the guide's default key of sixteen 0x01 bytes; the Appendix A/B example
-does not say which key made its digests, so they cannot be verified.
-TLS example 1 ends by repeating its last two messages verbatim (one marked
-S->S); the repeat adds nothing and is left out.
+share one more; chapter 4 adds an ET52/ET53 transaction and an EP17 call.
+Each message is kept as the bytes on the wire, its direction, and the values
+the guide reads out of it.  The RC4 and chapter 4 examples use the guide's
+default key of sixteen 0x01 bytes; the Appendix A/B example does not say
+which key made its digests, so they cannot be verified.  TLS example 1 ends
+by repeating its last two messages verbatim (one marked S->S); the repeat
+adds nothing and is left out.
 """
 
 from __future__ import annotations

@@ -277,10 +277,11 @@ ALL_SPECS = sorted(CATALOG.values(), key=lambda s: s.tid) + [
 
 
 def _draw_values(data, spec, dims, image=None):
-    """Values for every slot; layouts depending on their own data settle in two rounds."""
+    """Values for every slot; layouts depending on their own data settle in a few
+    rounds (one per record of a record list)."""
     values: dict = {}
     sizes: dict = {}
-    for _ in range(4):
+    for _ in range(40):
         slots = plan(spec, dims, image, 0).slots if image is not None else layout(spec, dims)
         stable = True
         for s in slots:
@@ -313,10 +314,11 @@ def test_round_trip_and_windows(spec, data, dims):
     expect = {s.path: s.offset for s in plan(spec, dims, image[o : o + c], o).slots
               if s.offset >= o and s.end <= o + c}
     assert {f.slot.path: f.slot.offset for f in part.fields} == expect
-    if not any(k.startswith("ref:") for k in full.dims):
+    if not any(k.startswith(("ref:", "local:")) for k in full.dims):
         inside = {s.path for s in layout(spec, dims) if s.offset >= o and s.end <= o + c}
         assert set(expect) == inside
-    refs_known = all(v.source != DEFAULT for k, v in part.dims.items() if k.startswith("ref:"))
+    refs_known = all(v.source != DEFAULT for k, v in part.dims.items()
+                     if k.startswith(("ref:", "local:")))
     for f in part.fields:
         if not refs_known:  # a window without the sizing field: layout unknowable
             break
@@ -361,7 +363,7 @@ def test_catalog_ids_and_names():
                 "ET59", "ET70"):
         spec = spec_for(tag)
         assert spec is not None and spec.tid == table_id(tag), tag
-    assert set(procedures.PROCEDURES) == {2065, 2067, 2109}
+    assert {2065, 2067, 2109} <= set(procedures.PROCEDURES)
 
 
 def test_abbreviations_are_wireshark_names():

@@ -20,11 +20,13 @@ import pytest
 
 from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
 from mepshark.dissector import builders as b
-from mepshark.dissector.examples import GUIDE_KEY_HEX
+from mepshark.dissector.examples import EXAMPLES, GUIDE_KEY_HEX
 from mepshark.dissector.security import parse_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PCAP = ROOT / "pcaps" / "spec-examples.pcapng"
+N_FRAMES = len(EXAMPLES)
+"""Frames in spec-examples.pcapng: one per guide example message."""
 CLI = Path(sys.executable).parent / "mep-dissector"
 
 GUIDE_KEY = bytes.fromhex(GUIDE_KEY_HEX)
@@ -111,8 +113,8 @@ def key_file(tmp_path) -> Path:
 def test_spec_examples_with_the_guide_key(with_key):
     """The demo: pairing, retries and digests on the guide's examples."""
     lines = frame_lines(with_key.stdout)
-    assert len(with_key.stdout.splitlines()) == 14
-    assert sorted(lines) == list(range(1, 15))
+    assert len(with_key.stdout.splitlines()) == N_FRAMES
+    assert sorted(lines) == list(range(1, N_FRAMES + 1))
     assert FRAME_7 in lines[7]
     assert "[retransmission of 7]" in lines[9]
     assert FRAME_10 in lines[10]
@@ -127,7 +129,7 @@ def test_spec_examples_without_a_key(with_key):
     res = decode(SPEC_PCAP)
     assert "[bad digest]" not in res.stdout
     lines = frame_lines(res.stdout)
-    assert len(lines) == 14
+    assert len(lines) == N_FRAMES
     assert FRAME_7 in lines[7]
     assert "[retransmission of 7]" in lines[9]
     assert FRAME_10 in lines[10]
@@ -138,7 +140,7 @@ def test_spec_examples_without_a_key(with_key):
 
 def test_verbose_shows_digest_status_and_scapy_fields(with_key_verbose):
     blocks = frame_blocks(with_key_verbose.stdout)
-    assert sorted(blocks) == list(range(1, 15))
+    assert sorted(blocks) == list(range(1, N_FRAMES + 1))
     for n in RC4_FRAMES:
         assert "digest: Good (MAK)" in blocks[n], n
     assert "digest: Bad" in blocks[APPENDIX_REQUEST]
@@ -348,8 +350,8 @@ def test_capture_cut_mid_block_still_decodes(tmp_path):
     assert res.returncode == 0
     assert "Traceback" not in res.stderr
     lines = frame_lines(res.stdout)
-    assert sorted(lines) == list(range(1, 14))
-    assert "[no response]" in lines[13]
+    assert sorted(lines) == list(range(1, N_FRAMES))
+    assert "[no response]" in lines[N_FRAMES - 1]
 
 
 def _encrypted_request_starting_with(first_bytes: range) -> tuple[bytes, bytes]:

@@ -11,8 +11,11 @@ from .types import (
     Array,
     Bcd,
     BitGroup,
+    Bytes,
     Chars,
+    Cmp,
     Dim,
+    Local,
     LTimeDate,
     Record,
     Ref,
@@ -22,6 +25,7 @@ from .types import (
     Time,
     When,
     bits,
+    byte_flags,
     flag,
     int16,
     ni_fmat1,
@@ -529,5 +533,62 @@ BT53 = TableSpec("BT53", "Time Offset", (
     int16("time_zone_offset", "Time Zone Offset", unit="min"),
 ))
 
-BASIC = (BT00, BT01, BT03, BT15, BT20, BT21, BT22, BT23, BT24, BT25, BT27, BT28, BT52, BT53, BT55)
+# ------------------------------------------------------------- BT04 and PED
+# Optical guide: pending tables (id + 4096) mirror a table and activate on the
+# condition of their Pending Event Description; BT04 lists the activations.
+
+PED_EVENT_CODES = {
+    0: "Absolute time (Event Storage is an STIME_DATE, UTC)",
+    1: "Relative time (weeks, days, hours, minutes, seconds)",
+    2: "No automatic activation (Event Storage is opaque)",
+}
+
+PED = Record("ped", "Pending Event Description (PED)", (
+    byte_flags(
+        bits("event_code", "Event Code", 0, 3, enum=PED_EVENT_CODES),
+        flag("self_read_flag", "Self Read Flag", 4),
+        flag("demand_reset_flag", "Demand Reset Flag", 5),
+    ),
+    # Event Storage is ARRAY[5] OF CHAR whose meaning follows the event code.
+    When(Cmp(Local("event_code", 0), "==", 0), (
+        STimeDate("event_storage_time", "Event Storage: activation time (UTC)",
+                  desc="All zeroes: empty PED"),
+    ), otherwise=(
+        When(Cmp(Local("event_code", 0), "==", 1), (
+            Record("event_storage_delay", "Event Storage: delay after the write", (
+                uint8("weeks", "Weeks"),
+                uint8("days", "Days"),
+                uint8("hours", "Hours", unit="h"),
+                uint8("minutes", "Minutes", unit="min"),
+                uint8("seconds", "Seconds", unit="s"),
+            )),
+        ), otherwise=(
+            Bytes("event_storage", "Event Storage", 5),
+        )),
+    )),
+))
+"""The PED of the optical guide (BT04 entries, pending tables, BP15): 6 bytes."""
+
+BT00_DIM_BASIC_TABLES = Dim("BT00", "dim_basic_tables_used", 10)
+BT00_DIM_EXTENDED_TABLES = Dim("BT00", "dim_extended_tables_used", 20)
+BT00_NBR_PENDING_TABLES = Dim("BT00", "nbr_pending_tables", 4)
+
+BT04 = TableSpec("BT04", "Pending Status", (
+    Set("basic_pending", "Basic Pending (one flag per basic table)", BT00_DIM_BASIC_TABLES),
+    Set("extended_pending", "Extended Pending (one flag per extended table)",
+        BT00_DIM_EXTENDED_TABLES),
+    STimeDate("last_activation_time", "Last Activation Time"),
+    uint8("nbr_pending_activations", "Number of Pending Activations"),
+    Array("pending_activations", "Pending Activations", BT00_NBR_PENDING_TABLES,
+          Record("activation", "Pending activation", (
+              *PED.fields,
+              BitGroup(2, (
+                  bits("table_id", "Table ID (without the 4096 offset)", 0, 11),
+                  flag("still_pending", "Still Pending", 12),
+              )),
+          ))),
+))
+
+BASIC = (BT00, BT01, BT03, BT04, BT15, BT20, BT21, BT22, BT23, BT24, BT25, BT27, BT28, BT52,
+         BT53, BT55)
 

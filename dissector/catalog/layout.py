@@ -472,7 +472,7 @@ def encode_value(f: Leaf, v: Any, size: int) -> bytes:
     if isinstance(f, AnsiDate):
         if v is None:
             return bytes(2)
-        x = (v.year % 100) & 0x7F | (v.month & 0xF) << 7 | (v.day & 0x1F) << 11
+        x = (v.year - 2000) & 0x7F | (v.month & 0xF) << 7 | (v.day & 0x1F) << 11
         return x.to_bytes(2, "little")
     raise TypeError(f"not encodable alone: {f!r}")
 

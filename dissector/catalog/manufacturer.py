@@ -24,6 +24,7 @@ from .types import (
     Set,
     TableSpec,
     When,
+    add,
     bits,
     flag,
     int16,
@@ -322,17 +323,60 @@ ET15 = TableSpec("ET15", "MEP/M-Bus On-demand Requests", (
 
 # ------------------------------------------------------------------- ET16
 
+MBUS_MEDIUM = {0: "Other", 1: "Oil", 2: "Electricity", 3: "Gas", 4: "Heat (outlet)",
+               5: "Steam", 6: "Hot water", 7: "Water", 8: "Heat cost allocator",
+               9: "Compressed air", 10: "Cooling (outlet)", 11: "Cooling (inlet)",
+               12: "Heat (inlet)", 13: "Heat / cooling", 14: "Bus / system", 15: "Unknown",
+               0x16: "Cold water", 0x17: "Dual water", 0x18: "Pressure", 0x19: "A/D converter"}
+"""M-Bus medium codes (EN 13757-3); the guide names 3, 4, 6 and 7."""
+
 ET16_ENTRY = Record("billing_read", "MEP Billing Read (MBR)", (
     LTimeDate("timestamp", "Timestamp"),
     BitGroup(1, (
         flag("data_order", "Data Order (1 = Mode 2, MSB first)", 0),
         flag("response_type", "Response Type (1 = fixed data structure)", 1),
         flag("key_availability", "Key Availability", 2),
-        bits("authentication", "Authentication", 3, 4, enum={0: "Passed", 1: "ID failure"}),
+        bits("authentication", "Authentication", 3, 4, enum={
+            0: "Passed", 1: "ID failure", 2: "Date failure", 3: "Passed with alternate date"}),
         flag("security_status", "Security Status", 5),
     )),
     uint8("telegram_length", "Length (L)", unit="bytes"),
-    Bytes("telegram", "Telegram(s)", sub(ET11_DATA_ENTRY_SIZE, 8)),
+    # the first telegram's header, by Response Type; its data records (DIF/VIF
+    # coded, EN 13757-3) and any further telegrams stay bytes
+    When(Cmp(Local("response_type", 0), "==", 0), (
+        uint32("serial_nbr", "Serial Nbr (packed BCD, shown as hex digits)", hex=True),
+        uint16("mfg_id", "Mfg ID (3 letters, 5 bits each: A = 1)", hex=True),
+        uint8("version", "Version"),
+        uint8("medium", "Medium", enum=MBUS_MEDIUM),
+        uint8("access_number", "Access Number"),
+        BitGroup(1, (
+            bits("application_status", "Application status", 0, 1, enum={
+                0: "No error", 1: "Application busy", 2: "Any application error",
+                3: "Reserved"}),
+            flag("power_low", "Power low", 2),
+            flag("permanent_error", "Permanent error", 3),
+            flag("temporary_error", "Temporary error", 4),
+            bits("mfg_specific", "Manufacturer specific", 5, 7),
+        )),
+        uint16("signature", "Signature", hex=True),
+        Bytes("data_records", "Tel. Data Records", sub(Local("telegram_length", 0), 13)),
+        uint8("terminator", "Zero terminator"),
+    ), otherwise=(
+        uint32("serial_nbr", "Serial Nbr (packed BCD, shown as hex digits)", hex=True),
+        uint8("access_number", "Access Number"),
+        BitGroup(1, (
+            flag("counters_binary", "Counters coded signed binary (0 = BCD)", 0),
+            flag("counters_fixed_date", "Counters stored at fixed date (0 = actual)", 1),
+            flag("power_low", "Power low", 2),
+            flag("permanent_error", "Permanent error", 3),
+            flag("temporary_error", "Temporary error", 4),
+            bits("mfg_specific", "Manufacturer specific", 5, 7),
+        )),
+        Bytes("fixed_data", "Fixed data (medium, units, counters)",
+              sub(Local("telegram_length", 0), 6)),
+    )),
+    Bytes("further_telegrams", "Further telegrams",
+          sub(ET11_DATA_ENTRY_SIZE, add(8, Local("telegram_length", 0)))),
 ), size=ET11_DATA_ENTRY_SIZE)
 
 ET16 = TableSpec("ET16", "MEP/M-Bus Device Data", (

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from . import control, devices, display, history, loadprofile, meterconfig, quality, timeofuse
 from .basic import BASIC
 from .manufacturer import MANUFACTURER
 from .procedures import BT07, BT08, ET59, ET85, PROCEDURES
 from .types import Dim, TableSpec
 
+_MODULES = (control, devices, display, history, loadprofile, meterconfig, quality, timeofuse)
+
 CATALOG: dict[int, TableSpec] = {
-    s.tid: s for s in (*BASIC, BT07, BT08, *MANUFACTURER, ET59, ET85)
+    s.tid: s for s in (*BASIC, BT07, BT08, *MANUFACTURER, ET59, ET85,
+                       *(t for m in _MODULES for t in m.TABLES))
 }
 """Table id (``mepshark.dissector.tables.table_id``) -> layout."""
 

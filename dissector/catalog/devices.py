@@ -1,0 +1,430 @@
+"""M-Bus/MEP device tables and the adjustable logs they feed (MEP guide, chapter 4).
+
+ET36 publishes the size of every adjustable manufacturer log; its seven
+records are spelled out as top-level fields (``et45_entry_size``,
+``et45_current_entries``, ...) so that they can be :class:`Dim` sources for
+ET45, ET74 and the other logs.  ET45/ET74 are circular queues:
+:func:`log_order` and :func:`recurring_read_order` give their array elements
+oldest first.  Choices made where the guide is unclear are commented at the
+spec and held by ``tests/test_catalog_devices.py`` (``test_note_*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .basic import SOURCES
+from .manufacturer import ET11_NBR_DEVICES
+from .types import (
+    Array,
+    BitGroup,
+    Bytes,
+    Cmp,
+    Dim,
+    LTimeDate,
+    Record,
+    Ref,
+    Set,
+    TableSpec,
+    When,
+    bits,
+    flag,
+    ni_fmat1,
+    set_bytes,
+    sub,
+    uint8,
+    uint16,
+    uint32,
+)
+
+# ------------------------------------------------------------ dimensions
+# ET11 values not yet named in manufacturer.py (defaults: the guide's Value column).
+ET11_CONFIG_ENTRY_2_SIZE = Dim("ET11", "config_entry_2_size", 22)
+ET11_ET57_ENTRY_COUNT = Dim("ET11", "et57_entry_count", 16)
+ET11_MEP_DATA_ALERT_SOURCES = Dim("ET11", "mep_data_alert_sources", 10)
+
+# The logs ET36 describes, in its record order.  The guide never prints the
+# list; ET42's "Adjustable Log Info" gives this order (and the offsets ET36.3,
+# .7, .20, .24 ... of the first five), and chapter 3 puts ET45 in the fifth entry.
+ET36_LOGS = ("ET31", "ET32", "ET38", "ET41", "ET45", "ET75", "ET81")
+ET36_RECORD_SIZE = 17
+# Defaults from ET36's description column: (entry size, max entries, current entries).
+# ET41's entry size follows the demand configuration (EP32); it has no entries by default.
+_ET36_DEFAULTS = {
+    "ET31": (232, 255, 2), "ET32": (525, 255, 8), "ET38": (35, 255, 10), "ET41": (0, 255, 0),
+    "ET45": (525, 253, 0), "ET75": (143, 253, 0), "ET81": (12, 253, 0),
+}
+ET36_ENTRY_SIZE = {t: Dim("ET36", f"{t.lower()}_entry_size", d[0])
+                   for t, d in _ET36_DEFAULTS.items()}
+"""Log tag -> Dim of its entry size in bytes (e.g. ``ET36.et45_entry_size``)."""
+ET36_MAX_ENTRIES = {t: Dim("ET36", f"{t.lower()}_max_entries", d[1])
+                    for t, d in _ET36_DEFAULTS.items()}
+"""Log tag -> Dim of its maximum number of entries."""
+ET36_CURRENT_ENTRIES = {t: Dim("ET36", f"{t.lower()}_current_entries", d[2])
+                        for t, d in _ET36_DEFAULTS.items()}
+"""Log tag -> Dim of the number of entries currently configured (the array size)."""
+
+ET36_ET45_ENTRY_SIZE = ET36_ENTRY_SIZE["ET45"]
+ET36_ET45_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET45"]
+# ET54.69 sizes ET74 ("Entry size is controlled by ET45"); 0 by default.
+ET54_ET74_ENTRY_COUNT = Dim("ET54", "et74_entry_count", 0)
+# ET42 flag telling whether ET36 ends with the unread-entries bitmap (present on
+# current firmware, hence the default).
+ET42_UNREAD_BITMAP_ENABLED = Dim("ET42", "unread_log_entries_bitmap_enabled", 1)
+# ET54.0.2: ET42 carries the multiple load profile data set part (firmware 3.50+,
+# the guide gives no value; the current firmware's case is the default).
+ET54_MULTIPLE_LP_SETS = Dim("ET54", "multiple_load_profile_data_set_support", 1)
+
+# ------------------------------------------------------------------- ET34
+
+ET34_ENTRY = Record("device", "Additional device configuration", (
+    Bytes("reserved", "Reserved", 2),
+    uint8("group_mask", "Group Mask", hex=True),
+    Bytes("reserved_3", "Reserved", 1),
+    uint16("load_profile_poll_rate", "Load Profile Poll Rate", unit="min"),
+    uint8("control_mdt", "Control MDT"),
+    uint8("command_monitor_mdt", "Command Monitor MDT", enum={0: "None"}),
+    uint8("time_stamp_mdt", "Time Stamp MDT"),
+    BitGroup(1, (
+        bits("hour_locator_start_bit", "Hour Locator: Starting Bit (1-based)", 0, 4),
+        bits("hour_locator_bit_count", "Hour Locator: Bit Count", 5, 7),
+    )),
+    BitGroup(1, (
+        bits("minute_locator_start_bit", "Minute Locator: Starting Bit (1-based)", 0, 4),
+        bits("minute_locator_bit_count", "Minute Locator: Bit Count", 5, 7),
+    )),
+    uint8("load_profile_poll_wait", "Load Profile Poll Wait", unit="s"),
+    uint8("load_profile_poll_retry_attempts", "Load Profile Poll Retry Attempts"),
+    uint8("load_profile_poll_retry_wait", "Load Profile Poll Retry Wait"),
+    # Printed "ARRAY[7]" at 14-21: eight bytes, which the 22-byte entry (ET11.13) needs.
+    Bytes("reserved_14", "Reserved", 8),
+), size=ET11_CONFIG_ENTRY_2_SIZE)
+
+ET34 = TableSpec("ET34", "Additional M-Bus/MEP Device Configuration", (
+    Array("device_config", "Device Config", ET11_NBR_DEVICES, ET34_ENTRY),
+))
+
+# ------------------------------------------------------------------- ET36
+
+_COUNT = Ref("count", len(ET36_LOGS))
+
+
+def _table_idc(prefix: str, title: str) -> BitGroup:
+    """TABLE_IDC: table number, basic/extended flag, procedure flag, reserved flags."""
+    return BitGroup(2, (
+        bits(f"{prefix}tbl_proc_nbr", f"{title}Tbl_Proc_Nbr", 0, 10),
+        flag(f"{prefix}std_vs_mfg_flag", f"{title}Std_vs_MfgFlag (1 = extended)", 11),
+        flag(f"{prefix}procedure_flag", f"{title}Procedure Flag", 12),
+        bits(f"{prefix}flags", f"{title}Flags", 13, 15),
+    ))
+
+
+def _dimension_record(prefix: str, title: str) -> tuple:
+    """One 17-byte "Actual Dimension List" record, its names prefixed."""
+    return (
+        _table_idc(prefix, title),
+        uint16(f"{prefix}entry_size", f"{title}Entry Size", unit="bytes"),
+        uint16(f"{prefix}max_entries", f"{title}Max Entries"),
+        uint16(f"{prefix}current_entries", f"{title}Current Entries"),
+        BitGroup(1, (flag(f"{prefix}length_included", f"{title}Length Included", 0),)),
+        Bytes(f"{prefix}spare", f"{title}Spare", 8),
+    )
+
+
+ET36 = TableSpec("ET36", "Manufacturer (Extended) Table Actual Dimensions", (
+    uint8("count", "Count"),
+    # Record k exists while Count > k; flat names so the values are dimensions.
+    *(When(Cmp(_COUNT, ">", k), _dimension_record(f"{t.lower()}_", f"{t} "))
+      for k, t in enumerate(ET36_LOGS)),
+    Array("further_logs", "Actual Dimension List (further logs)", sub(_COUNT, len(ET36_LOGS)),
+          Record("log", "Actual Dimension", _dimension_record("", ""))),
+    # Offset printed "(Count*10)+1"; the records are 17 bytes, so Count*17+1.
+    When(ET42_UNREAD_BITMAP_ENABLED, (
+        Set("unread_entries_bitmap", "Unread Entries Bitmap", set_bytes(_COUNT),
+            flags=dict(enumerate(ET36_LOGS))),
+    )),
+))
+
+# ------------------------------------------------------------------- ET57
+
+MDT_ENTRY = Record("mdt_entry", "MdtEntry", (
+    BitGroup(1, (
+        bits("entry_type", "Entry Type", 0, 1, enum={
+            0: "Empty", 1: "M-Bus base entry", 2: "MEP base entry",
+            3: "Extension of previous entry"}),
+        bits("mdt", "MDT", 2, 6),
+        flag("special", "Special", 7),  # printed UINT(7): one bit
+    )),
+    Bytes("drh", "DRH", 3, desc="Data Record Header (MEP base: offset, length, command)"),
+))
+
+ET57 = TableSpec("ET57", "M-Bus Data Type Table", (
+    Array("mdt_entries", "MDT Entry Array", ET11_ET57_ENTRY_COUNT, MDT_ENTRY),
+))
+
+# ------------------------------------------------------------------- ET42
+
+LOG_LIST_NAMES = (("otr_log", "OTR Log"), ("mbus_otr_log", "M-Bus OTR Log"),
+                  ("config_id_log", "Config ID Log"), ("demand_reset_log", "Demand Reset Log"),
+                  ("mbus_recurring_log", "M-Bus Recurring Log"),
+                  ("lp_change_log", "LP Change Log"), ("power_outage_log", "Power Outage Log"))
+
+
+def _log_info(name: str, label: str) -> Record:
+    # The UINT24 of the log list: a UINT8 count then a UINT16 entry size (the
+    # power outage log's "entry size" is described as a maximum count; the
+    # field name and the other logs say entry size).
+    return Record(name, label, (
+        uint8("log_count", "Log Count"),
+        uint16("entry_size", "Entry Size", unit="bytes"),
+    ))
+
+
+def _lp_set(prefix: str, sources: Any) -> tuple:
+    """Load profile data set information (ET42.23..36 for set 1, repeated for sets 2..4)."""
+    return (
+        uint32(f"{prefix}block_size", "Block Size", unit="bytes"),
+        uint16(f"{prefix}nbr_blocks", "Number of Blocks"),
+        uint8(f"{prefix}nbr_channels", "Number of Channels"),
+        uint8(f"{prefix}interval_duration", "Interval Duration",
+              desc="1..60 minutes, 84 = 24 hours"),
+        uint8(f"{prefix}interval_size", "Interval Size", unit="bytes"),
+        uint8(f"{prefix}options", "Options", hex=True),
+        uint16(f"{prefix}intervals_per_block", "Intervals Per Block"),
+        uint8(f"{prefix}block_start_hour", "Block Start Hour"),
+        uint8(f"{prefix}block_start_minute", "Block Start Minute"),
+        *sources,
+    )
+
+
+def _data_set(n: int) -> When:
+    # Only the sets flagged in the bit mask follow (the mask would be redundant
+    # with "Number of Blocks" if inactive sets were present too).
+    name = f"data_set_{n}"
+    return When(Ref(f"data_set_{n}_active", 0), (
+        Record(name, f"Data Set {n} Configuration", _lp_set("", (
+            Array("load_profile_extended_sources", "Load Profile Extended Sources",
+                  Ref(f"{name}.nbr_channels", 0), uint16("source_id", "Source ID", hex=True)),
+        ))),
+    ))
+
+
+ET42 = TableSpec("ET42", "Interface Definition", (
+    uint16("table_length", "Table Length", unit="bytes"),
+    uint8("fixed_section_length", "Fixed Section Length (FSL)", unit="bytes"),
+    uint8("log_list_size", "Log List Size (LLS)"),
+    BitGroup(2, (
+        flag("ica_nak", "ICS - ICA NAK", 0),
+        flag("blg_lp_format_2", "ICS - Blg/LP Format 2", 1),
+    )),
+    uint16("c12_19_compliance", "C12.19 Compliance", hex=True),
+    uint16("bidn", "Billing Interface Definition Number (BIDN)"),
+    BitGroup(1, (
+        flag("demand_reset_counter", "Demand Reset Counter", 0),
+        flag("cumulative_demand", "Cumulative Demand", 1),
+        flag("continuous_cumulative_demand", "Continuous Cumulative Demand", 2),
+        flag("demand_configured", "Demand Configured", 3),
+        flag("unread_log_entries_bitmap_enabled", "Unread Log Entries Bitmap Enabled", 4),
+    )),
+    uint8("nbr_self_reads", "Number of Self-reads"),
+    uint8("nbr_summations", "Number of Summations"),
+    uint8("nbr_demands", "Number of Demands"),
+    uint8("nbr_coincident_values", "Number of Coincident Values"),
+    uint8("nbr_occurrences", "Number of Occurrences"),
+    uint8("nbr_tiers", "Number of Tiers"),
+    uint8("nbr_present_demands", "Number of Present Demands"),
+    uint8("nbr_present_values", "Number of Present Values"),
+    uint8("demand_sub_interval", "Demand Sub-interval", unit="min"),
+    uint8("demand_multiplier", "Demand Multiplier", unit="min"),
+    uint16("tier_size", "Tier Size", unit="bytes"),
+    *_lp_set("", ()),
+    BitGroup(1, (
+        flag("event_number", "History Log Flags: Event Number", 0),
+        flag("date_time", "History Log Flags: Date Time", 1),
+        flag("sequence_nbr", "History Log Flags: Sequence Nbr", 2),
+        flag("inhibit_overflow", "History Log Flags: Inhibit Overflow", 3),
+        flag("event_log_inhibit_overflow", "History Log Flags: Event Log Inhibit Overflow", 4),
+    )),
+    uint16("history_log_count", "History Log Count"),
+    uint8("history_log_entry_size", "History Log Entry Size", unit="bytes"),
+    # Fields a later firmware adds to the fixed section: the log list starts at FSL.
+    When(Cmp(Ref("fixed_section_length", 41), ">", 41), (
+        Bytes("fixed_section_extension", "Fixed Section (later fields)",
+              sub(Ref("fixed_section_length", 41), 41)),
+    )),
+    Array("log_list", "Log List", Ref("log_list_size", len(ET36_LOGS)), _log_info("log", "Log"),
+          per_index=tuple(_log_info(n, label) for n, label in LOG_LIST_NAMES), flatten=True),
+    Array("demand_sources", "Demand Sources (DmdSrcs)", Ref("nbr_demands", 0),
+          uint8("source_id", "Source ID", enum=SOURCES)),
+    Array("coincident_sources", "Coincident Sources (CoinSrcs)",
+          Ref("nbr_coincident_values", 0), uint8("source_id", "Source ID", enum=SOURCES)),
+    Array("load_profile_extended_sources", "Load Profile Extended Sources (Chans)",
+          Ref("nbr_channels", 0), uint16("source_id", "Source ID", hex=True)),
+    uint8("mdtt_current_entries", "MDTT Current Entries"),
+    Array("mdtt_entries", "MDTT Entries", Ref("mdtt_current_entries", 0), MDT_ENTRY),
+    When(ET54_MULTIPLE_LP_SETS, (
+        BitGroup(1, (
+            flag("data_set_2_active", "Load Profile Bit Mask: Data Set 2 Active", 0),
+            flag("data_set_3_active", "Load Profile Bit Mask: Data Set 3 Active", 1),
+            flag("data_set_4_active", "Load Profile Bit Mask: Data Set 4 Active", 2),
+        )),
+        *(_data_set(n) for n in (2, 3, 4)),
+    )),
+    # Firmware 3.60+ (ET74), 3.70+ (the rest): the section's length (its own byte
+    # included) says which fields a meter sends; fields past it are dropped.
+    uint8("required_section_length", "Required Section Length", unit="bytes"),
+    Record("required_section", "Required Section", (
+        uint16("et74_entry_count", "ET74 Entry Count"),
+        uint8("et77_entry_count", "ET77 Entry Count"),
+        uint16("et79_entry_count", "ET79 Entry Count"),
+        uint8("energy_register_unit", "Energy Register Unit"),
+        uint8("accumulator_rollover_digit", "Accumulator Rollover Digit"),
+    ), size=sub(Ref("required_section_length", 8), 1)),
+))
+
+# ------------------------------------------------------------- ET45/ET74
+
+EXECUTION_STATUS = {0: "Normal", 2: "Delayed (power-up backfill)"}
+READ_RESULT = {4: "Success"}
+ENTRY_HEADER_SIZE = 8
+"""Length, identifier (ET45) or filler (ET74), handle, execution status, result."""
+MBR_HEADER_SIZE = 8
+"""Timestamp, response info and telegram length in front of the telegram bytes."""
+
+
+def _mbr(entry_size: Dim) -> Record:
+    """The MEP Billing Read of ET16 filling the rest of an ET45/ET74 entry."""
+    return Record("data", "Data (MBR)", (
+        LTimeDate("timestamp", "Timestamp"),
+        BitGroup(1, (
+            flag("data_order", "Data Order (1 = Mode 2, MSB first)", 0),
+            flag("response_type", "Response Type (1 = fixed data structure)", 1),
+            flag("key_availability", "Key Availability", 2),
+            bits("authentication", "Authentication", 3, 4, enum={
+                0: "Passed", 1: "ID failure", 2: "Date failure",
+                3: "Passed with alternate date"}),
+            flag("security_status", "Security Status (1 = failed)", 5),
+        )),
+        uint8("telegram_length", "Length (L)", unit="bytes"),
+        Bytes("telegram", "Telegram(s)", sub(entry_size, ENTRY_HEADER_SIZE + MBR_HEADER_SIZE)),
+    ))
+
+
+def _queue_flags() -> BitGroup:
+    return BitGroup(1, (
+        flag("order", "Order (1 = descending)", 0),
+        flag("overflow", "Overflow", 1),
+        flag("list_type", "List Type (1 = circular queue)", 2),
+        flag("inhibit_overflow", "Inhibit Overflow", 3),
+    ))
+
+
+# Entry Size counts the Length word: 525 = 8 header bytes + a 517-byte MBR whose
+# telegram part is the "509 bytes of actual device data" ET36 mentions.
+ET45_ENTRY = Record("entry", "Log Entry", (
+    uint16("length", "Length", unit="bytes"),
+    BitGroup(2, (
+        bits("identifier", "Identifier", 0, 10),  # printed BOOL(0..10): an 11-bit number
+        bits("namespace", "Namespace", 11, 15, enum={
+            0: "Manufacturer specific", 1: "DLMS", 2: "OSGP"}),
+    )),
+    uint16("handle", "Handle", hex=True),
+    uint8("execution_status", "Execution Status", enum=EXECUTION_STATUS),
+    uint8("result", "Result", enum=READ_RESULT),
+    _mbr(ET36_ET45_ENTRY_SIZE),
+), size=ET36_ET45_ENTRY_SIZE)
+
+ET45 = TableSpec("ET45", "MEP Recurring Read Log", (
+    _queue_flags(),
+    uint8("nbr_valid_entries", "Number of Valid Entries"),
+    uint8("last_entry_element", "Last Entry Element"),
+    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
+    uint8("nbr_unread_entries", "Number of Unread Entries"),
+    Array("log_entries", "Log Entries", ET36_ET45_CURRENT_ENTRIES, ET45_ENTRY),
+))
+
+# ET74's entries move into ET45, and ET54.69 says ET45 controls their size: the
+# ET45 entry size applies (not ET11's ET16 entry size, though ET74 calls its
+# entries "identical to ET16").
+ET74_ENTRY = Record("entry", "Log Entry", (
+    uint16("length", "Length", unit="bytes"),
+    uint16("filler", "Filler"),
+    uint16("handle", "Handle", hex=True),
+    uint8("execution_status", "Execution Status", enum=EXECUTION_STATUS),
+    uint8("result", "Result", enum=READ_RESULT),
+    _mbr(ET36_ET45_ENTRY_SIZE),
+), size=ET36_ET45_ENTRY_SIZE)
+
+ET74 = TableSpec("ET74", "MEP Recurring Read Extended Log", (
+    _queue_flags(),
+    uint16("nbr_valid_entries", "Number of Valid Entries"),
+    uint16("last_entry_element", "Last Entry Element"),
+    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
+    uint16("nbr_unread_entries", "Number of Unread Entries"),
+    Array("log_entries", "Log Entries", ET54_ET74_ENTRY_COUNT, ET74_ENTRY),
+))
+
+# ------------------------------------------------------------------- ET71
+
+ET71 = TableSpec("ET71", "Delta Data Alerts", (
+    Array("delta_data", "Delta Data", ET11_MEP_DATA_ALERT_SOURCES, Record("source", "Delta Data", (
+        uint16("delta_data_monitor_source", "Delta Data Monitor Source", hex=True,
+               enum={255: "Entry not in use"}),
+        uint16("configured_delta", "Configured Delta", enum={0: "Disabled"}),
+        ni_fmat1("comparison_value", "Comparison Value"),
+        ni_fmat1("sampled_data_value", "Sampled Data Value"),
+        BitGroup(1, (flag("source_id_invalid", "Status: Source ID Invalid", 0),)),
+    ))),
+))
+
+# --------------------------------------------------------- queue reading
+
+
+def log_order(nbr_valid: int, last_entry: int, capacity: int,
+              descending: bool = False) -> list[int]:
+    """Array elements of a circular log holding ``nbr_valid`` entries, oldest first.
+
+    ``last_entry`` is the element of the most recent entry and ``capacity``
+    the array size (ET36 "Current Entries" for ET45, ET54.69 for ET74).  With
+    the guide's ascending order (``Order`` false) element N is older than N+1,
+    so the entries run up to ``last_entry`` and wrap below element 0 to the
+    end; ``descending`` reverses that.  Inconsistent headers give ``[]``.
+    """
+    if capacity <= 0 or nbr_valid <= 0 or not 0 <= last_entry < capacity:
+        return []
+    n = min(nbr_valid, capacity)
+    step = -1 if descending else 1
+    return [(last_entry - step * (n - 1 - i)) % capacity for i in range(n)]
+
+
+_CAPACITY = {"ET45": ET36_ET45_CURRENT_ENTRIES.key, "ET74": ET54_ET74_ENTRY_COUNT.key}
+
+
+def recurring_read_order(decoded: Any, capacity: int | None = None,
+                         unread_only: bool = False) -> list[int]:
+    """ET45/ET74 elements oldest first from a decode holding the queue header.
+
+    ``decoded`` is a :class:`~.layout.TableDecode` (its ``tag`` and the
+    dimension it was laid out with give the capacity) or a ``{path: value}``
+    mapping with ``capacity`` given.  ``unread_only`` keeps the newest
+    "Number of Unread Entries" elements.  A header outside the window gives ``[]``.
+    """
+    values: Mapping[str, Any] = decoded if isinstance(decoded, Mapping) else decoded.values()
+    if capacity is None:
+        dim = getattr(decoded, "dims", {}).get(_CAPACITY.get(getattr(decoded, "tag", ""), ""))
+        if dim is None:
+            return []
+        capacity = dim.value
+    try:
+        n, last = int(values["nbr_valid_entries"]), int(values["last_entry_element"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    order = log_order(n, last, capacity, bool(values.get("order", False)))
+    if unread_only:
+        unread = max(0, int(values.get("nbr_unread_entries", 0)))
+        order = order[len(order) - min(unread, len(order)):]
+    return order
+
+
+TABLES = (ET34, ET36, ET42, ET45, ET57, ET71, ET74)
