@@ -15,6 +15,8 @@ procedure catalog for procedures).
 from __future__ import annotations
 
 import csv
+import re
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,14 @@ def test_procedure_is_defined(row):
 
 def test_every_procedure_is_listed():
     assert {p.tag for p in PROCEDURES.values()} == {r["tag"] for r in PROC_ROWS}
+
+
+def test_readme_lists_what_is_decoded():
+    """README's "What is decoded" names every table and procedure of the catalog."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## What is decoded"):readme.index("## Wireshark and tshark")]
+    tags = {s.tag for s in CATALOG.values()} | {p.tag for p in PROCEDURES.values()}
+    listed = set(re.findall(r"\b[BE][TP]\d\d\b", section))
+    ranges = re.findall(r"\bBT(\d\d)\.\.BT(\d\d)\b", section)
+    listed |= {f"BT{n:02d}" for lo, hi in ranges for n in range(int(lo), int(hi) + 1)}
+    assert tags - listed == set()
