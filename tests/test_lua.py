@@ -46,7 +46,7 @@ def test_spec_examples_agree(keys):
 def test_guide_examples_verify_in_wireshark():
     """With the key of sixteen 0x01 bytes every RC4 example shows mep.digest.status == 1."""
     lua, stderr = lua_decode(EXAMPLES, [MAK])
-    for n in range(7, 13):
+    for n in [*range(7, 13), *range(15, 23)]:  # chapters 2 and 4 (transaction, EP17 call)
         assert lua[n][0]["mep.digest.status"] == [1], n
         assert lua[n][0]["mep.key"] == ["MAK"], n
     assert lua[13][0]["mep.digest.status"] == [0]  # Appendix A/B: key not in the guide
@@ -150,6 +150,9 @@ def test_transaction_records_are_fields():
         "-T", "fields", "-e", "frame.number", "-e", "mep.et52.records.message.count",
         "-e", "mep.et53.closing_transaction_number"])
     assert proc.stdout.splitlines() == ["15\t10,10,10,1,12,31\t", "20\t\t1"]
+    proc = run_tshark(EXAMPLES, [MAK], ["-Y", "mep.ep17.device_handle == 0x03f8", "-T", "fields",
+                                        "-e", "frame.number", "-e", "mep.procedure.number"])
+    assert proc.stdout.split() == ["21", "2065"]
 
 
 def test_user_dlt_preference(tmp_path):
