@@ -91,18 +91,12 @@ def _volume_record(litres: int, when: dt.datetime) -> bytes:
 def _mbr(when: dt.datetime, litres: int, serial: int) -> dict[str, Any]:
     """An ET16 entry's values (MEP Billing Read): header fields and data records."""
     records = _volume_record(litres, when)
-    return {
-        "timestamp": when, "response_type": 0, "telegram_length": 13 + len(records),
+    telegram = {
         "serial_nbr": serial, "mfg_id": 0x2C2D, "version": 0x1B, "medium": 7,
         "access_number": 0x42, "signature": 0, "data_records": records, "terminator": 0,
     }
-
-
-def _telegram(mbr: Mapping[str, Any]) -> bytes:
-    """The same telegram as ET45 stores it: opaque bytes after the MBR header."""
-    return (mbr["serial_nbr"].to_bytes(4, "little") + mbr["mfg_id"].to_bytes(2, "little")
-            + bytes((mbr["version"], mbr["medium"], mbr["access_number"], 0, 0, 0))
-            + mbr["data_records"] + b"\x00")
+    return {"timestamp": when, "response_type": 0, "telegram_length": 13 + len(records),
+            **{f"telegram.{k}": v for k, v in telegram.items()}}
 
 
 # ------------------------------------------------------------------ the meter
@@ -259,9 +253,7 @@ def _et45_entries() -> dict[str, Any]:
         p = f"log_entries[{element}]."
         out.update({p + "length": 8 + 8 + mbr["telegram_length"], p + "identifier": 1,
                     p + "namespace": 2, p + "handle": handle, p + "execution_status": 0,
-                    p + "result": 4, p + "data.timestamp": when,
-                    p + "data.telegram_length": mbr["telegram_length"],
-                    p + "data.telegram": _telegram(mbr)})
+                    p + "result": 4, **{p + "data." + k: v for k, v in mbr.items()}})
     return out
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import pytest
+from catalogutil import assert_decodes_within, offsets, random_bytes, settled_values
 
 from mepshark.dissector.catalog import (
     DimensionContext,
@@ -18,39 +19,11 @@ from mepshark.dissector.catalog import (
     spec_for,
     table_size,
 )
-from mepshark.dissector.catalog.devices import log_order, recurring_read_order
+from mepshark.dissector.catalog.devices import recurring_read_order
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT
 from mepshark.dissector.catalog.registry import DIMENSION_SOURCES
-from mepshark.dissector.catalog.types import Bits, Bool, Bytes, Int, LTimeDate, Set, UInt
 
 D = devices
-
-
-def offsets(spec, dims=None):
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
-def sample(spec, dims=None, seed=1):
-    """A value per leaf of ``spec`` (or of a slot list): integers fit, timestamps valid."""
-    rnd = random.Random(seed)
-    values = {}
-    for s in spec if isinstance(spec, list) else layout(spec, dims):
-        f = s.field
-        if isinstance(f, Bool):
-            values[s.path] = rnd.random() < 0.5
-        elif isinstance(f, Bits):
-            values[s.path] = rnd.randrange(1 << (f.hi - f.lo + 1))
-        elif isinstance(f, (UInt, Set)):
-            values[s.path] = rnd.randrange(1 << (8 * s.size))
-        elif isinstance(f, Int):
-            values[s.path] = rnd.randrange(-(1 << (8 * s.size - 1)), 1 << (8 * s.size - 1))
-        elif isinstance(f, Bytes):
-            values[s.path] = bytes(rnd.randrange(256) for _ in range(s.size))
-        elif isinstance(f, LTimeDate):
-            values[s.path] = dt.datetime(2024, 3, rnd.randrange(1, 29), 12, 30, 15)
-        else:
-            raise AssertionError(f"no sample for {f!r}")
-    return values
 
 
 def et36_image(**overrides) -> bytes:
@@ -85,19 +58,6 @@ LEARNED = {"ET11.nbr_devices": 6, "ET11.config_entry_2_size": 24, "ET11.et57_ent
            "ET36.et45_entry_size": 40, "ET54.et74_entry_count": 2}
 
 
-def settled_sample(spec, dims=None, fixed=None):
-    """Values for every leaf, re-drawn until layouts read from the image stop changing."""
-    values = {**sample(spec, dims), **(fixed or {})}
-    for _ in range(6):
-        img = encode(spec, values, dims)
-        slots = plan(spec, dims, img).slots
-        extra = {k: v for k, v in sample(slots).items() if k not in values}
-        if not extra:
-            return values
-        values.update(extra)
-    raise AssertionError("layout does not settle")
-
-
 # ET42 as current firmware sends it: 41-byte fixed section, 7 logs, 8-byte required section
 ET42_BASE = {"fixed_section_length": 41, "log_list_size": 7, "required_section_length": 8}
 # ET42's own counts kept small and every optional part present
@@ -111,7 +71,7 @@ ET42_COUNTS = {"fixed_section_length": 43, "log_list_size": 8, "nbr_demands": 2,
 @pytest.mark.parametrize("dims", [None, LEARNED], ids=["default", "learned"])
 @pytest.mark.parametrize("spec", D.TABLES, ids=lambda s: s.tag)
 def test_round_trip(spec, dims):
-    values = settled_sample(spec, dims, ET42_COUNTS if spec is D.ET42 else None)
+    values = settled_values(spec, dims, ET42_COUNTS if spec is D.ET42 else None)
     img = encode(spec, values, dims)
     d = decode(spec, img, 0, dims, full=True)
     assert d.problems == [] and d.size == len(img)
@@ -239,13 +199,13 @@ def test_et45_offsets_and_sizes():
                       ("log_entries[0].result", 13), ("log_entries[0].data.timestamp", 14),
                       ("log_entries[0].data.data_order", 20),
                       ("log_entries[0].data.telegram_length", 21),
-                      ("log_entries[0].data.telegram", 22),
                       ("log_entries[2].handle", 6 + 2 * 525 + 4)):
         assert o[path] == off, path
     assert table_size(D.ET45) == 6  # ET36's default: no entries configured
     assert table_size(D.ET45, dims) == 6 + 3 * 525
     slots = {s.path: s for s in layout(D.ET45, dims)}
-    assert slots["log_entries[0].data.telegram"].size == 509  # "509 bytes of device data"
+    # no data: the Length word is unknown, so no telegram is laid out, only room
+    assert not any(p.startswith("log_entries[0].data.telegram.") for p in slots)
     assert table_size(D.ET45, {**dims, "ET36.et45_entry_size": 100}) == 6 + 300
 
 
@@ -325,7 +285,8 @@ def test_scheduled_read_chain_et14_et36_et45_et74():
     mine = [i for i in recurring_read_order(d) if d.get(f"log_entries[{i}].handle") == handle]
     assert mine == [3, 1]
     assert d.get("log_entries[1].data.timestamp") == dt.datetime(2024, 5, 1, 11, 0)
-    assert d.get("log_entries[1].data.telegram") == bytes(64 - 16)
+    # Length 30: 8 entry header + 8 MBR header + L (0) + 14 bytes of further telegrams
+    assert d.get("log_entries[1].data.further_telegrams") == bytes(30 - 16)
     # ET74: its count from ET54.69, its entry size from ET45's
     ctx.learn(decode(manufacturer.ET54, (2).to_bytes(2, "little"), 69), frame=3)
     assert table_size(D.ET74, ctx) == 9 + 2 * 64
@@ -365,37 +326,14 @@ def test_defaults_without_et36_in_the_capture():
 def test_short_and_garbage_data_never_raise(spec):
     rnd = random.Random(spec.tid)
     for n in (0, 1, 3, 17, 200, 700):
-        raw = bytes(rnd.randrange(256) for _ in range(n))
+        raw = random_bytes(rnd, n)
         for off in (0, 5, 130):
-            d = decode(spec, raw, off, LEARNED, full=True)
-            for f in d.fields:
-                assert f.slot.offset >= off and f.slot.end <= off + n
-                f.text  # noqa: B018
+            assert_decodes_within(spec, raw, off, LEARNED)
     d = decode(spec, b"\x01", 0, full=True)
     assert table_size(spec) <= 1 or any("short" in p for p in d.problems)
 
 
 # --------------------------------------------------------- queue order
-
-
-@pytest.mark.parametrize(("valid", "last", "cap", "expect"), [
-    (0, 0, 8, []),                       # empty
-    (3, 2, 8, [0, 1, 2]),                # not yet full
-    (1, 0, 8, [0]),
-    (8, 2, 8, [3, 4, 5, 6, 7, 0, 1, 2]),  # full, wrapped: the oldest follows the newest
-    (5, 1, 8, [5, 6, 7, 0, 1]),          # wrapped, not full (entries were removed)
-    (8, 7, 8, list(range(8))),           # full, newest at the end
-    (9, 7, 8, list(range(8))),           # more valid than capacity: capped
-    (3, 8, 8, []),                       # last element outside the array
-    (3, 0, 0, []),                       # no entries configured
-])
-def test_log_order(valid, last, cap, expect):
-    assert log_order(valid, last, cap) == expect
-
-
-def test_log_order_descending():
-    assert log_order(3, 6, 8, descending=True) == [0, 7, 6]
-    assert log_order(2, 0, 4, descending=True) == [1, 0]
 
 
 def test_recurring_read_order_from_values():
@@ -439,8 +377,16 @@ def test_note_et45_entry_size_counts_the_length_word():
     slots = {s.path: s for s in layout(D.ET45, {"ET36.et45_current_entries": 2})}
     first, second = slots["log_entries[0].length"], slots["log_entries[1].length"]
     assert second.offset - first.offset == 525
-    tel = slots["log_entries[0].data.telegram"]
-    assert tel.end == second.offset and tel.size == 509
+    # a full entry: Length 525 = 8 header + 8 MBR header + L 20 + 489 further bytes,
+    # the "509 bytes of device data" ending where the next entry starts
+    dims = {"ET36.et45_current_entries": 2}
+    img = encode(D.ET45, {"log_entries[0].length": 525, "log_entries[0].data.telegram_length": 20,
+                          "log_entries[1].length": 16}, dims)
+    d = {f.slot.path: f.slot for f in decode(D.ET45, img, 0, dims).fields}
+    tel = d["log_entries[0].data.telegram.serial_nbr"]
+    rest = d["log_entries[0].data.further_telegrams"]
+    assert tel.offset == first.offset + 16 and rest.offset == tel.offset + 20
+    assert rest.end == second.offset and rest.end - tel.offset == 509
 
 
 def test_note_et45_identifier_is_an_eleven_bit_number():

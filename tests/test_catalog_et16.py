@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from catalogutil import assert_decodes_within
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,8 @@ def _variable_entry(size: int = 517) -> bytes:
 
 def test_variable_structure_header_at_the_guide_offsets():
     d = decode(ET16, _variable_entry(), 0)
-    at = {f.slot.path.split(".", 1)[1]: (f.slot.offset, f.value) for f in d.fields}
+    at = {f.slot.path.split(".", 1)[1].removeprefix("telegram."): (f.slot.offset, f.value)
+          for f in d.fields}
     assert at["timestamp"] == (0, dt.datetime(2024, 11, 20, 10, 30))
     assert at["telegram_length"] == (7, 19)
     assert at["serial_nbr"] == (8, 0x12345678)  # BCD 12345678, least significant byte first
@@ -42,10 +44,11 @@ def test_fixed_structure_follows_response_type():
     entry = (STAMP + bytes([0x02, len(tel)]) + tel + bytes(517))[:517]
     v = decode(ET16, entry, 0).values()
     assert v["device_table[0].response_type"] is True
-    assert v["device_table[0].access_number"] == 9
-    assert v["device_table[0].counters_binary"] and v["device_table[0].counters_fixed_date"]
-    assert len(v["device_table[0].fixed_data"]) == 10
-    assert "device_table[0].medium" not in v
+    assert v["device_table[0].telegram.access_number"] == 9
+    assert v["device_table[0].telegram.counters_binary"]
+    assert v["device_table[0].telegram.counters_fixed_date"]
+    assert len(v["device_table[0].telegram.fixed_data"]) == 10
+    assert "device_table[0].telegram.medium" not in v
 
 
 def test_entries_sized_by_et11_and_round_trip():
@@ -54,11 +57,20 @@ def test_entries_sized_by_et11_and_round_trip():
     image = _variable_entry(60) + _variable_entry(60)
     d = decode(ET16, image, 0, ctx.view(), full=True)
     assert d.problems == [] and d.size == 120
-    assert d.get("device_table[1].serial_nbr") == 0x12345678
+    assert d.get("device_table[1].telegram.serial_nbr") == 0x12345678
     assert encode(ET16, d.values(), ctx.view()) == image
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=700), st.integers(0, 3000))
 def test_any_bytes_decode_without_raising(data, offset):
-    decode(ET16, data, offset, full=True)
+    assert_decodes_within(ET16, data, offset)
+
+
+def test_a_short_length_cuts_the_telegram_header():
+    """L says how much of the telegram is there: header fields past it are not shown."""
+    entry = (STAMP + bytes([0x00, 5]) + bytes.fromhex("7856341299") + bytes(517))[:517]
+    v = decode(ET16, entry, 0).values()
+    assert v["device_table[0].telegram.serial_nbr"] == 0x12345678
+    assert "device_table[0].telegram.mfg_id" not in v
+    assert len(v["device_table[0].further_telegrams"]) == 517 - 8 - 5

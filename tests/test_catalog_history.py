@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import pytest
+from catalogutil import (
+    assert_decodes_within,
+    assert_round_trip,
+    offsets,
+    random_bytes,
+    random_values,
+)
 
 from mepshark.dissector.catalog import DimensionContext, decode, encode, layout, table_size
 from mepshark.dissector.catalog import history as h
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT, plan
 from mepshark.dissector.catalog.registry import DIMENSION_SOURCES, spec_for
-from mepshark.dissector.catalog.types import (
-    Bits,
-    Bool,
-    Bytes,
-    Int,
-    LTimeDate,
-    STimeDate,
-    UInt,
-)
 
 # BT21 with demand configured (as in the guide's transaction example) and 3 self-reads.
 BT21_DEMAND = {"BT21.nbr_self_reads": 3, "BT21.demand_reset_counter": 1,
@@ -34,49 +31,13 @@ OTHER_DIMS = {
 }
 
 
-def _value(rng: random.Random, slot):
-    f = slot.field
-    if isinstance(f, Bool):
-        return rng.random() < 0.5
-    if isinstance(f, Bits):
-        return rng.randrange(1 << (f.hi - f.lo + 1))
-    if isinstance(f, UInt):
-        return rng.randrange(256 ** slot.size)
-    if isinstance(f, Int):
-        return rng.randrange(-(256 ** slot.size) // 2, 256 ** slot.size // 2)
-    if isinstance(f, Bytes):
-        return bytes(rng.randrange(256) for _ in range(slot.size))
-    if isinstance(f, LTimeDate):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60), rng.randrange(60))
-    if isinstance(f, STimeDate):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60))
-    raise AssertionError(f"no value for {f!r}")
-
-
-def _random_values(spec, dims, seed=1):
-    rng = random.Random(seed)
-    return {s.path: _value(rng, s) for s in layout(spec, dims)}
-
-
-def _offsets(spec, dims=None):
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
 # ---------------------------------------------------------------- round trips
 
 
 @pytest.mark.parametrize("dims", [None, OTHER_DIMS], ids=["default", "other"])
 @pytest.mark.parametrize("spec", h.TABLES, ids=lambda s: s.tag)
 def test_round_trip(spec, dims):
-    values = _random_values(spec, dims)
-    image = encode(spec, values, dims)
-    assert len(image) == table_size(spec, dims)
-    d = decode(spec, image, 0, dims, full=True)
-    assert d.problems == []
-    assert d.values() == values
-    assert encode(spec, d.values(), dims) == image
+    assert_round_trip(spec, random_values(spec, dims), dims)
 
 
 def test_registry_and_dimension_sources():
@@ -138,7 +99,7 @@ def test_bt71_read_sizes_bt74_through_the_capture_context():
 
 
 def test_bt74_offsets_match_the_guide():
-    o = _offsets(h.BT74)
+    o = offsets(h.BT74)
     assert (o["order"], o["overflow"], o["list_type"], o["inhibit_overflow"]) == (0, 0, 0, 0)
     assert o["nbr_valid_entries"] == 1
     assert o["last_entry_element"] == 3
@@ -149,7 +110,7 @@ def test_bt74_offsets_match_the_guide():
         [11, 17, 19, 21, 23]
     assert o["history_records[1].time"] == 11 + 14
     assert o["history_records[99].argument"] == 11 + 99 * 14 + 12
-    assert _offsets(h.ET79, {"ET54.et79_entry_count": 1}) == \
+    assert offsets(h.ET79, {"ET54.et79_entry_count": 1}) == \
         {k: v for k, v in o.items() if not k.startswith("history_records[") or k.startswith(r)}
 
 
@@ -170,15 +131,15 @@ def test_bt74_event_bits_and_user_id():
 
 def test_bt70_bt71_offsets():
     for spec in (h.BT70, h.BT71):
-        o = _offsets(spec)
+        o = offsets(spec)
         assert o["history_data_length"] == 3 and o["event_data_length"] == 4
         assert o["nbr_history_entries"] == 5 and o["nbr_event_entries"] == 7
-    assert _offsets(h.BT70)["nbr_standard_events"] == 1
-    assert _offsets(h.BT71)["nbr_manufacturer_event_bytes"] == 2
+    assert offsets(h.BT70)["nbr_standard_events"] == 1
+    assert offsets(h.BT71)["nbr_manufacturer_event_bytes"] == 2
 
 
 def test_et41_offsets_match_the_guide():
-    o = _offsets(h.ET41, {"ET36.et41_current_entries": 2})
+    o = offsets(h.ET41, {"ET36.et41_current_entries": 2})
     e = "demand_reset_entries[0]."
     assert [o[e + n] for n in ("length", "reset_reason", "bidn", "time_and_date", "season")] == \
         [6, 8, 9, 11, 16]
@@ -189,7 +150,7 @@ def test_et41_offsets_match_the_guide():
 
 
 def test_et81_offsets_match_the_guide():
-    o = _offsets(h.ET81, {"ET36.et81_current_entries": 2})
+    o = offsets(h.ET81, {"ET36.et81_current_entries": 2})
     assert o["nbr_valid_entries"] == 1 and o["last_entry_element"] == 2
     assert o["last_entry_sequence_number"] == 3 and o["nbr_unread_entries"] == 5
     assert o["log_entries[0].start_timestamp"] == 6
@@ -198,7 +159,7 @@ def test_et81_offsets_match_the_guide():
 
 
 def test_bt26_register_data_is_bt23():
-    o = _offsets(h.BT26, BT21_DEMAND)
+    o = offsets(h.BT26, BT21_DEMAND)
     e = "self_read_entries[0]."
     assert o[e + "register_data.nbr_demand_resets"] == 14
     assert o[e + "register_data.fwd_active_wh_l1l2l3"] == 15
@@ -213,7 +174,7 @@ def test_bt26_register_data_is_bt23():
 
 def test_partial_window_decodes_whole_fields_only():
     dims = {"BT71.nbr_history_entries": 10}
-    values = _random_values(h.BT74, dims, seed=5)
+    values = random_values(h.BT74, dims, seed=5)
     image = encode(h.BT74, values, dims)
     lo, hi = 11 + 3 * 14 + 4, 11 + 5 * 14 + 9  # mid record 3 .. mid record 5
     d = decode(h.BT74, image[lo:hi], lo, dims)
@@ -234,13 +195,10 @@ def test_short_and_garbage_data_never_raise(spec):
     d = decode(spec, b"\x05", 0, full=True)
     assert any("short" in p for p in d.problems) or table_size(spec) <= 1
     for _ in range(40):
-        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(300)))
+        raw = random_bytes(rng, rng.randrange(300))
         off = rng.choice([0, 1, 5, 11, rng.randrange(5000)])
         dims = {k: rng.randrange(256) for k in OTHER_DIMS}
-        d = decode(spec, raw, off, dims, full=True)
-        for f in d.fields:
-            assert off <= f.slot.offset and f.slot.end <= off + len(raw)
-            f.text  # noqa: B018
+        d = assert_decodes_within(spec, raw, off, dims)
         if spec.tag in h.COUNTS:
             h.log_entries(d)
 
@@ -248,26 +206,28 @@ def test_short_and_garbage_data_never_raise(spec):
 # ------------------------------------------------------------ queue order
 
 
-def test_queue_order_wrapped_full_log():
-    # 100-entry log that has wrapped: newest at element 4, so element 5 is the oldest.
-    assert h.queue_order(100, 4, 100) == [*range(5, 100), *range(0, 5)]
+# One implementation (queues.queue_order) serves the logs here, ET45/ET74
+# (devices.recurring_read_order) and the load profile blocks.
+@pytest.mark.parametrize(("n", "last", "valid", "expect"), [
+    # wrapped 100-entry log: newest at element 4, so element 5 is the oldest
+    (100, 4, 100, [*range(5, 100), *range(0, 5)]),
+    (100, 9, 10, list(range(10))),           # not yet full
+    (5, 0, 1, [0]),
+    (8, 1, 3, [7, 0, 1]),                    # partly valid after a wrap (log reset mid-array)
+    (8, 2, 8, [3, 4, 5, 6, 7, 0, 1, 2]),     # full, wrapped: the oldest follows the newest
+    (8, 7, 8, list(range(8))),               # full, newest at the end
+    (4, 3, 9, [0, 1, 2, 3]),                 # more valid than elements: clamped
+    (100, 0, 0, []),                         # empty
+    (0, 0, 3, []),                           # no entries configured
+    (5, 5, 2, []),                           # last element outside the array
+])
+def test_queue_order(n, last, valid, expect):
+    assert h.queue_order(n, last, valid) == expect
 
 
-def test_queue_order_not_yet_full():
-    assert h.queue_order(100, 9, 10) == list(range(10))
-    assert h.queue_order(5, 0, 1) == [0]
-
-
-def test_queue_order_partly_valid_after_wrap():
-    # 8 elements, 3 valid ending at element 1 (e.g. after a log reset mid-array)
-    assert h.queue_order(8, 1, 3) == [7, 0, 1]
-
-
-def test_queue_order_empty_and_inconsistent():
-    assert h.queue_order(100, 0, 0) == []
-    assert h.queue_order(0, 0, 3) == []
-    assert h.queue_order(5, 5, 2) == []      # last element outside the array
-    assert h.queue_order(4, 3, 9) == [0, 1, 2, 3]  # more valid than elements: clamp
+def test_queue_order_descending():
+    assert h.queue_order(8, 6, 3, descending=True) == [0, 7, 6]
+    assert h.queue_order(4, 0, 2, descending=True) == [1, 0]
 
 
 def test_queue_entries_sequence_numbers():
@@ -307,11 +267,11 @@ def test_note_bt26_bidn_only_with_demand():
     # BT26 prints Time and Date at 8 (BIDN present); ET31 prints "6 (+2)".
     for spec, arr, dims in ((h.BT26, "self_read_entries", {"BT21.nbr_self_reads": 1}),
                             (h.ET31, "one_time_read_entries", {})):
-        with_demand = _offsets(spec, {**dims, "BT21.nbr_demands": 1})
+        with_demand = offsets(spec, {**dims, "BT21.nbr_demands": 1})
         assert with_demand[f"{arr}[0].blg_iface_def_nbr"] == 6
         assert with_demand[f"{arr}[0].time_and_date"] == 8
         assert with_demand[f"{arr}[0].season"] == 13
-        without = _offsets(spec, {**dims, "BT21.nbr_demands": 0})
+        without = offsets(spec, {**dims, "BT21.nbr_demands": 0})
         assert f"{arr}[0].blg_iface_def_nbr" not in without
         assert without[f"{arr}[0].time_and_date"] == 6
         assert without[f"{arr}[0].season"] == 11
@@ -329,7 +289,7 @@ def test_note_bt26_default_no_self_reads():
 def test_note_et31_sized_by_et36():
     # ET31's own table says ARRAY[BT21.2]; ET36 (2 entries of 232 bytes) is used.
     assert table_size(h.ET31, {"BT21.nbr_self_reads": 9}) == 6 + 2 * 232
-    o = _offsets(h.ET31)
+    o = offsets(h.ET31)
     assert o["one_time_read_entries[1].time_and_date"] == 6 + 232
     # the 226 bytes of fields fit the 232-byte entry; the rest is filler
     last = max(s.end for s in layout(h.ET31) if s.path.startswith("one_time_read_entries[0]"))
@@ -338,9 +298,9 @@ def test_note_et31_sized_by_et36():
 
 def test_note_et41_entry_size_unknown_lays_out_from_bt21():
     dims = {"ET36.et41_current_entries": 2}
-    assert _offsets(h.ET41, dims)["demand_reset_entries[1].length"] == 6 + 231
+    assert offsets(h.ET41, dims)["demand_reset_entries[1].length"] == 6 + 231
     sized = {**dims, "ET36.et41_entry_size": 240}
-    assert _offsets(h.ET41, sized)["demand_reset_entries[1].length"] == 6 + 240
+    assert offsets(h.ET41, sized)["demand_reset_entries[1].length"] == 6 + 240
     assert table_size(h.ET41, sized) == 6 + 2 * 240
 
 
@@ -361,8 +321,8 @@ def test_note_bt74_record_follows_bt71_flags():
     # Default flags reproduce the guide's 12+BT71.3 bytes; others drop or add parts.
     assert table_size(h.BT74, {"BT71.nbr_history_entries": 1}) == 11 + 12 + 2
     no_time = {"BT71.nbr_history_entries": 1, "BT71.history_date_time": 0}
-    assert _offsets(h.BT74, no_time)["history_records[0].sequence_number"] == 11
-    o = _offsets(h.BT74, {"BT71.nbr_history_entries": 1, "BT71.event_number": 1})
+    assert offsets(h.BT74, no_time)["history_records[0].sequence_number"] == 11
+    o = offsets(h.BT74, {"BT71.nbr_history_entries": 1, "BT71.event_number": 1})
     assert o["history_records[0].event_number"] == 17
     assert o["history_records[0].sequence_number"] == 19
     assert o["history_records[0].argument"] == 25

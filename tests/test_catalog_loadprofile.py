@@ -6,6 +6,14 @@ import datetime as dt
 import random
 
 import pytest
+from catalogutil import (
+    assert_decodes_within,
+    assert_round_trip,
+    assert_window,
+    offsets,
+    random_bytes,
+    random_values,
+)
 
 from mepshark.dissector.catalog import DimensionContext, decode, encode, layout, table_size
 from mepshark.dissector.catalog import loadprofile as lp
@@ -14,12 +22,7 @@ from mepshark.dissector.catalog.registry import CATALOG, DIMENSION_SOURCES, spec
 from mepshark.dissector.catalog.types import (
     Bits,
     Bool,
-    Bytes,
-    Chars,
     Int,
-    LTimeDate,
-    Set,
-    STimeDate,
     UInt,
 )
 from mepshark.dissector.tables import table_id
@@ -45,36 +48,6 @@ CONFIGS = [
 ]
 
 
-def _value(rng: random.Random, slot):
-    f, n = slot.field, slot.size
-    if isinstance(f, Bool):
-        return rng.random() < 0.5
-    if isinstance(f, Bits):
-        return rng.randrange(1 << (f.hi - f.lo + 1))
-    if isinstance(f, (UInt, Set)):
-        return rng.randrange(256**n)
-    if isinstance(f, Int):
-        return rng.randrange(-(256**n) // 2, 256**n // 2)
-    if isinstance(f, Bytes):
-        return bytes(rng.randrange(256) for _ in range(n))
-    if isinstance(f, Chars):
-        return "".join(rng.choice("ABCDEFP0123 ") for _ in range(n)).rstrip()
-    if isinstance(f, (STimeDate, LTimeDate)):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60),
-                           rng.randrange(60) if isinstance(f, LTimeDate) else 0)
-    raise AssertionError(f"no value for {f!r}")
-
-
-def _random_values(spec, dims, seed=1):
-    rng = random.Random(seed)
-    return {s.path: _value(rng, s) for s in layout(spec, dims)}
-
-
-def _offsets(spec, dims=None):
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
 # -------------------------------------------------------------- registry
 
 
@@ -86,11 +59,12 @@ def test_tables_are_registered_and_size_each_other():
     assert [lp.DATA_SETS[n].tag for n in lp.SETS] == ["BT64", "BT65", "BT66", "BT67"]
 
 
-def test_dimension_keys_shared_with_devices():
-    from mepshark.dissector.catalog import devices
+def test_dimensions_defined_once_where_their_table_is():
+    from mepshark.dissector.catalog import devices, manufacturer
 
-    assert lp.ET54_MULTIPLE_LP_SETS == devices.ET54_MULTIPLE_LP_SETS
-    assert lp.ET36_ET75_CURRENT_ENTRIES == devices.ET36_CURRENT_ENTRIES["ET75"]
+    assert lp.ET54_MULTIPLE_LP_SETS is manufacturer.ET54_MULTIPLE_LP_SETS
+    assert devices.ET54_MULTIPLE_LP_SETS is manufacturer.ET54_MULTIPLE_LP_SETS
+    assert lp.ET36_ET75_CURRENT_ENTRIES is devices.ET36_CURRENT_ENTRIES["ET75"]
 
 
 def test_every_dim_is_a_top_level_scalar_of_its_table():
@@ -110,21 +84,13 @@ def test_every_dim_is_a_top_level_scalar_of_its_table():
 @pytest.mark.parametrize("dims", CONFIGS, ids=range(len(CONFIGS)))
 @pytest.mark.parametrize("spec", lp.TABLES, ids=lambda s: s.tag)
 def test_round_trip(spec, dims):
-    values = _random_values(spec, dims)
-    image = encode(spec, values, dims)
-    assert len(image) == table_size(spec, dims)
-    d = decode(spec, image, 0, dims, full=True)
-    assert d.problems == []
-    assert d.values() == values
+    values = random_values(spec, dims)
+    image = assert_round_trip(spec, values, dims)
     # any window decodes the fields lying wholly inside it, with the same values
     rng = random.Random(len(image))
     for _ in range(5):
         o = rng.randrange(len(image) + 1)
-        c = rng.randrange(len(image) - o + 1)
-        part = decode(spec, image[o:o + c], o, dims)
-        inside = {s.path for s in layout(spec, dims) if s.offset >= o and s.end <= o + c}
-        assert {f.slot.path for f in part.fields} == inside
-        assert all(f.value == values[f.slot.path] for f in part.fields)
+        assert_window(spec, image, values, o, rng.randrange(len(image) - o + 1), dims)
 
 
 @pytest.mark.parametrize("spec", lp.TABLES, ids=lambda s: s.tag)
@@ -132,10 +98,8 @@ def test_garbage_and_short_data_never_raise(spec):
     rng = random.Random(7)
     for dims in CONFIGS:
         for _ in range(10):
-            raw = bytes(rng.randrange(256) for _ in range(rng.randrange(300)))
-            d = decode(spec, raw, rng.randrange(600), dims, full=True)
-            for f in d.fields:
-                f.text  # noqa: B018
+            raw = random_bytes(rng, rng.randrange(300))
+            assert_decodes_within(spec, raw, rng.randrange(600), dims)
     size = table_size(spec)
     d = decode(spec, bytes(max(0, size - 1)), 0, full=True)
     assert any("short" in p for p in d.problems) or size == 0
@@ -155,7 +119,7 @@ def test_default_sizes():
 
 @pytest.mark.parametrize("spec", [lp.BT60, lp.BT61], ids=lambda s: s.tag)
 def test_bt60_bt61_offsets(spec):
-    o = _offsets(spec)
+    o = offsets(spec)
     assert (o["memory_length"], o["set1_inhibit_overflow"], o["simple_interval_status"],
             o["uint8_supported"], o["ni_fmat2_supported"]) == (0, 4, 4, 6, 6)
     assert [o[f"{f}_set1"] for f in ("nbr_blks", "nbr_blk_ints", "nbr_chns",
@@ -175,7 +139,7 @@ def test_bt62_offsets():
     nch = 4
     dims = {"BT61.nbr_chns_set1": nch, "BT61.set1_scalar_divisor_enable": 1,
             "ET54.multiple_load_profile_data_set_support": 0}
-    o = _offsets(lp.BT62, dims)
+    o = offsets(lp.BT62, dims)
     ch = "channel_settings_set1[0]."
     assert (o[ch + "end_reading"], o[ch + "interval_source"],
             o[ch + "end_reading_source"]) == (0, 1, 2)
@@ -192,7 +156,7 @@ def test_bt62_offsets():
 
 
 def test_bt63_offsets():
-    o = _offsets(lp.BT63)
+    o = offsets(lp.BT63)
     assert [o[f"data_set_status[0].{f}"] for f in (
         "block_order", "test_mode", "nbr_valid_blocks", "last_block",
         "last_block_sequence_number", "nbr_unread_blocks", "nbr_valid_intervals")] == [
@@ -208,7 +172,7 @@ def test_bt63_offsets():
 def test_bt64_offsets_against_the_guide():
     nch, nints = 4, 48
     dims = {**EXAMPLE, "BT61.nbr_chns_set1": nch, "BT61.end_reading_supported": 1}
-    o = _offsets(lp.BT64, dims)
+    o = offsets(lp.BT64, dims)
     simple = 5 + 4 * nch
     ext = simple + (nints + 7) // 8
     value0 = ext + nch // 2 + 1
@@ -234,11 +198,11 @@ def test_bt65_to_bt67_follow_their_own_set():
     # 5 + SET(1) + 3 * (2 + 2*2) per block
     assert table_size(lp.BT66, dims) == 2 * (5 + 1 + 3 * (2 + 2 * 2))
     assert table_size(lp.BT65, dims) == table_size(lp.BT64) == 251
-    assert "blocks[1].intervals[2].interval_channel_data_int16[1]" in _offsets(lp.BT66, dims)
+    assert "blocks[1].intervals[2].interval_channel_data_int16[1]" in offsets(lp.BT66, dims)
 
 
 def test_et21_offsets():
-    o = _offsets(lp.ET21)
+    o = offsets(lp.ET21)
     e = "data_set_internal_configuration[0]."
     expect = {"current_block_address": 0, "current_interval_address": 4, "block_size": 8,
               "block_header_size": 12, "nbr_valid_blocks": 14, "nbr_valid_intervals": 16,
@@ -448,9 +412,9 @@ def test_note_bt62_scalars_follow_bt61_not_bt60():
 
 def test_note_bt64_end_readings_only_when_flagged():
     dims = {"BT61.nbr_chns_set1": 3, "BT61.nbr_blk_ints_set1": 8}
-    assert _offsets(lp.BT64, dims)["blocks[0].simple_status"] == 5
+    assert offsets(lp.BT64, dims)["blocks[0].simple_status"] == 5
     on = {**dims, "BT61.end_reading_supported": 1}
-    assert _offsets(lp.BT64, on)["blocks[0].simple_status"] == 5 + 4 * 3
+    assert offsets(lp.BT64, on)["blocks[0].simple_status"] == 5 + 4 * 3
 
 
 def test_note_bt64_format_codes_are_the_fmats_bits():
@@ -483,7 +447,7 @@ def test_note_bt64_end_time_needs_a_clock():
 
 
 def test_note_et21_local_end_time_at_101():
-    o = _offsets(lp.ET21)
+    o = offsets(lp.ET21)
     e = "data_set_internal_configuration[0]."
     assert o[e + "interval_end_time_utc"] == 94 and o[e + "undocumented_100"] == 100
     assert o[e + "interval_end_time_local"] == 101
@@ -508,7 +472,7 @@ def test_note_et21_local_end_time_at_101():
     "power_outage_number_id_dp_state": 148})], ids=["3.X", "4.0+"])
 def test_note_et62_x_follows_et54_5_digit_flag(x, column):
     dims = {"ET54.lcd_value_id_code_5_digit_support": x}
-    o = _offsets(lp.ET62, dims)
+    o = offsets(lp.ET62, dims)
     assert {k: o[k] for k in column} == column
     assert table_size(lp.ET62, dims) == column["power_outage_number_id_dp_state"] + 1
     values = {"load_profile_list_id_code": "P01", "load_profile_date_id_code": "DATE",
@@ -525,7 +489,7 @@ def test_note_et66_is_row_major_from_mapped_source_112():
     img[4:6] = (0x3007).to_bytes(2, "little")
     d = decode(lp.ET66, bytes(img))
     assert d.get(lp.mapped_source_path(112)) == 0x4001
-    assert _offsets(lp.ET66)[lp.mapped_source_path(114)] == 4
+    assert offsets(lp.ET66)[lp.mapped_source_path(114)] == 4
     assert d.get(lp.mapped_source_path(114)) == 0x3007
     assert d.fields[0].text == "0x4001"
 
@@ -533,7 +497,7 @@ def test_note_et66_is_row_major_from_mapped_source_112():
 @pytest.mark.parametrize("x, size", [(0, 143), (1, 159)], ids=["3.X", "4.0+"])
 def test_note_et75_entry_is_143_or_159_bytes(x, size):
     dims = {"ET54.lcd_value_id_code_5_digit_support": x, "ET36.et75_current_entries": 2}
-    o = _offsets(lp.ET75, dims)
+    o = offsets(lp.ET75, dims)
     assert (o["order"], o["nbr_valid_entries"], o["last_entry_element"],
             o["last_entry_sequence_number"], o["nbr_unread_entries"]) == (0, 1, 2, 3, 5)
     assert (o["log_entries[0].timestamp"], o["log_entries[0].extended_source_ids[0]"],

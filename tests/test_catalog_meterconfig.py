@@ -6,6 +6,13 @@ import datetime as dt
 import random
 
 import pytest
+from catalogutil import (
+    assert_decodes_within,
+    assert_round_trip,
+    offsets,
+    random_bytes,
+    random_values,
+)
 
 from mepshark.dissector.catalog import (
     DimensionContext,
@@ -18,45 +25,11 @@ from mepshark.dissector.catalog import (
     table_size,
 )
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT
-from mepshark.dissector.catalog.types import (
-    Bits,
-    Bool,
-    Bytes,
-    Chars,
-    Int,
-    LTimeDate,
-    Set,
-    UInt,
-)
 
 ET23, ET29, ET55 = meterconfig.ET23, meterconfig.ET29, meterconfig.ET55
 GEN3 = {"BT01.firmware_version_major": 3}
 GEN4 = {"BT01.firmware_version_major": 4}
 MODULE = {"BT01.firmware_version_major": 1}  # Control Point/OSGP Module firmware 1.x
-
-
-def offsets(spec, dims=None) -> dict[str, int]:
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
-def _value(rng: random.Random, slot):
-    f = slot.field
-    if isinstance(f, Bool):
-        return rng.random() < 0.5
-    if isinstance(f, Bits):
-        return rng.randrange(1 << (f.hi - f.lo + 1))
-    if isinstance(f, (UInt, Set)):
-        return rng.randrange(256 ** slot.size)
-    if isinstance(f, Int):
-        return rng.randrange(-(256 ** slot.size) // 2, 256 ** slot.size // 2)
-    if isinstance(f, Chars):
-        return "".join(rng.choice("ABC 019-.") for _ in range(rng.randrange(slot.size + 1)))
-    if isinstance(f, Bytes):
-        return bytes(rng.randrange(256) for _ in range(slot.size))
-    if isinstance(f, LTimeDate):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60), rng.randrange(60))
-    raise AssertionError(f"no value for {f!r}")
 
 
 # ------------------------------------------------------------------ registry
@@ -78,15 +51,7 @@ DIM_CASES = [None, GEN3, GEN4, MODULE, {**GEN3, "BT20.nbr_tiers": 8},
 @pytest.mark.parametrize("dims", DIM_CASES, ids=str)
 @pytest.mark.parametrize("seed", range(4))
 def test_round_trip(spec, dims, seed):
-    rng = random.Random(seed)
-    slots = layout(spec, dims)
-    values = {s.path: _value(rng, s) for s in slots}
-    image = encode(spec, values, dims)
-    assert len(image) == table_size(spec, dims)
-    d = decode(spec, image, 0, dims, full=True)
-    assert d.problems == []
-    assert d.values() == values
-    assert encode(spec, d.values(), dims) == image
+    assert_round_trip(spec, random_values(spec, dims, seed), dims)
 
 
 # ------------------------------------------------------------------- sizes
@@ -323,11 +288,7 @@ def test_short_and_garbage_data_never_raise():
             assert all(f.slot.end <= size // 2 for f in d.fields)
             for _ in range(20):
                 off = rng.randrange(size + 20)
-                raw = bytes(rng.randrange(256) for _ in range(rng.randrange(300)))
-                d = decode(spec, raw, off, dims, full=True)
-                for f in d.fields:
-                    assert off <= f.slot.offset and f.slot.end <= off + len(raw)
-                    f.text  # noqa: B018
+                assert_decodes_within(spec, random_bytes(rng, rng.randrange(300)), off, dims)
             d = decode(spec, bytes(size + 3), 0, dims)
             assert any("past the end" in p for p in d.problems)
     # invalid date bytes decode to None with a note

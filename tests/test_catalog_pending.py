@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mepshark.dissector.catalog import DimensionContext, decode, encode, layout, table_size
+from catalogutil import offsets
+
+from mepshark.dissector.catalog import DimensionContext, decode, encode, table_size
 from mepshark.dissector.catalog.basic import BT04
 from mepshark.dissector.catalog.procedures import decode_request
 
 
 def test_offsets_follow_bt00_13_and_14():
-    at = {s.path: s.offset for s in layout(BT04)}
+    at = offsets(BT04)
     # Gen 4 defaults: BT00.13 = 10, BT00.14 = 20
     assert at["extended_pending"] == 10
     assert at["last_activation_time"] == 30  # BT00.13 + BT00.14

@@ -135,10 +135,11 @@ def test_parameters_at_3_response_at_4(number):
     else:
         assert req == []
     resp = [s for s in layout(response_spec(number)) if s.offset >= RESPONSE_HEADER_SIZE]
-    if proc.response:
-        assert min(s.offset for s in resp) == 4
-    else:
-        assert table_size(response_spec(number)) == RESPONSE_HEADER_SIZE
+    assert min(s.offset for s in resp) == 4
+    # the response table holds 4 + BT00's Response Data Length bytes (default 12)
+    assert table_size(response_spec(number)) == RESPONSE_HEADER_SIZE + 12
+    if not proc.response:
+        assert [s.path for s in resp] in (["unused"], ["response_data"])
 
 
 def _offsets(spec, values=None) -> dict[str, int]:
@@ -150,7 +151,7 @@ def test_ep17_offsets_and_size():
     o = _offsets(request_spec(2065))
     assert (o["action"], o["device_handle"]) == (3, 4)
     assert table_size(request_spec(2065)) == 6
-    assert table_size(response_spec(2065)) == 4  # no response data
+    assert table_size(response_spec(2065)) == 4 + 12  # no response data: all unused
 
 
 def test_ep19_offsets_and_sizes():
@@ -165,7 +166,7 @@ def test_ep19_offsets_and_sizes():
 
 def test_ep61_offsets():
     assert _offsets(request_spec(2109))["lock"] == 3
-    assert table_size(request_spec(2109)) == 4 and table_size(response_spec(2109)) == 4
+    assert table_size(request_spec(2109)) == 4 and table_size(response_spec(2109)) == 16
 
 
 def test_bp15_ped_offsets():
@@ -176,7 +177,7 @@ def test_bp15_ped_offsets():
     o = _offsets(request_spec(15), {"ped.event_code": 1})
     assert [o[f"ped.event_storage_delay.{n}"] for n in
             ("weeks", "days", "hours", "minutes", "seconds")] == [4, 5, 6, 7, 8]
-    assert table_size(request_spec(15)) == 9 and table_size(response_spec(15)) == 4
+    assert table_size(request_spec(15)) == 9 and table_size(response_spec(15)) == 16
 
 
 def test_ped_decodes_bits_and_time():

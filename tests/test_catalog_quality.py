@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import pytest
+from catalogutil import (
+    assert_decodes_within,
+    assert_round_trip,
+    assert_window,
+    offsets,
+    random_bytes,
+    random_values,
+)
 
 from mepshark.dissector.catalog import (
     DimensionContext,
@@ -19,31 +26,8 @@ from mepshark.dissector.catalog import (
 )
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT
 from mepshark.dissector.catalog.registry import DIMENSION_SOURCES
-from mepshark.dissector.catalog.types import Bits, Bool, Bytes, Int, LTimeDate, UInt
 
 ET09, ET89, ET90, ET97 = quality.ET09, quality.ET89, quality.ET90, quality.ET97
-
-
-def offsets(spec, dims=None) -> dict[str, int]:
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
-def _value(rng: random.Random, slot):
-    f = slot.field
-    if isinstance(f, Bool):
-        return rng.random() < 0.5
-    if isinstance(f, Bits):
-        return rng.randrange(1 << (f.hi - f.lo + 1))
-    if isinstance(f, UInt):
-        return rng.randrange(256 ** slot.size)
-    if isinstance(f, Int):
-        return rng.randrange(-(256 ** slot.size) // 2, 256 ** slot.size // 2)
-    if isinstance(f, Bytes):
-        return bytes(rng.randrange(256) for _ in range(slot.size))
-    if isinstance(f, LTimeDate):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60), rng.randrange(60))
-    raise AssertionError(f"no value for {f!r}")
 
 
 # ------------------------------------------------------------------ registry
@@ -74,14 +58,7 @@ DIM_CASES = [
 @pytest.mark.parametrize("dims", DIM_CASES, ids=str)
 @pytest.mark.parametrize("seed", range(3))
 def test_round_trip(spec, dims, seed):
-    rng = random.Random(seed)
-    values = {s.path: _value(rng, s) for s in layout(spec, dims)}
-    image = encode(spec, values, dims)
-    assert len(image) == table_size(spec, dims)
-    d = decode(spec, image, 0, dims, full=True)
-    assert d.problems == []
-    assert d.values() == values
-    assert encode(spec, d.values(), dims) == image
+    assert_round_trip(spec, random_values(spec, dims, seed), dims)
 
 
 # ------------------------------------------------------------------- sizes
@@ -287,16 +264,12 @@ def test_et90_of_firmware_4_20_leaves_et89_on_defaults():
 
 
 def test_partial_window():
-    rng = random.Random(5)
-    values = {s.path: _value(rng, s) for s in layout(ET09)}
+    values = random_values(ET09, seed=5)
     image = encode(ET09, values)
-    o, c = 183, 40  # cuts into the last outage record and the L2 sag1 event
-    d = decode(ET09, image[o : o + c], o)
-    expect = {s.path for s in layout(ET09) if s.offset >= o and s.end <= o + c}
-    assert set(d.values()) == expect
-    assert "l1_most_recent_sag1_event" in expect and "power_outage_records[9].power_off_duration" \
-        not in expect
-    assert all(d.values()[p] == values[p] for p in expect)
+    # cuts into the last outage record and the L2 sag1 event
+    d = assert_window(ET09, image, values, 183, 40)
+    assert "l1_most_recent_sag1_event" in d.values()
+    assert "power_outage_records[9].power_off_duration" not in d.values()
     assert any("power_outage_records[9].power_off_duration" in p for p in d.problems)
 
 
@@ -307,15 +280,11 @@ def test_short_and_garbage_data_never_raise(spec):
     for _ in range(60):
         n = rng.randrange(0, size + 20)
         off = rng.randrange(0, size + 10)
-        raw = bytes(rng.randrange(256) for _ in range(n))
         dims = {"ET04.max_power_outages_recorded": rng.randrange(0, 256),
                 "ET90.nbr_ftz_messages": rng.randrange(0, 256),
                 "ET90.nbr_pending_security_events": rng.randrange(0, 256),
                 "ET90.pending_security_event_entry_size": rng.randrange(0, 256)}
-        d = decode(spec, raw, off, dims, full=True)
-        for f in d.fields:
-            assert off <= f.slot.offset and f.slot.end <= off + n
-            f.text  # noqa: B018
+        assert_decodes_within(spec, random_bytes(rng, n), off, dims)
     d = decode(spec, bytes(3), full=True)
     assert any("short table" in p for p in d.problems)
     d = decode(spec, b"\xff" * (size + 4), full=True)

@@ -6,6 +6,14 @@ import datetime as dt
 import random
 
 import pytest
+from catalogutil import (
+    assert_decodes_within,
+    assert_round_trip,
+    context,
+    offsets,
+    random_bytes,
+    random_values,
+)
 
 from mepshark.dissector.catalog import DimensionContext, decode, encode, layout, table_size
 from mepshark.dissector.catalog import control as c
@@ -13,16 +21,6 @@ from mepshark.dissector.catalog import display as d
 from mepshark.dissector.catalog import timeofuse as t
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT, plan
 from mepshark.dissector.catalog.registry import CATALOG, DIMENSION_SOURCES, spec_for
-from mepshark.dissector.catalog.types import (
-    AnsiDate,
-    Bits,
-    Bool,
-    Bytes,
-    Int,
-    LTimeDate,
-    RDate,
-    UInt,
-)
 
 ALL = (*d.TABLES, *t.TABLES, *c.TABLES)
 
@@ -41,59 +39,14 @@ OTHER = {
 }
 
 
-def _ctx(learned=None) -> DimensionContext:
-    ctx = DimensionContext()
-    for tag, values in (learned or {}).items():
-        ctx.learn_values(tag, values)
-    return ctx
-
-
-def _value(rng: random.Random, slot):
-    f = slot.field
-    if isinstance(f, Bool):
-        return rng.random() < 0.5
-    if isinstance(f, Bits):
-        return rng.randrange(1 << (f.hi - f.lo + 1))
-    if isinstance(f, UInt):
-        return rng.randrange(256 ** slot.size)
-    if isinstance(f, Int):
-        return rng.randrange(-(256 ** slot.size) // 2, 256 ** slot.size // 2)
-    if isinstance(f, Bytes):
-        return bytes(rng.randrange(256) for _ in range(slot.size))
-    if isinstance(f, LTimeDate):
-        return dt.datetime(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28),
-                           rng.randrange(24), rng.randrange(60), rng.randrange(60))
-    if isinstance(f, AnsiDate):
-        return dt.date(2000 + rng.randrange(100), rng.randint(1, 12), rng.randint(1, 28))
-    if isinstance(f, RDate):
-        return rng.choice([
-            {"month": rng.randrange(14), "offset": rng.randrange(16),
-             "weekday": rng.randrange(8), "day": rng.randrange(32)},
-            {"month": 14, "weekday": rng.randrange(8)},
-            {"month": 15, "period": rng.randrange(64), "delta": rng.randrange(64)},
-        ])
-    raise AssertionError(f"no value for {f!r}")
-
-
-def _offsets(spec, dims=None):
-    return {s.path: s.offset for s in layout(spec, dims)}
-
-
 # ---------------------------------------------------------------- round trips
 
 
 @pytest.mark.parametrize("learned", [None, OTHER], ids=["default", "learned"])
 @pytest.mark.parametrize("spec", ALL, ids=lambda s: s.tag)
 def test_round_trip(spec, learned):
-    dims = _ctx(learned)
-    rng = random.Random(spec.tid)
-    values = {s.path: _value(rng, s) for s in layout(spec, dims)}
-    image = encode(spec, values, dims)
-    assert len(image) == table_size(spec, dims)
-    got = decode(spec, image, 0, dims, full=True)
-    assert got.problems == []
-    assert got.values() == values
-    assert encode(spec, got.values(), dims) == image
+    dims = context(learned)
+    assert_round_trip(spec, random_values(spec, dims, seed=spec.tid), dims)
 
 
 def test_registered_and_dimension_sources():
@@ -113,7 +66,7 @@ def test_fixed_sizes():
 
 
 def test_bt30_offsets_and_guide_values():
-    assert _offsets(d.BT30) == {
+    assert offsets(d.BT30) == {
         "on_time": 0, "off_time": 0, "hold_time": 0, "nbr_display_sources": 1,
         "width_display_sources": 3, "nbr_primary_list_items": 4, "nbr_primary_lists": 6,
         "nbr_secondary_list_items": 7, "nbr_secondary_lists": 9}
@@ -139,7 +92,7 @@ def test_bt33_guide_values_and_sizes():
     ctx = DimensionContext()
     ctx.learn(decode(d.BT30, BT30_GUIDE))
     assert table_size(d.BT33, ctx) == 63
-    assert table_size(d.BT33, _ctx(OTHER)) == 2 * 3 + 5 * 2
+    assert table_size(d.BT33, context(OTHER)) == 2 * 3 + 5 * 2
 
 
 def test_bt50_guide_values():
@@ -156,7 +109,7 @@ def test_bt50_guide_values():
 
 
 def test_bt54_offsets_match_the_guide_formulas():
-    o = _offsets(t.BT54)
+    o = offsets(t.BT54)
     # NonRecurrDateRcd and RecurrDateRcd: 3 bytes, TierSwitchRcd: 3, SeaSchedRcd: 5
     assert o["non_recurring_date_records[0].non_recurring_date"] == 0
     assert o["non_recurring_date_records[0].action"] == 2
@@ -185,10 +138,10 @@ def test_bt54_sized_by_learned_bt50():
                           "nbr_recurring_dates": 23, "nbr_tier_switches": 200})
     ctx.learn(decode(t.BT50, old), frame=9)
     assert table_size(t.BT54, ctx) == 0 + 69 + 600 + 4 * 5 + 4
-    o = _offsets(t.BT54, ctx)
+    o = offsets(t.BT54, ctx)
     assert o["recurring_date_records[0].recurring_date"] == 0
     assert o["calendar_id"] == 689
-    assert table_size(t.BT54, _ctx(OTHER)) == 6 * 3 + 20 * 3 + 4 * (7 + 3) + 4
+    assert table_size(t.BT54, context(OTHER)) == 6 * 3 + 20 * 3 + 4 * (7 + 3) + 4
 
 
 def test_bt54_values_and_rendering():
@@ -214,13 +167,13 @@ def test_bt54_values_and_rendering():
 
 
 def test_et46_et47_et80_offsets():
-    assert _offsets(c.ET46) == {
+    assert offsets(c.ET46) == {
         "reserved": 0, "disconnect_control_type": 11, "reserved_12": 12,
         "prepay_negative_credit": 13,
         "maximum_power_current_average_power_disconnect_open_time": 17}
-    assert _offsets(t.ET47) == {"tariff": 0, "cancellation": 1, "override_duration": 2,
+    assert offsets(t.ET47) == {"tariff": 0, "cancellation": 1, "override_duration": 2,
                                 "cancellation_time": 6, "calendar_id": 12}
-    assert _offsets(c.ET80) == {
+    assert offsets(c.ET80) == {
         "average_power_enabled": 0, "average_power_control_sub_interval": 1,
         "average_power_control_interval_multiplier": 3,
         "average_power_disconnect_threshold": 4}
@@ -246,13 +199,13 @@ def test_et46_et47_values():
 
 
 def test_et61_offsets_and_sizes():
-    o = _offsets(t.ET61)
+    o = offsets(t.ET61)
     assert o["relay_control[0].relay_switches[0].relay_state"] == 0
     assert o["relay_control[0].relay_switches[0].hour"] == 0
     assert o["relay_control[0].relay_switches[79].minute"] == 158
     assert o["relay_control[1].relay_switches[0].relay_state"] == 160
     assert table_size(t.ET61) == 320
-    assert table_size(t.ET61, _ctx(OTHER)) == 40
+    assert table_size(t.ET61, context(OTHER)) == 40
     img = encode(t.ET61, {"relay_control[1].relay_switches[2].relay_state": 1,
                           "relay_control[1].relay_switches[2].hour": 23,
                           "relay_control[1].relay_switches[2].minute": 59})
@@ -267,8 +220,7 @@ def test_et61_offsets_and_sizes():
 
 
 def test_partial_window_of_bt54():
-    rng = random.Random(5)
-    values = {s.path: _value(rng, s) for s in layout(t.BT54)}
+    values = random_values(t.BT54, seed=5)
     image = encode(t.BT54, values)
     got = decode(t.BT54, image[745:790], 745)
     paths = {f.slot.path for f in got.fields}
@@ -289,14 +241,10 @@ def test_partial_window_of_bt54():
 def test_short_and_garbage_data_never_raise(spec):
     rng = random.Random(spec.tid)
     for learned in (None, OTHER):
-        dims = _ctx(learned)
+        dims = context(learned)
         for _ in range(40):
-            raw = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 60)))
-            off = rng.choice([0, rng.randrange(1000)])
-            got = decode(spec, raw, off, dims, full=True)
-            for f in got.fields:
-                assert f.slot.offset >= off and f.slot.end <= off + len(raw)
-                f.text  # noqa: B018
+            raw = random_bytes(rng, rng.randrange(0, 60))
+            assert_decodes_within(spec, raw, rng.choice([0, rng.randrange(1000)]), dims)
         got = decode(spec, b"\x01", 0, dims, full=True)
         if table_size(spec, dims) > 1:
             assert any("short" in p for p in got.problems)
@@ -325,7 +273,7 @@ def test_note_bt30_bt50_fields_numbered_by_offset():
     # BT54's BT50.3 / .4 / .5 / .2 are the fields at offsets 3, 4, 5 and 2.
     dims = {"BT50.nbr_non_recurring_dates": 1, "BT50.nbr_recurring_dates": 2,
             "BT50.nbr_tier_switches": 3, "BT50.nbr_seasons": 4}
-    o = _offsets(t.BT54, dims)
+    o = offsets(t.BT54, dims)
     assert o["recurring_date_records[0].recurring_date"] == 3
     assert o["tier_switches[0].tier"] == 3 + 6
     assert o["season_schedules[0].saturday"] == 9 + 9
@@ -333,10 +281,10 @@ def test_note_bt30_bt50_fields_numbered_by_offset():
 
 
 def test_note_bt33_display_sources_follow_all_list_records():
-    o = _offsets(d.BT33, {"BT30.nbr_primary_lists": 2, "BT30.nbr_primary_list_items": 4})
+    o = offsets(d.BT33, {"BT30.nbr_primary_lists": 2, "BT30.nbr_primary_list_items": 4})
     assert o["primary_display_list[1].nbr_list_items"] == 5
     assert o["display_sources[0]"] == 6 and o["display_sources[3]"] == 12
-    assert _offsets(d.BT33)["display_sources[0]"] == 3  # the guide's single-list offset
+    assert offsets(d.BT33)["display_sources[0]"] == 3  # the guide's single-list offset
 
 
 def test_note_bt54_tier_switches_are_the_whole_array():
@@ -361,17 +309,17 @@ def test_note_bt54_tou_format_bit_in_first_recurring_record():
 
 def test_note_bt54_separate_week_days_expands_season_record():
     dims = {"BT50.separate_week_days": 1}
-    o = _offsets(t.BT54, dims)
+    o = offsets(t.BT54, dims)
     days = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
             "special_schedule_0", "special_schedule_1")
     assert [o[f"season_schedules[1].{n}"] for n in days] == list(range(753, 762))
     assert "season_schedules[0].weekday" not in o
     assert table_size(t.BT54, dims) == 808 + 12 * 4
-    d0 = _offsets(t.BT54)
+    d0 = offsets(t.BT54)
     assert [d0[f"season_schedules[0].{n}"] for n in ("saturday", "sunday", "weekday")] == [
         744, 745, 746]
     # BT50's special-schedule count sizes the rest of each record
-    o = _offsets(t.BT54, {"BT50.nbr_special_schedules": 3})
+    o = offsets(t.BT54, {"BT50.nbr_special_schedules": 3})
     assert o["season_schedules[0].special_schedules[2]"] == 744 + 5
     assert o["season_schedules[1].saturday"] == 744 + 6
 

@@ -137,12 +137,13 @@ def test_mbus_first_read_in_et16_at_the_learned_entry_size(session, answer, fram
     assert et16.offset == 261 and et16.length == 34
     v = et16.values()
     assert v["device_table[1].timestamp"] == dt.datetime(2024, 5, 1, 0, 0, 5)
-    assert v["device_table[1].serial_nbr"] == uc.SERIAL_2
-    assert v["device_table[1].medium"] == 7  # water
-    assert v["device_table[1].data_records"].startswith(uc.DRH_VOLUME + bytes.fromhex("78563412"))
-    assert v["device_table[1].terminator"] == 0
+    assert v["device_table[1].telegram.serial_nbr"] == uc.SERIAL_2
+    assert v["device_table[1].telegram.medium"] == 7  # water
+    records = v["device_table[1].telegram.data_records"]
+    assert records.startswith(uc.DRH_VOLUME + bytes.fromhex("78563412"))
+    assert v["device_table[1].telegram.terminator"] == 0
     # with the default 517-byte entries these bytes would be the middle of entry 0
-    assert "device_table[1].serial_nbr" not in default_decode(
+    assert "device_table[1].telegram.serial_nbr" not in default_decode(
         frames, session, "mbus.et16_slot2", "ET16").values()
 
 
@@ -172,14 +173,14 @@ def test_mbus_et45_navigated_with_et36(session, answer, frames):
     assert default_decode(frames, session, "mbus.et45_newest", "ET45").values() == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ET45/ET74 entries end in one Bytes of ET36 entry size - 16: a read of the entry's "
-    "Length bytes (chapter 3, step 6) cuts it, so the telegram never shows; ET16 sizes "
-    "the same MBR by its Length (L) field"))
 def test_mbus_et45_telegram_shown_when_reading_length_bytes(answer):
+    """Chapter 3 step 6 reads the entry's Length bytes: the whole telegram shows."""
     newest = answer("mbus.et45_newest")
     assert newest.problems == []
-    assert newest.get("log_entries[2].data.telegram") is not None
+    v = newest.values()
+    assert v["log_entries[2].data.telegram.serial_nbr"] == uc.SERIAL_2
+    assert v["log_entries[2].data.telegram.medium"] == 7
+    assert v["log_entries[2].data.telegram.data_records"].startswith(uc.DRH_VOLUME)
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -215,14 +216,12 @@ def test_on_demand_ep19_et15_et16(session, answer, frames):
     assert answer("ondemand.et14_length").get("device_status[1].billing_read_length") == 34
     et16 = answer("ondemand.et16_slot2")
     assert et16.get("device_table[1].timestamp") == dt.datetime(2024, 5, 2, 10, 4, 9)
-    assert et16.get("device_table[1].data_records")[3:7] == bytes.fromhex("86603412")  # m3
+    records = et16.get("device_table[1].telegram.data_records")
+    assert records[3:7] == bytes.fromhex("86603412")  # m3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A procedure response laid out by its procedure (EP17, EP19) stops after its own "
-    "fields; ET59/BT08 hold 4 + BT00.response_data_length bytes, so a full read of the "
-    "table reports the rest as bytes past the end of the layout"))
 def test_full_et59_reads_after_ep17_and_ep19_decode_cleanly(answer):
+    """ET59 holds 4 + BT00.response_data_length bytes whatever the procedure returns."""
     for step in ("ondemand.et59", "replace.et59_busy", "replace.et59_done"):
         assert answer(step).problems == [], step
 

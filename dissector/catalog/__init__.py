@@ -4,6 +4,7 @@
 * :mod:`.layout` - :func:`layout`, :func:`decode`, :func:`encode` over a spec;
 * :mod:`.context` - :class:`DimensionContext`, dimensions learned from a capture;
 * :mod:`.basic`, :mod:`.manufacturer`, :mod:`.procedures` - the specs;
+* :mod:`.queues` - the list header and entry order of the circular-queue logs;
 * :mod:`.packets` - scapy Packet classes generated from the specs.
 """
 

@@ -51,7 +51,15 @@ BT21_NBR_OCCUR = Dim("BT21", "nbr_occurrences", 1)
 BT21_NBR_TIERS = Dim("BT21", "nbr_tiers", 4)
 BT21_NBR_PRESENT_DEMANDS = Dim("BT21", "nbr_present_demands", 0)
 BT21_NBR_PRESENT_VALUES = Dim("BT21", "nbr_present_values", 41)
+# BT21.2 (sizes BT26): the guide gives only the range 0..BT20.2, so the default
+# is the one value valid on every meter (no self-reads configured).
+BT21_NBR_SELF_READS = Dim("BT21", "nbr_self_reads", 0)
+
 BT00_MFG_STATUS_LENGTH = Dim("BT00", "manufacturer_status_length", 9)
+# BT00 "Time Format": C12.19 drops STIME_DATE fields when it is 0 (no clock).
+BT00_TIME_FORMAT = Dim("BT00", "time_format", 2)
+# Sizes the response data of BT08/ET59/ET85.
+BT00_RESPONSE_DATA_LENGTH = Dim("BT00", "response_data_length", 12)
 
 ENERGY = "Wh"
 REACTIVE_ENERGY = "VArh"
@@ -292,6 +300,18 @@ BT03 = TableSpec("BT03", "End Device Mode Status", (
 
 # ---------------------------------------------------------- BT20 / BT21
 
+REGISTER_COUNTS = (
+    uint8("nbr_self_reads", "Number of Self-reads"),
+    uint8("nbr_summations", "Number of Summations"),
+    uint8("nbr_demands", "Number of Demands"),
+    uint8("nbr_coincident_values", "Number of Coincident Values"),
+    uint8("nbr_occurrences", "Number of Occurrences"),
+    uint8("nbr_tiers", "Number of Tiers"),
+    uint8("nbr_present_demands", "Number of Present Demands"),
+    uint8("nbr_present_values", "Number of Present Values"),
+)
+"""BT20/BT21 offsets 2..9, the register counts (ET42 repeats them)."""
+
 
 def _register_dims(tag: str, name: str) -> TableSpec:
     return TableSpec(tag, name, (
@@ -311,14 +331,7 @@ def _register_dims(tag: str, name: str) -> TableSpec:
             flag("weekly_self_read", "Weekly Self-read", 3),
             bits("self_read_demand_reset", "Self-read Demand Reset", 4, 5),
         )),
-        uint8("nbr_self_reads", "Number of Self-reads"),
-        uint8("nbr_summations", "Number of Summations"),
-        uint8("nbr_demands", "Number of Demands"),
-        uint8("nbr_coincident_values", "Number of Coincident Values"),
-        uint8("nbr_occurrences", "Number of Occurrences"),
-        uint8("nbr_tiers", "Number of Tiers"),
-        uint8("nbr_present_demands", "Number of Present Demands"),
-        uint8("nbr_present_values", "Number of Present Values"),
+        *REGISTER_COUNTS,
     ))
 
 

@@ -3,10 +3,10 @@
 ET36 publishes the size of every adjustable manufacturer log; its seven
 records are spelled out as top-level fields (``et45_entry_size``,
 ``et45_current_entries``, ...) so that they can be :class:`Dim` sources for
-ET45, ET74 and the other logs.  ET45/ET74 are circular queues:
-:func:`log_order` and :func:`recurring_read_order` give their array elements
-oldest first.  Choices made where the guide is unclear are commented at the
-spec and held by ``tests/test_catalog_devices.py`` (``test_note_*``).
+ET45, ET74 and the other logs.  ET45/ET74 are circular queues (:mod:`.queues`):
+:func:`recurring_read_order` gives their array elements oldest first.
+Choices made where the guide is unclear are commented at the spec and held
+by ``tests/test_catalog_devices.py`` (``test_note_*``).
 """
 
 from __future__ import annotations
@@ -14,20 +14,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .basic import SOURCES
-from .manufacturer import ET11_NBR_DEVICES
+from .basic import REGISTER_COUNTS, SOURCES
+from .manufacturer import (
+    ET11_CONFIG_ENTRY_2_SIZE,
+    ET11_ET57_ENTRY_COUNT,
+    ET11_MEP_DATA_ALERT_SOURCES,
+    ET11_NBR_DEVICES,
+    ET54_ET74_ENTRY_COUNT,
+    ET54_MULTIPLE_LP_SETS,
+    TELEGRAM_LENGTH,
+    mbr_fields,
+)
+from .queues import list_header, queue_order
 from .types import (
     Array,
     BitGroup,
     Bytes,
     Cmp,
     Dim,
-    LTimeDate,
+    Field,
+    Local,
     Record,
     Ref,
     Set,
     TableSpec,
     When,
+    add,
     bits,
     flag,
     ni_fmat1,
@@ -39,11 +51,6 @@ from .types import (
 )
 
 # ------------------------------------------------------------ dimensions
-# ET11 values not yet named in manufacturer.py (defaults: the guide's Value column).
-ET11_CONFIG_ENTRY_2_SIZE = Dim("ET11", "config_entry_2_size", 22)
-ET11_ET57_ENTRY_COUNT = Dim("ET11", "et57_entry_count", 16)
-ET11_MEP_DATA_ALERT_SOURCES = Dim("ET11", "mep_data_alert_sources", 10)
-
 # The logs ET36 describes, in its record order.  The guide never prints the
 # list; ET42's "Adjustable Log Info" gives this order (and the offsets ET36.3,
 # .7, .20, .24 ... of the first five), and chapter 3 puts ET45 in the fifth entry.
@@ -67,14 +74,9 @@ ET36_CURRENT_ENTRIES = {t: Dim("ET36", f"{t.lower()}_current_entries", d[2])
 
 ET36_ET45_ENTRY_SIZE = ET36_ENTRY_SIZE["ET45"]
 ET36_ET45_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET45"]
-# ET54.69 sizes ET74 ("Entry size is controlled by ET45"); 0 by default.
-ET54_ET74_ENTRY_COUNT = Dim("ET54", "et74_entry_count", 0)
 # ET42 flag telling whether ET36 ends with the unread-entries bitmap (present on
 # current firmware, hence the default).
 ET42_UNREAD_BITMAP_ENABLED = Dim("ET42", "unread_log_entries_bitmap_enabled", 1)
-# ET54.0.2: ET42 carries the multiple load profile data set part (firmware 3.50+,
-# the guide gives no value; the current firmware's case is the default).
-ET54_MULTIPLE_LP_SETS = Dim("ET54", "multiple_load_profile_data_set_support", 1)
 
 # ------------------------------------------------------------------- ET34
 
@@ -227,14 +229,7 @@ ET42 = TableSpec("ET42", "Interface Definition", (
         flag("demand_configured", "Demand Configured", 3),
         flag("unread_log_entries_bitmap_enabled", "Unread Log Entries Bitmap Enabled", 4),
     )),
-    uint8("nbr_self_reads", "Number of Self-reads"),
-    uint8("nbr_summations", "Number of Summations"),
-    uint8("nbr_demands", "Number of Demands"),
-    uint8("nbr_coincident_values", "Number of Coincident Values"),
-    uint8("nbr_occurrences", "Number of Occurrences"),
-    uint8("nbr_tiers", "Number of Tiers"),
-    uint8("nbr_present_demands", "Number of Present Demands"),
-    uint8("nbr_present_values", "Number of Present Values"),
+    *REGISTER_COUNTS,  # BT21's counts
     uint8("demand_sub_interval", "Demand Sub-interval", unit="min"),
     uint8("demand_multiplier", "Demand Multiplier", unit="min"),
     uint16("tier_size", "Tier Size", unit="bytes"),
@@ -293,75 +288,53 @@ MBR_HEADER_SIZE = 8
 """Timestamp, response info and telegram length in front of the telegram bytes."""
 
 
-def _mbr(entry_size: Dim) -> Record:
-    """The MEP Billing Read of ET16 filling the rest of an ET45/ET74 entry."""
-    return Record("data", "Data (MBR)", (
-        LTimeDate("timestamp", "Timestamp"),
-        BitGroup(1, (
-            flag("data_order", "Data Order (1 = Mode 2, MSB first)", 0),
-            flag("response_type", "Response Type (1 = fixed data structure)", 1),
-            flag("key_availability", "Key Availability", 2),
-            bits("authentication", "Authentication", 3, 4, enum={
-                0: "Passed", 1: "ID failure", 2: "Date failure",
-                3: "Passed with alternate date"}),
-            flag("security_status", "Security Status (1 = failed)", 5),
-        )),
-        uint8("telegram_length", "Length (L)", unit="bytes"),
-        Bytes("telegram", "Telegram(s)", sub(entry_size, ENTRY_HEADER_SIZE + MBR_HEADER_SIZE)),
-    ))
+# The MBR's further telegrams run up to the entry's Length (the bytes in use,
+# which chapter 3 reads); the rest of the ET36-sized entry is room.
+_MBR = Record("data", "Data (MBR)", mbr_fields(
+    sub(Local("length", 0), add(ENTRY_HEADER_SIZE + MBR_HEADER_SIZE, TELEGRAM_LENGTH))))
 
 
-def _queue_flags() -> BitGroup:
-    return BitGroup(1, (
-        flag("order", "Order (1 = descending)", 0),
-        flag("overflow", "Overflow", 1),
-        flag("list_type", "List Type (1 = circular queue)", 2),
-        flag("inhibit_overflow", "Inhibit Overflow", 3),
-    ))
+_QUEUE_FLAGS = BitGroup(1, (
+    flag("order", "Order (1 = descending)", 0),
+    flag("overflow", "Overflow", 1),
+    flag("list_type", "List Type (1 = circular queue)", 2),
+    flag("inhibit_overflow", "Inhibit Overflow", 3),
+))
+
+
+def _recurring_read(second: Field) -> Record:
+    """An ET45/ET74 entry: Length, ``second`` (ET45's identifier, ET74's filler),
+    handle, execution status, result and the MBR, ET45's entry size apart."""
+    return Record("entry", "Log Entry", (
+        uint16("length", "Length", unit="bytes"),
+        second,
+        uint16("handle", "Handle", hex=True),
+        uint8("execution_status", "Execution Status", enum=EXECUTION_STATUS),
+        uint8("result", "Result", enum=READ_RESULT),
+        _MBR,
+    ), size=ET36_ET45_ENTRY_SIZE)
 
 
 # Entry Size counts the Length word: 525 = 8 header bytes + a 517-byte MBR whose
 # telegram part is the "509 bytes of actual device data" ET36 mentions.
-ET45_ENTRY = Record("entry", "Log Entry", (
-    uint16("length", "Length", unit="bytes"),
-    BitGroup(2, (
-        bits("identifier", "Identifier", 0, 10),  # printed BOOL(0..10): an 11-bit number
-        bits("namespace", "Namespace", 11, 15, enum={
-            0: "Manufacturer specific", 1: "DLMS", 2: "OSGP"}),
-    )),
-    uint16("handle", "Handle", hex=True),
-    uint8("execution_status", "Execution Status", enum=EXECUTION_STATUS),
-    uint8("result", "Result", enum=READ_RESULT),
-    _mbr(ET36_ET45_ENTRY_SIZE),
-), size=ET36_ET45_ENTRY_SIZE)
+ET45_ENTRY = _recurring_read(BitGroup(2, (
+    bits("identifier", "Identifier", 0, 10),  # printed BOOL(0..10): an 11-bit number
+    bits("namespace", "Namespace", 11, 15, enum={
+        0: "Manufacturer specific", 1: "DLMS", 2: "OSGP"}),
+)))
 
 ET45 = TableSpec("ET45", "MEP Recurring Read Log", (
-    _queue_flags(),
-    uint8("nbr_valid_entries", "Number of Valid Entries"),
-    uint8("last_entry_element", "Last Entry Element"),
-    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
-    uint8("nbr_unread_entries", "Number of Unread Entries"),
+    *list_header(_QUEUE_FLAGS, 1),
     Array("log_entries", "Log Entries", ET36_ET45_CURRENT_ENTRIES, ET45_ENTRY),
 ))
 
 # ET74's entries move into ET45, and ET54.69 says ET45 controls their size: the
 # ET45 entry size applies (not ET11's ET16 entry size, though ET74 calls its
 # entries "identical to ET16").
-ET74_ENTRY = Record("entry", "Log Entry", (
-    uint16("length", "Length", unit="bytes"),
-    uint16("filler", "Filler"),
-    uint16("handle", "Handle", hex=True),
-    uint8("execution_status", "Execution Status", enum=EXECUTION_STATUS),
-    uint8("result", "Result", enum=READ_RESULT),
-    _mbr(ET36_ET45_ENTRY_SIZE),
-), size=ET36_ET45_ENTRY_SIZE)
+ET74_ENTRY = _recurring_read(uint16("filler", "Filler"))
 
 ET74 = TableSpec("ET74", "MEP Recurring Read Extended Log", (
-    _queue_flags(),
-    uint16("nbr_valid_entries", "Number of Valid Entries"),
-    uint16("last_entry_element", "Last Entry Element"),
-    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
-    uint16("nbr_unread_entries", "Number of Unread Entries"),
+    *list_header(_QUEUE_FLAGS, 2),
     Array("log_entries", "Log Entries", ET54_ET74_ENTRY_COUNT, ET74_ENTRY),
 ))
 
@@ -379,23 +352,6 @@ ET71 = TableSpec("ET71", "Delta Data Alerts", (
 ))
 
 # --------------------------------------------------------- queue reading
-
-
-def log_order(nbr_valid: int, last_entry: int, capacity: int,
-              descending: bool = False) -> list[int]:
-    """Array elements of a circular log holding ``nbr_valid`` entries, oldest first.
-
-    ``last_entry`` is the element of the most recent entry and ``capacity``
-    the array size (ET36 "Current Entries" for ET45, ET54.69 for ET74).  With
-    the guide's ascending order (``Order`` false) element N is older than N+1,
-    so the entries run up to ``last_entry`` and wrap below element 0 to the
-    end; ``descending`` reverses that.  Inconsistent headers give ``[]``.
-    """
-    if capacity <= 0 or nbr_valid <= 0 or not 0 <= last_entry < capacity:
-        return []
-    n = min(nbr_valid, capacity)
-    step = -1 if descending else 1
-    return [(last_entry - step * (n - 1 - i)) % capacity for i in range(n)]
 
 
 _CAPACITY = {"ET45": ET36_ET45_CURRENT_ENTRIES.key, "ET74": ET54_ET74_ENTRY_COUNT.key}
@@ -420,7 +376,7 @@ def recurring_read_order(decoded: Any, capacity: int | None = None,
         n, last = int(values["nbr_valid_entries"]), int(values["last_entry_element"])
     except (KeyError, TypeError, ValueError):
         return []
-    order = log_order(n, last, capacity, bool(values.get("order", False)))
+    order = queue_order(capacity, last, n, bool(values.get("order", False)))
     if unread_only:
         unread = max(0, int(values.get("nbr_unread_entries", 0)))
         order = order[len(order) - min(unread, len(order)):]

@@ -2,8 +2,8 @@
 
 Every table here is a C12.19-style list: a small header (flags, number of
 valid entries, last entry element, last sequence number, unread entries)
-followed by a circular queue of entries.  :func:`queue_order` and
-:func:`log_entries` put the physical entries in time order from that header.
+followed by a circular queue of entries (:mod:`.queues`).  :func:`queue_order`
+and :func:`log_entries` put the physical entries in time order from that header.
 
 Register snapshots (BT26, ET31, ET41) repeat BT23's layout, so they reuse
 :data:`.basic.REGISTER_DATA` and follow the BT21 dimensions; the event logs
@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .basic import BT21_NBR_DEMANDS, REGISTER_DATA
+from .basic import BT21_NBR_DEMANDS, BT21_NBR_SELF_READS, REGISTER_DATA
 from .devices import ET36_CURRENT_ENTRIES, ET36_ENTRY_SIZE
 from .layout import TableDecode
+from .manufacturer import ET54_ET79_ENTRY_COUNT
+from .queues import SHORT_HEADER, list_header, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -35,14 +37,9 @@ from .types import (
     flag,
     uint8,
     uint16,
-    uint32,
 )
 
 # ------------------------------------------------------------ dimensions
-
-# BT21.2: the guide gives only the range 0..BT20.2, so the default is the one
-# value valid on every meter (no self-reads configured).
-BT21_NBR_SELF_READS = Dim("BT21", "nbr_self_reads", 0)
 
 # BT71 (Actual Log) sizes BT74 and ET79; defaults are its Value column.
 BT71_EVENT_NUMBER = Dim("BT71", "event_number", 0)
@@ -50,9 +47,6 @@ BT71_HISTORY_DATE_TIME = Dim("BT71", "history_date_time", 1)
 BT71_HISTORY_SEQUENCE_NUMBER = Dim("BT71", "history_sequence_number", 1)
 BT71_HISTORY_DATA_LENGTH = Dim("BT71", "history_data_length", 2)
 BT71_NBR_HISTORY_ENTRIES = Dim("BT71", "nbr_history_entries", 100)
-
-# ET54.80 says how many entries the alternate event log holds (0: disabled, the default).
-ET54_ET79_ENTRY_COUNT = Dim("ET54", "et79_entry_count", 0)
 
 # ET36 (Manufacturer Table Actual Dimensions, in devices.py) sizes the
 # manufacturer logs: ET31 2 entries of 232 bytes; ET41's entry size is
@@ -64,42 +58,17 @@ ET36_ET41_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET41"]
 ET36_ET81_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET81"]
 
 # ----------------------------------------------------------- list headers
-
-
-def _list_flags() -> BitGroup:
-    """BOOL(0..3) list flags of the self-read style headers (BT26, ET31, ET41, ET81)."""
-    return BitGroup(1, (
-        flag("order", "Order", 0),
-        flag("overflow", "Overflow", 1),
-        flag("list_type", "List Type", 2),
-        flag("inhibit_overflow", "Inhibit Overflow", 3),
-    ))
-
-
-SHORT_HEADER = (
-    _list_flags(),
-    uint8("nbr_valid_entries", "Number of Valid Entries"),
-    uint8("last_entry_element", "Last Entry Element"),
-    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
-    uint8("nbr_unread_entries", "Number of Unread Entries"),
-)
-"""The 6-byte header of BT26, ET31, ET41 and ET81 (entries start at offset 6)."""
+# BT26, ET31, ET41 and ET81 start with the 6-byte :data:`.queues.SHORT_HEADER`.
 
 ORDER = {0: "Ascending (N is older than N+1)", 1: "Descending"}
 LIST_TYPE = {0: "FIFO", 1: "Circular queue"}
 
-HISTORY_HEADER = (
-    BitGroup(1, (
-        bits("order", "Order", 0, 0, enum=ORDER),
-        flag("overflow", "Overflow", 1),
-        bits("list_type", "List Type", 2, 2, enum=LIST_TYPE),
-        flag("inhibit_overflow", "Inhibit Overflow", 3),
-    )),
-    uint16("nbr_valid_entries", "Number of Valid Entries"),
-    uint16("last_entry_element", "Last Entry Element"),
-    uint32("last_entry_sequence_number", "Last Entry Sequence Number"),
-    uint16("nbr_unread_entries", "Number of Unread Entries"),
-)
+HISTORY_HEADER = list_header(BitGroup(1, (
+    bits("order", "Order", 0, 0, enum=ORDER),
+    flag("overflow", "Overflow", 1),
+    bits("list_type", "List Type", 2, 2, enum=LIST_TYPE),
+    flag("inhibit_overflow", "Inhibit Overflow", 3),
+)), count_size=2, sequence_size=4)
 """The 11-byte header of BT74 and ET79 (the optical guide's "bytes 0...9" ends
 one byte early: Number of Unread Entries is a UINT16 at 9)."""
 
@@ -242,20 +211,6 @@ class QueueEntry:
 
     index: int
     sequence: int | None
-
-
-def queue_order(n_entries: int, last_entry: int, nbr_valid: int) -> list[int]:
-    """Physical element indices of the valid entries, oldest first.
-
-    The newest entry is ``last_entry`` and the ``nbr_valid`` valid ones end
-    there, wrapping around the ``n_entries`` elements of the circular queue.
-    An inconsistent header (last element outside the array) gives no entries.
-    """
-    if n_entries <= 0 or nbr_valid <= 0 or not 0 <= last_entry < n_entries:
-        return []
-    valid = min(nbr_valid, n_entries)
-    first = last_entry - valid + 1
-    return [(first + k) % n_entries for k in range(valid)]
 
 
 def queue_entries(n_entries: int, last_entry: int, nbr_valid: int,

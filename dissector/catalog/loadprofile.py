@@ -23,8 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .basic import SOURCES
+from .basic import BT00_TIME_FORMAT, SOURCES
+from .devices import ET36_CURRENT_ENTRIES
 from .layout import DimSource, TableDecode, as_dims, plan
+from .manufacturer import ET54_ID_CODE_5_DIGITS, ET54_MULTIPLE_LP_SETS
+from .queues import SHORT_HEADER, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -59,28 +62,21 @@ SETS = (1, 2, 3, 4)
 
 # ------------------------------------------------------------ dimensions
 
-# ET54.0.2 "Multiple Load Profile Data Set Support": the guides say the per-set
-# arrays have one element on devices without multiple data sets and one per set
-# (four) otherwise, but name no count; this flag is the only scalar saying which
-# (C12.19 would use BT00's tables-used set, which the capture context cannot
-# learn).  Same key and default as devices.ET54_MULTIPLE_LP_SETS.
-ET54_MULTIPLE_LP_SETS = Dim("ET54", "multiple_load_profile_data_set_support", 1)
+# The guides say the per-set arrays have one element on devices without
+# multiple data sets and one per set (four) otherwise, but name no count:
+# ET54's flag says which.
 NBR_DATA_SETS = add(1, mul(3, ET54_MULTIPLE_LP_SETS))
 """Elements of the per-set arrays (BT63, ET21): 4, or 1 without multiple data sets."""
 
-# ET62/ET75 "X": 1 for Gen 4 meters (5-character LCD ID codes), 0 otherwise;
-# ET54.0.7 "LCD Value ID Code 5 Digit Support" says which (Value column: 1).
-ET54_ID_CODE_5_DIGITS = Dim("ET54", "lcd_value_id_code_5_digit_support", 1)
+# ET62/ET75 "X" (ET54's 5-digit flag): ID codes of 5 characters on Gen 4 meters, else 4.
 ID_CODE_LEN = add(4, ET54_ID_CODE_5_DIGITS)
 
-# BT00 "Time Format": C12.19 drops STIME_DATE fields when it is 0 (no clock).
-BT00_TIME_FORMAT = Dim("BT00", "time_format", 2)
 # BT20.4 (maximum number of demands) sizes ET75's demand sources: 8 per its offsets 43..51.
 BT20_NBR_DEMANDS = Dim("BT20", "nbr_demands", 8)
 # BT60.11: "Number of Channels in Set 1" (maximum, Value column 16) sizes ET62/ET66/ET75.
 BT60_NBR_CHNS_SET1 = Dim("BT60", "nbr_chns_set1", 16)
 # ET36 "ET75 Current Entries" (devices.py lays ET36 out flat); default 0 per ET36.
-ET36_ET75_CURRENT_ENTRIES = Dim("ET36", "et75_current_entries", 0)
+ET36_ET75_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET75"]
 
 # BT61 flags deciding which parts of a BT64..BT67 block exist (Value column).
 BT61_END_READING = Dim("BT61", "end_reading_supported", 0)
@@ -415,16 +411,7 @@ ET75_ENTRY = Record("entry", "Log Entry", (
 ))
 
 ET75 = TableSpec("ET75", "Primary Load Profile Channel Change Log", (
-    BitGroup(1, (
-        flag("order", "Order", 0),
-        flag("overflow", "Overflow", 1),
-        flag("list_type", "List Type", 2),
-        flag("inhibit_overflow", "Inhibit Overflow", 3),
-    )),
-    uint8("nbr_valid_entries", "Number of Valid Entries"),
-    uint8("last_entry_element", "Last Entry Element"),
-    uint16("last_entry_sequence_number", "Last Entry Sequence Number"),
-    uint8("nbr_unread_entries", "Number of Unread Entries"),
+    *SHORT_HEADER,
     Array("log_entries", "Log Entries", ET36_ET75_CURRENT_ENTRIES, ET75_ENTRY),
 ))
 
@@ -509,11 +496,13 @@ _COMMON = ("dst_in_effect", "power_fail", "clock_reset_forward", "clock_reset_ba
 
 
 def block_order(last_block: int, nbr_valid_blocks: int, nbr_blocks: int) -> list[int]:
-    """Array indices of the valid blocks, oldest first (a circular list, ascending order)."""
+    """Array indices of the valid blocks, oldest first (a circular list, ascending order).
+
+    Unlike the logs' :func:`.queues.queue_order`, a last block past the array wraps.
+    """
     if nbr_blocks <= 0:
         return []
-    v = max(0, min(nbr_valid_blocks, nbr_blocks))
-    return [(last_block - v + 1 + k) % nbr_blocks for k in range(v)]
+    return queue_order(nbr_blocks, last_block % nbr_blocks, nbr_valid_blocks)
 
 
 def data_set_blocks(

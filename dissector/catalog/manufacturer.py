@@ -15,7 +15,9 @@ from .types import (
     Bytes,
     Chars,
     Cmp,
+    Count,
     Dim,
+    Field,
     Local,
     LTimeDate,
     Record,
@@ -51,6 +53,26 @@ ET11_MODULE_RECORDS = Dim("ET11", "reserved_32", 6)
 ET11_MODULE_RECORD_SIZE = Dim("ET11", "reserved_33", 7)
 # Firmware 4.0+: two MEP clients, so ET50/ET51 hold two elements (older: 1).
 ET11_MEP_CHANNEL_COUNT = Dim("ET11", "mep_channel_count", 2)
+# ET11 values sizing tables of the other modules (ET34, ET57, ET71, ET61).
+ET11_CONFIG_ENTRY_2_SIZE = Dim("ET11", "config_entry_2_size", 22)
+ET11_ET57_ENTRY_COUNT = Dim("ET11", "et57_entry_count", 16)
+ET11_MEP_DATA_ALERT_SOURCES = Dim("ET11", "mep_data_alert_sources", 10)
+ET11_TIME_BASED_RELAY_SWITCHES = Dim("ET11", "time_based_relay_switches", 80)
+
+# ET54 ("Meter Status", below) says which optional parts other tables carry.
+# ET54.0.2 "Multiple Load Profile Data Set Support" (firmware 3.50+; the guide
+# gives no value, the current firmware's case is the default): ET42 carries the
+# multiple data set part, and the per-set arrays of the load profile tables have
+# one element per set (four) instead of one.  It is the only scalar saying which
+# (C12.19 would use BT00's tables-used set, which the capture context cannot learn).
+ET54_MULTIPLE_LP_SETS = Dim("ET54", "multiple_load_profile_data_set_support", 1)
+# ET54.0.7 "LCD Value ID Code 5 Digit Support": ET62/ET75's "X", 1 for Gen 4
+# meters (5-character LCD ID codes), 0 otherwise (Value column: 1).
+ET54_ID_CODE_5_DIGITS = Dim("ET54", "lcd_value_id_code_5_digit_support", 1)
+# ET54.69 sizes ET74 ("Entry size is controlled by ET45"); 0 by default.
+ET54_ET74_ENTRY_COUNT = Dim("ET54", "et74_entry_count", 0)
+# ET54.80: how many entries the alternate event log ET79 holds (0: disabled, the default).
+ET54_ET79_ENTRY_COUNT = Dim("ET54", "et79_entry_count", 0)
 
 BAUD_RATES = {0: "9600 (default)", 1: "300", 2: "600", 3: "1200", 4: "2400", 5: "4800",
               6: "9600", 7: "14400", 8: "19200", 9: "28800", 10: "38400", 11: "57600",
@@ -330,54 +352,77 @@ MBUS_MEDIUM = {0: "Other", 1: "Oil", 2: "Electricity", 3: "Gas", 4: "Heat (outle
                0x16: "Cold water", 0x17: "Dual water", 0x18: "Pressure", 0x19: "A/D converter"}
 """M-Bus medium codes (EN 13757-3); the guide names 3, 4, 6 and 7."""
 
-ET16_ENTRY = Record("billing_read", "MEP Billing Read (MBR)", (
-    LTimeDate("timestamp", "Timestamp"),
+TELEGRAM_LENGTH = Local("telegram_length", 0)
+"""The MBR's Length (L): the first telegram's size, terminator included."""
+
+_STATUS_ALARMS = (
+    flag("power_low", "Power low", 2),
+    flag("permanent_error", "Permanent error", 3),
+    flag("temporary_error", "Temporary error", 4),
+    bits("mfg_specific", "Manufacturer specific", 5, 7),
+)
+_SERIAL = uint32("serial_nbr", "Serial Nbr (packed BCD, shown as hex digits)", hex=True)
+
+# CI=0x72 ("variable data structure"): the 12-byte header, data records, a zero byte
+_VARIABLE_HEADER = (
+    _SERIAL,
+    uint16("mfg_id", "Mfg ID (3 letters, 5 bits each: A = 1)", hex=True),
+    uint8("version", "Version"),
+    uint8("medium", "Medium", enum=MBUS_MEDIUM),
+    uint8("access_number", "Access Number"),
     BitGroup(1, (
-        flag("data_order", "Data Order (1 = Mode 2, MSB first)", 0),
-        flag("response_type", "Response Type (1 = fixed data structure)", 1),
-        flag("key_availability", "Key Availability", 2),
-        bits("authentication", "Authentication", 3, 4, enum={
-            0: "Passed", 1: "ID failure", 2: "Date failure", 3: "Passed with alternate date"}),
-        flag("security_status", "Security Status", 5),
+        bits("application_status", "Application status", 0, 1, enum={
+            0: "No error", 1: "Application busy", 2: "Any application error", 3: "Reserved"}),
+        *_STATUS_ALARMS,
     )),
-    uint8("telegram_length", "Length (L)", unit="bytes"),
-    # the first telegram's header, by Response Type; its data records (DIF/VIF
-    # coded, EN 13757-3) and any further telegrams stay bytes
-    When(Cmp(Local("response_type", 0), "==", 0), (
-        uint32("serial_nbr", "Serial Nbr (packed BCD, shown as hex digits)", hex=True),
-        uint16("mfg_id", "Mfg ID (3 letters, 5 bits each: A = 1)", hex=True),
-        uint8("version", "Version"),
-        uint8("medium", "Medium", enum=MBUS_MEDIUM),
-        uint8("access_number", "Access Number"),
-        BitGroup(1, (
-            bits("application_status", "Application status", 0, 1, enum={
-                0: "No error", 1: "Application busy", 2: "Any application error",
-                3: "Reserved"}),
-            flag("power_low", "Power low", 2),
-            flag("permanent_error", "Permanent error", 3),
-            flag("temporary_error", "Temporary error", 4),
-            bits("mfg_specific", "Manufacturer specific", 5, 7),
-        )),
-        uint16("signature", "Signature", hex=True),
-        Bytes("data_records", "Tel. Data Records", sub(Local("telegram_length", 0), 13)),
-        uint8("terminator", "Zero terminator"),
-    ), otherwise=(
-        uint32("serial_nbr", "Serial Nbr (packed BCD, shown as hex digits)", hex=True),
-        uint8("access_number", "Access Number"),
-        BitGroup(1, (
-            flag("counters_binary", "Counters coded signed binary (0 = BCD)", 0),
-            flag("counters_fixed_date", "Counters stored at fixed date (0 = actual)", 1),
-            flag("power_low", "Power low", 2),
-            flag("permanent_error", "Permanent error", 3),
-            flag("temporary_error", "Temporary error", 4),
-            bits("mfg_specific", "Manufacturer specific", 5, 7),
-        )),
-        Bytes("fixed_data", "Fixed data (medium, units, counters)",
-              sub(Local("telegram_length", 0), 6)),
+    uint16("signature", "Signature", hex=True),
+    Bytes("data_records", "Tel. Data Records", sub(TELEGRAM_LENGTH, 13)),
+    uint8("terminator", "Zero terminator"),
+)
+# CI=0x73 ("fixed data structure"): serial, access number, status, then the counters
+_FIXED_HEADER = (
+    _SERIAL,
+    uint8("access_number", "Access Number"),
+    BitGroup(1, (
+        flag("counters_binary", "Counters coded signed binary (0 = BCD)", 0),
+        flag("counters_fixed_date", "Counters stored at fixed date (0 = actual)", 1),
+        *_STATUS_ALARMS,
     )),
-    Bytes("further_telegrams", "Further telegrams",
-          sub(ET11_DATA_ENTRY_SIZE, add(8, Local("telegram_length", 0)))),
-), size=ET11_DATA_ENTRY_SIZE)
+    Bytes("fixed_data", "Fixed data (medium, units, counters)", sub(TELEGRAM_LENGTH, 6)),
+)
+
+
+def mbr_fields(further: Count) -> tuple[Field, ...]:
+    """A MEP Billing Read (ET16 entries, the data of ET45/ET74 entries): header,
+    the first telegram (L bytes, its header laid out by Response Type) and
+    ``further`` bytes of further telegrams.
+
+    The telegram's data records (DIF/VIF coded, EN 13757-3) stay bytes: the
+    guides do not describe them.
+    """
+    return (
+        LTimeDate("timestamp", "Timestamp"),
+        BitGroup(1, (
+            flag("data_order", "Data Order (1 = Mode 2, MSB first)", 0),
+            flag("response_type", "Response Type (1 = fixed data structure)", 1),
+            flag("key_availability", "Key Availability", 2),
+            bits("authentication", "Authentication", 3, 4, enum={
+                0: "Passed", 1: "ID failure", 2: "Date failure",
+                3: "Passed with alternate date"}),
+            flag("security_status", "Security Status (1 = failed)", 5),
+        )),
+        uint8("telegram_length", "Length (L)", unit="bytes"),
+        Record("telegram", "Telegram", (
+            When(Cmp(Local("response_type", 0), "==", 0), _VARIABLE_HEADER,
+                 otherwise=_FIXED_HEADER),
+        ), size=TELEGRAM_LENGTH),
+        Bytes("further_telegrams", "Further telegrams", further),
+    )
+
+
+ET16_ENTRY = Record("billing_read", "MEP Billing Read (MBR)",
+                    mbr_fields(sub(ET11_DATA_ENTRY_SIZE, add(8, TELEGRAM_LENGTH))),
+                    size=ET11_DATA_ENTRY_SIZE)
 
 ET16 = TableSpec("ET16", "MEP/M-Bus Device Data", (
     Array("device_table", "Device Table", ET11_NBR_DEVICES, ET16_ENTRY),

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .basic import PED, PED_EVENT_CODES  # noqa: F401  (PED_EVENT_CODES: re-exported)
-from .layout import TableDecode, decode
+from .basic import BT00_RESPONSE_DATA_LENGTH, PED, PED_EVENT_CODES  # noqa: F401  (re-exported)
+from .layout import TableDecode, decode, table_size
+from .manufacturer import ET11_MULTICAST_LENGTH
 from .types import (
     Array,
     BitGroup,
@@ -38,12 +39,14 @@ from .types import (
     Cmp,
     Dim,
     Field,
+    Local,
     ProcedureSpec,
     Ref,
     Rest,
     TableSpec,
     When,
     bits,
+    contains,
     flag,
     sub,
     uint8,
@@ -53,9 +56,6 @@ from .types import (
 
 MFG_BASE = 2048
 """EPxx = 2048 + xx, the same rule as the manufacturer table ids."""
-
-ET11_MULTICAST_LENGTH = Dim("ET11", "mbus_multicast_message_length", 65)
-BT00_RESPONSE_DATA_LENGTH = Dim("BT00", "response_data_length", 12)
 
 RESULT_CODES: dict[int, str] = {
     0: "Procedure completed",
@@ -157,41 +157,6 @@ EP61 = ProcedureSpec(MFG_BASE + 61, "EP61", "MEP Transaction Lock Control", para
     5: "T08_NO_AUTH: not executed by a MEP client",
 })
 
-# ------------------------------------------- procedures without a layout
-
-
-def _opaque_params() -> tuple[Field, ...]:
-    return (Bytes("parameters", "Parameters (no layout in the guides)", Rest()),)
-
-
-def _opaque_response() -> tuple[Field, ...]:
-    return (Bytes("response_data", "Response Data (no layout in the guides)",
-                  BT00_RESPONSE_DATA_LENGTH),)
-
-
-def _named_only(number: int, tag: str, name: str, desc: str) -> ProcedureSpec:
-    """A procedure the guides name (or show the role of) without laying out
-    its parameters or response."""
-    return ProcedureSpec(number, tag, name, params=_opaque_params(),
-                         response=_opaque_response(), desc=desc)
-
-
-# Standard procedures: C12.19 numbers and names (the guides only cite them).
-BP01 = _named_only(1, "BP01", "Warm Start",
-                   "MEP guide: example of the BPxx naming only.")
-BP04 = _named_only(4, "BP04", "Reset List Pointers",
-                   "Both guides: clears the list overflow flags (BT63, BT74, ET79).")
-BP05 = _named_only(5, "BP05", "Update Last Read Entry",
-                   "Both guides: clears list overflow flags; MEP guide: not idempotent, "
-                   "so never a transaction step.")
-BP10 = _named_only(10, "BP10", "Set Date and/or Time",
-                   "MEP guide: ET04 bit 71.0 disables it together with EP16.")
-BP12 = _named_only(12, "BP12", "Activate All Pending Tables",
-                   "Optical guide: activates pending tables, e.g. a PED with event code 2.")
-BP13 = _named_only(13, "BP13", "Activate Specific Pending Tables",
-                   "Optical guide: activates pending tables, e.g. a PED with event code 2.")
-
-
 # The optical guide's page 12 describes this procedure under a heading lost
 # from our copy: it clears the pending state of the tables whose PED matches,
 # leaving their data alone.  That is C12.19's "Clear Specific Pending Table(s)".
@@ -201,65 +166,104 @@ BP15 = ProcedureSpec(15, "BP15", "Clear Specific Pending Tables", params=(PED,),
                          3: "Internal conflict while processing the request",
                      }, desc="Optical guide, pending table procedures (heading missing).")
 
-# Manufacturer procedures the guides mention without a layout.
-EP02 = _named_only(MFG_BASE + 2, "EP02", "Control Relay Open/Close",
-                   "Not named in the guides; ET29 cites it as the remote command that "
-                   "opens or closes the control relay.")
-EP03 = _named_only(MFG_BASE + 3, "EP03", "Clear Alarm",
-                   "Not named in the guides; ET55 clears the Cover Removed alarm with it.")
-EP04 = _named_only(MFG_BASE + 4, "EP04", "Manufacturer Procedure 4",
-                   "MEP guide: example of the EPxx naming only, no role given.")
-EP06 = _named_only(MFG_BASE + 6, "EP06", "Configure Extended Log Entries",
-                   "Not named in the guides; updates ET36 (current entries) and the "
-                   "ET04 IDT version.")
-EP11 = _named_only(MFG_BASE + 11, "EP11", "Configure Load Profile",
-                   "Not named in the guides; sets the load profile memory length, ET66 "
-                   "mapping, clears the list overflow flag, bumps the IDT version.")
-EP16 = _named_only(MFG_BASE + 16, "EP16", "Change System Clock By Delta",
-                   "MEP guide (Access Levels, Appendix C): MBK may call it; ET55 offset 4 "
-                   "sets how many seconds per minute the clock moves (0..16).")
-EP18 = _named_only(MFG_BASE + 18, "EP18", "Clear MEP Alarms",
-                   "Not named in the guides; clears the latched ET14 MEP Alarms bits.")
-EP26 = _named_only(MFG_BASE + 26, "EP26", "Decrement Unread Log Entries",
-                   "Not named in the guides; decrements the unread entries of the ET36 "
-                   "logs and clears their alarm at 0.")
-EP32 = _named_only(MFG_BASE + 32, "EP32", "Configure Demand",
-                   "Not named in the guides; configures demand (ET42 demand configured, "
-                   "sub-interval, multiplier; ET41 entries) and bumps the IDT version.")
-EP33 = _named_only(MFG_BASE + 33, "EP33", "Configure Demand Intervals",
-                   "Not named in the guides; sets the demand sub-interval and multiplier "
-                   "with EP32 (ET42) and bumps the IDT version.")
-EP37 = _named_only(MFG_BASE + 37, "EP37", "Configure Extended Log Entries and Size",
-                   "Not named in the guides; updates ET36 (entries, ET32 entry size) and "
-                   "bumps the IDT version.")
-# EP39: the guide names posting types ("Scheduled Read Data", "Scheduled Read
-# Data + Alarms", a "Clear M-Bus Alert" flag, the "Clear Delta Data Alert"
-# type 12) but never where they sit, so the parameters stay opaque.
+# ------------------------------------------- procedures without a layout
+
+NAMED_ONLY: dict[str, tuple[str, str]] = {
+    # Standard procedures: C12.19 numbers and names (the guides only cite them).
+    "BP01": ("Warm Start", "MEP guide: example of the BPxx naming only."),
+    "BP04": ("Reset List Pointers",
+             "Both guides: clears the list overflow flags (BT63, BT74, ET79)."),
+    "BP05": ("Update Last Read Entry",
+             "Both guides: clears list overflow flags; MEP guide: not idempotent, "
+             "so never a transaction step."),
+    "BP10": ("Set Date and/or Time", "MEP guide: ET04 bit 71.0 disables it together with EP16."),
+    "BP12": ("Activate All Pending Tables",
+             "Optical guide: activates pending tables, e.g. a PED with event code 2."),
+    "BP13": ("Activate Specific Pending Tables",
+             "Optical guide: activates pending tables, e.g. a PED with event code 2."),
+    # Manufacturer procedures the guides mention without a layout.
+    "EP02": ("Control Relay Open/Close",
+             "Not named in the guides; ET29 cites it as the remote command that "
+             "opens or closes the control relay."),
+    "EP03": ("Clear Alarm",
+             "Not named in the guides; ET55 clears the Cover Removed alarm with it."),
+    "EP04": ("Manufacturer Procedure 4",
+             "MEP guide: example of the EPxx naming only, no role given."),
+    "EP06": ("Configure Extended Log Entries",
+             "Not named in the guides; updates ET36 (current entries) and the "
+             "ET04 IDT version."),
+    "EP11": ("Configure Load Profile",
+             "Not named in the guides; sets the load profile memory length, ET66 "
+             "mapping, clears the list overflow flag, bumps the IDT version."),
+    "EP16": ("Change System Clock By Delta",
+             "MEP guide (Access Levels, Appendix C): MBK may call it; ET55 offset 4 "
+             "sets how many seconds per minute the clock moves (0..16)."),
+    "EP18": ("Clear MEP Alarms",
+             "Not named in the guides; clears the latched ET14 MEP Alarms bits."),
+    "EP26": ("Decrement Unread Log Entries",
+             "Not named in the guides; decrements the unread entries of the ET36 "
+             "logs and clears their alarm at 0."),
+    "EP32": ("Configure Demand",
+             "Not named in the guides; configures demand (ET42 demand configured, "
+             "sub-interval, multiplier; ET41 entries) and bumps the IDT version."),
+    "EP33": ("Configure Demand Intervals",
+             "Not named in the guides; sets the demand sub-interval and multiplier "
+             "with EP32 (ET42) and bumps the IDT version."),
+    "EP37": ("Configure Extended Log Entries and Size",
+             "Not named in the guides; updates ET36 (entries, ET32 entry size) and "
+             "bumps the IDT version."),
+    # EP39: the guide names posting types ("Scheduled Read Data", "Scheduled Read
+    # Data + Alarms", a "Clear M-Bus Alert" flag, the "Clear Delta Data Alert"
+    # type 12) but never where they sit, so the parameters stay opaque.
+    "EP39": ("Post MEP Data",
+             "MEP guide: MBK may call it; posts scheduled read data (with alarms) and "
+             "clears alerts; sized by BT00 and ET11, can exceed BT07 through ET52."),
+    "EP41": ("Start MEP Client Firmware Download",
+             "Not named in the guides; creates the ET15 'MEP download start' entry "
+             "(request type 7)."),
+    "EP50": ("Post External Measurements",
+             "Not named in the guides; passes RMS voltage, LSV and power values "
+             "into a Control Point/OSGP Module."),
+    "EP52": ("Change Load Profile Channel Sources",
+             "Not named in the guides; changes ET66 and is logged in ET75."),
+    "EP64": ("Reset Previous Season Data",
+             "Not named in the guides; resets BT24 (firmware 4.10 and higher)."),
+    # ET54 says the MEP transaction tables are locked "via EP62"; the EP61
+    # section, chapter 3, ET52/ET53 and Appendix C all say EP61, so EP62 is taken
+    # for a misprint and gets no spec.
+}
+"""Procedures the guides name (or show the role of) without laying out their
+parameters or response: tag -> (name, where the guides mention it)."""
+
 EP39_TYPES = {12: "Clear Delta Data Alert"}
 """The only EP39 type value the MEP guide gives a number for (Delta Data Alerts)."""
-EP39 = _named_only(MFG_BASE + 39, "EP39", "Post MEP Data",
-                   "MEP guide: MBK may call it; posts scheduled read data (with alarms) and "
-                   "clears alerts; sized by BT00 and ET11, can exceed BT07 through ET52.")
-EP41 = _named_only(MFG_BASE + 41, "EP41", "Start MEP Client Firmware Download",
-                   "Not named in the guides; creates the ET15 'MEP download start' entry "
-                   "(request type 7).")
-EP50 = _named_only(MFG_BASE + 50, "EP50", "Post External Measurements",
-                   "Not named in the guides; passes RMS voltage, LSV and power values "
-                   "into a Control Point/OSGP Module.")
-EP52 = _named_only(MFG_BASE + 52, "EP52", "Change Load Profile Channel Sources",
-                   "Not named in the guides; changes ET66 and is logged in ET75.")
-EP64 = _named_only(MFG_BASE + 64, "EP64", "Reset Previous Season Data",
-                   "Not named in the guides; resets BT24 (firmware 4.10 and higher).")
-# ET54 says the MEP transaction tables are locked "via EP62"; the EP61
-# section, chapter 3, ET52/ET53 and Appendix C all say EP61, so EP62 is taken
-# for a misprint and gets no spec.
 
-PROCEDURES: dict[int, ProcedureSpec] = {p.number: p for p in (
-    BP01, BP04, BP05, BP10, BP12, BP13, BP15,
-    EP02, EP03, EP04, EP06, EP11, EP16, EP17, EP18, EP19, EP26, EP32, EP33, EP37, EP39,
-    EP41, EP50, EP52, EP61, EP64,
-)}
+_OPAQUE_PARAMS = (Bytes("parameters", "Parameters (no layout in the guides)", Rest()),)
+_OPAQUE_RESPONSE = (Bytes("response_data", "Response Data (no layout in the guides)",
+                          BT00_RESPONSE_DATA_LENGTH),)
+
+
+def _named_only(tag: str, name: str, desc: str) -> ProcedureSpec:
+    """Opaque parameters (all bytes written after the header) and response data."""
+    number = (MFG_BASE if tag.startswith("EP") else 0) + int(tag[2:])
+    return ProcedureSpec(number, tag, name, params=_OPAQUE_PARAMS,
+                         response=_OPAQUE_RESPONSE, desc=desc)
+
+
+PROCEDURES: dict[int, ProcedureSpec] = {p.number: p for p in sorted(
+    (BP15, EP17, EP19, EP61, *(_named_only(tag, *v) for tag, v in NAMED_ONLY.items())),
+    key=lambda p: p.number)}
 """Procedure number (12-bit, EPxx = 2048 + xx) -> spec."""
+
+_BY_TAG = {p.tag: p for p in PROCEDURES.values()}
+
+
+def __getattr__(name: str) -> ProcedureSpec:
+    """Every procedure as a module attribute by its tag (``procedures.EP16``)."""
+    if name in _BY_TAG:
+        return _BY_TAG[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 GUIDE_LAYOUTS = frozenset({"EP17", "EP19", "EP61", "BP15"})
 """Procedures whose parameters and response the guides lay out; the others are opaque."""
@@ -302,7 +306,17 @@ def response_spec(number: int, tag: str = "ET59") -> TableSpec:
     if proc is None:
         return base
     return TableSpec(tag, f"{base.name}: {proc.tag} {proc.name}",
-                     (*RESPONSE_HEADER, *proc.response))
+                     (*RESPONSE_HEADER, *_padded(proc.response)))
+
+
+def _padded(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    """Response data filled out to BT00's Response Data Length: the response
+    table holds that many bytes whatever the procedure puts in them."""
+    if contains(fields, (Dim, Ref, Local, Rest)):  # sized by more than itself
+        return fields
+    used = table_size(TableSpec("", "", fields))
+    return (*fields, Bytes("unused", "Unused response data",
+                           sub(BT00_RESPONSE_DATA_LENGTH, used)))
 
 
 def _number_of(data: bytes, offset: int) -> int | None:

@@ -9,6 +9,7 @@ guide is unclear are listed in ``docs/guide-notes.md``.
 
 from __future__ import annotations
 
+from .manufacturer import ET11_TIME_BASED_RELAY_SWITCHES
 from .types import (
     AnsiDate,
     Array,
@@ -35,7 +36,6 @@ BT50_NBR_SPECIAL_SCHEDULES = Dim("BT50", "nbr_special_schedules", 2)
 BT50_NBR_NON_RECURRING_DATES = Dim("BT50", "nbr_non_recurring_dates", 25)
 BT50_NBR_RECURRING_DATES = Dim("BT50", "nbr_recurring_dates", 23)
 BT50_NBR_TIER_SWITCHES = Dim("BT50", "nbr_tier_switches", 200)
-ET11_TIME_BASED_RELAY_SWITCHES = Dim("ET11", "time_based_relay_switches", 80)
 
 # ------------------------------------------------------------------- BT50
 

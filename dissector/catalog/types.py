@@ -390,6 +390,17 @@ class ProcedureSpec:
     desc: str = ""
 
 
+def contains(obj: object, kinds: type | tuple[type, ...]) -> bool:
+    """Whether ``obj`` (a spec, field, count or a tuple of them) holds a ``kinds`` anywhere."""
+    if isinstance(obj, kinds):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(contains(x, kinds) for x in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return any(contains(getattr(obj, n), kinds) for n in obj.__dataclass_fields__)
+    return False
+
+
 # ------------------------------------------------------------ constructors
 
 
