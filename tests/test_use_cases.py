@@ -183,11 +183,8 @@ def test_mbus_et45_telegram_shown_when_reading_length_bytes(answer):
     assert v["log_entries[2].data.telegram.data_records"].startswith(uc.DRH_VOLUME)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TableDecode.defaults_used skips 'ref:' keys but not 'local:' ones: a partial ET16 "
-    "read lists local:response_type and local:telegram_length, and mep-dissector decode "
-    "-V prints them as guide defaults used (elements outside the window looked them up)"))
 def test_mbus_et16_reports_no_defaults(answer):
+    """Same-table lengths (local:) are data, not guide defaults, even outside the window."""
     assert answer("mbus.et16_slot2").defaults_used == []
 
 

@@ -573,7 +573,8 @@ class TableDecode:
     @property
     def defaults_used(self) -> list[str]:
         """Dimensions that fell back to the guide's default (for the tree's note)."""
-        return [k for k, v in self.dims.items() if v.source == DEFAULT and not k.startswith("ref:")]
+        return [k for k, v in self.dims.items()
+                if v.source == DEFAULT and not k.startswith(("ref:", "local:"))]
 
 
 def decode(
