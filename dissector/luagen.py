@@ -30,7 +30,7 @@ from scapy.fields import (
 from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
 from . import context, frames, security, tables
 from .catalog import PROCEDURES
-from .catalog.layout import MAX_SLOTS, _decimals
+from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import MFG_BASE, request_spec, response_spec
 from .catalog.registry import CATALOG, DIMENSION_SOURCES
 from .catalog.types import (
@@ -61,6 +61,7 @@ from .catalog.types import (
     Time,
     UInt,
     When,
+    contains,
 )
 from .frames import MEP, LenRefField, RecordListField, _TailField
 from .wsfields import WSField, abbrev_of, all_fields, frame_classes, spec_parts
@@ -157,11 +158,16 @@ def _class_spec(cls: type) -> str:
 
 
 def _fast_decoder(cls: type) -> str | None:
-    """A straight-line Lua decoder for a well-formed frame of ``cls``.
+    """Straight-line Lua decoders for a well-formed frame of ``cls``.
 
     Applies to layouts of fixed-size fields around at most one variable byte
-    run (tail or rest); the decoder returns nil (and the runtime walks the
-    field list generically) when the frame is too short for the layout.
+    run (tail or rest).  ``FAST.<cls>(s, n, t)`` stores the field values in
+    ``t`` (the frame's state: no table per frame) and returns the first failed
+    check or nil, or false (the runtime then walks the field list generically)
+    when the frame is too short for the layout; ``FAST_ITEMS.<cls>(s, n, t)``
+    lists the tree items of those values, made only when a tree is built.  The
+    values leave out fixed byte runs (the digest): no rule reads them, so only
+    the tree items cut them out.
     """
     fields = []  # (abbrev, scapy name, kind, size or None for the variable run)
     for f in cls.fields_desc:
@@ -180,45 +186,74 @@ def _fast_decoder(cls: type) -> str | None:
     fixed = sum(fl[3] for fl in fields if fl[3])
     split = variable[0] if variable else len(fields)
     cond = f"n < {fixed}" if variable else f"n ~= {fixed}"
-    out = [f"FAST.{cls.__name__} = function(s, n)", f"    if {cond} then return nil end"]
-    items, vals = [], []
-    pos = 1
-    for k, (ab, name, kind, size) in enumerate(fields[:split]):
-        read = f"be(s, {pos}, {size})" if kind == "u" else f"s:sub({pos}, {pos + size - 1})"
-        out.append(f"    local v{k} = {read}")
-        items.append(f"{_lua_str(ab)}, v{k}, {pos}, {size}")
-        vals.append(f"{name} = v{k}")
+    # where each field starts: a number (from the start) or "n - k" (from the end)
+    starts, pos = [], 1
+    for _ab, _name, _kind, size in fields[:split]:
+        starts.append(str(pos))
         pos += size
     if variable:
+        starts.append(str(pos))
+        after = fixed - (pos - 1)
+        for _ab, _name, _kind, size in fields[split + 1 :]:
+            starts.append(f"n - {after - 1}")
+            after -= size
+    head = [fl for fl in fields[:split] if fl[2] == "u"]
+    nbytes = max((int(starts[k]) + fields[k][3] - 1 for k in range(split)
+                  if fields[k][2] == "u"), default=0)
+    out = [f"FAST.{cls.__name__} = function(s, n, t)", f"    if {cond} then return false end"]
+    if head:
+        out.append("    local " + ", ".join(f"b{i}" for i in range(1, nbytes + 1))
+                   + f" = sbyte(s, 1, {nbytes})")
+    names, vals = [], []
+    for k, (_ab, name, kind, size) in enumerate(fields):
+        at = starts[k]
+        if kind == "u" and k < split:
+            p0 = int(at)
+            expr = f"b{p0}"
+            for i in range(p0 + 1, p0 + size):
+                expr = f"{expr} * 256 + b{i}" if i == p0 + 1 else f"({expr}) * 256 + b{i}"
+        elif kind == "u":
+            expr = f"be(s, {at}, {size})"
+        elif size is None:
+            expr = f"s:sub({at}, n - {fixed - (pos - 1)})"
+        else:  # a fixed byte run (the digest): read by no rule, cut out for the tree only
+            continue
+        names.append(f"t.{name}")
+        vals.append(expr)
+    if names:
+        out.append(f"    {', '.join(names)} =")
+        out.append(f"        {', '.join(vals)}")
+    checks = " or ".join(f'(CHECK_FN.{c}(t) and "{c}")' for c in cls.checks)
+    out.append(f"    return {checks} or nil" if checks else "    return nil")
+    out.append("end")
+    # the tree items of the values, in field order (an empty variable run: none)
+    out.append(f"FAST_ITEMS.{cls.__name__} = function(s, n, v)")
+
+    def value(k: int) -> str:
+        _ab, name, kind, size = fields[k]
+        if kind == "u" or size is None:
+            return f"v.{name}"
+        at = starts[k]
+        if k < split:
+            return f"s:sub({at}, {int(at) + size - 1})"
+        return f"s:sub({at}, {at} + {size - 1})"
+
+    items = [f"{_lua_str(ab)}, {value(k)}, {starts[k]}, {size}"
+             for k, (ab, _name, _kind, size) in enumerate(fields[:split])]
+    out.append("    local items = {" + ", ".join(items) + "}")
+    if variable:
         ab, name, _kind, _size = fields[split]
-        tail = fixed - (pos - 1)
-        out.append(f"    local v{split} = s:sub({pos}, n - {tail})")
-        vals.append(f"{name} = v{split}")
-        after = tail
-        for k, (_ab2, name2, kind2, size2) in enumerate(fields[split + 1 :], split + 1):
-            at = f"n - {after - 1}"
-            read = f"be(s, {at}, {size2})" if kind2 == "u" else f"s:sub({at}, {at} + {size2 - 1})"
-            out.append(f"    local v{k} = {read}")
-            vals.append(f"{name2} = v{k}")
-            after -= size2
-        out.append("    local items = {" + ", ".join(items) + "}")
-        out.append("    local m = #items")
-        out.append(f"    if #v{split} > 0 then")
+        out.append(f"    local m = {4 * split}")
+        out.append(f"    if #v.{name} > 0 then")
         out.append(f"        items[m + 1], items[m + 2], items[m + 3], items[m + 4] ="
-                   f" {_lua_str(ab)}, v{split}, {pos}, #v{split}")
+                   f" {_lua_str(ab)}, v.{name}, {starts[split]}, #v.{name}")
         out.append("        m = m + 4")
         out.append("    end")
-        after = tail
-        for k, (ab2, _n2, _kind2, size2) in enumerate(fields[split + 1 :], split + 1):
+        for k, (ab2, _name2, _kind2, size2) in enumerate(fields[split + 1 :], split + 1):
             out.append(f"    items[m + 1], items[m + 2], items[m + 3], items[m + 4] ="
-                       f" {_lua_str(ab2)}, v{k}, n - {after - 1}, {size2}")
+                       f" {_lua_str(ab2)}, {value(k)}, {starts[k]}, {size2}")
             out.append("    m = m + 4")
-            after -= size2
-    else:
-        out.append("    local items = {" + ", ".join(items) + "}")
-    out.append("    local vals = {" + ", ".join(vals) + "}")
-    checks = " or ".join(f'(CHECK_FN.{c}(vals) and "{c}")' for c in cls.checks) or "nil"
-    out.append(f"    return items, vals, {checks}")
+    out.append("    return items")
     out.append("end")
     return "\n".join(out)
 
@@ -365,9 +400,12 @@ class _SpecWriter:
                 self.node(e, prefix, ppath, pabbrev) if f.flatten
                 else self.node(e, prefix, ppath, pabbrev, elt_own)
                 for e in f.per_index)
+            # static: the element's size follows from the dimensions (stepped over
+            # outside a decode's window, as layout.py does)
+            static = ", static = true" if is_static(f.element) else ""
             return (f'{{k = "array", n = {_count_lua(f.count)}, '
                     f"element = {self.node(f.element, prefix, ppath, pabbrev, elt_own)}, "
-                    f"per_index = {{{per}}}}}")
+                    f"per_index = {{{per}}}{static}}}")
         if isinstance(f, Repeat):
             elt = self.node(f.element, prefix, ppath, pabbrev, (f"{path}[]", abbrev))
             return f'{{k = "repeat", stop = {_count_lua(f.end)}, element = {elt}}}'
@@ -386,20 +424,10 @@ def _spec_lua(spec: TableSpec, proc=None) -> str:
     fields = ", ".join(r for r in runs if r)
     # a layout reading its own data (Ref, Local, Rest, Repeat) cannot be planned once
     # per dimensions
-    dynamic = ", dynamic = true" if refs or local_names or _reads_data(spec.fields) else ""
+    reads_data = refs or local_names or contains(spec.fields, (Rest, Repeat))
+    dynamic = ", dynamic = true" if reads_data else ""
     return (f"{{tag = {_lua_str(spec.tag)}, name = {_lua_str(spec.name)}{dynamic}, "
             f"fields = {{{fields}}}}}")
-
-
-def _reads_data(obj) -> bool:
-    """Whether a layout's extent depends on the data itself (Rest, Repeat)."""
-    if isinstance(obj, (Rest, Repeat)):
-        return True
-    if isinstance(obj, (list, tuple)):
-        return any(_reads_data(x) for x in obj)
-    if hasattr(obj, "__dataclass_fields__"):
-        return any(_reads_data(getattr(obj, n)) for n in obj.__dataclass_fields__)
-    return False
 
 
 def _specs_lua() -> list[str]:
@@ -522,7 +550,7 @@ def generate() -> str:
     w('mep.prefs.verify = Pref.bool("Verify digests", true, "Check every digest with the keys")')
     w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
     w("")
-    decoders = ["local FAST = {}"]
+    decoders = ["local FAST, FAST_ITEMS = {}, {}"]
     for cls in frame_classes(MEP):
         code = None if cls.__name__.startswith("_") else _fast_decoder(cls)
         if code:

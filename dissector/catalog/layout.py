@@ -8,6 +8,12 @@ offset+len(data))`` and never raises: what it cannot read goes into
 ``problems``.  :func:`encode` builds a table image from values, for round
 trips and the simulator.
 
+Decoding lays out only the part of an array that meets the window when the
+array's elements are *static* (their size follows from the dimensions alone:
+no Ref, Local, Rest or Repeat inside): the others are stepped over by their
+size, computed once per array.  Load profile tables of thousands of intervals
+thus decode anywhere, and sizes past the :data:`MAX_SLOTS` cap stay exact.
+
 The Lua generator emits the same walk; keep every rule here expressible as
 data in :mod:`.types` (no callables in specs).
 """
@@ -51,10 +57,13 @@ from .types import (
     Time,
     UInt,
     When,
+    contains,
 )
 
 MAX_SLOTS = 20000
-"""Cap on expanded leaves: corrupt dimensions must not hang the dissector."""
+"""Cap on expanded leaves: corrupt dimensions must not hang the dissector.  Arrays
+of static elements are stepped over arithmetically, so the cap bounds the leaves
+laid out, not the size reached."""
 MAX_ENCODE_PASSES = 64
 """encode() lays an image out again until it is stable (refs sizing later fields)."""
 
@@ -154,11 +163,31 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
+_STATIC: dict[int, tuple[Field, bool]] = {}
+
+
+def is_static(f: Field) -> bool:
+    """Whether the size of ``f`` follows from the dimensions alone (Dim counts are
+    fine; Ref, Local, Rest and Repeat read the data)."""
+    got = _STATIC.get(id(f))
+    if got is None or got[0] is not f:
+        got = (f, not contains(f, (Ref, Local, Rest, Repeat)))
+        _STATIC[id(f)] = got
+    return got[1]
+
+
 class _Walker:
-    def __init__(self, dims: DimSource, data: bytes | None, data_offset: int):
+    def __init__(
+        self, dims: DimSource, data: bytes | None, data_offset: int, window: bool = True
+    ):
         self.dims = dims
         self.data = data
         self.data_offset = data_offset
+        # decoding: static array elements outside [lo, hi) are stepped over
+        self.window = window and data is not None
+        self.lo = data_offset
+        self.hi = data_offset + (len(data) if data is not None else 0)
+        self.sizes: dict[int, int] = {}
         self.slots: list[Slot] = []
         self.used: dict[str, DimValue] = {}
         self.problems: list[str] = []
@@ -252,11 +281,41 @@ class _Walker:
                 self.locals[leaf.name] = v
 
     def walk(self, fields: Iterable[Field], off: int, ppath: str, pabbrev: str) -> int:
+        # past the cap nothing more is laid out, but offsets go on (for the size)
         for f in fields:
-            if self.truncated:
-                return off
             off = self.one(f, off, ppath, pabbrev, None)
         return off
+
+    def static_size(self, f: Field) -> int:
+        """Bytes of the static layout ``f``; the dimensions it reads are noted as a
+        walk would note them (a walk's dimensions are fixed: computed once)."""
+        got = self.sizes.get(id(f))
+        if got is None:
+            got = self._size_of(f)
+            self.sizes[id(f)] = got
+        return got
+
+    def _size_of(self, f: Field) -> int:
+        """The walk of ``one`` without slots, in the same order."""
+        if isinstance(f, When):
+            chosen = f.fields if self.cond(f.cond) else f.otherwise
+            return sum(self._size_of(x) for x in chosen)
+        if isinstance(f, Fill):
+            return self.size(f.size)
+        if isinstance(f, BitGroup):
+            return f.size
+        if isinstance(f, Record):
+            inner = sum(self._size_of(x) for x in f.fields)
+            return inner if f.size is None else self.size(f.size)
+        if isinstance(f, Array):
+            n = self.size(f.count)
+            total = sum(self._size_of(e) for e in f.per_index[:n])
+            if n > len(f.per_index):
+                total += (n - len(f.per_index)) * self.static_size(f.element)
+            return total
+        if isinstance(f, Repeat):  # pragma: no cover - never static
+            raise TypeError("a Repeat has no static size")
+        return leaf_size(f, self)
 
     def one(
         self,
@@ -305,14 +364,32 @@ class _Walker:
             return max(start, end)
         if isinstance(f, Array):
             n = self.size(f.count)
-            for i in range(n):
-                if self.truncated:
-                    break
-                if i < len(f.per_index) and f.flatten:
+            npi = min(n, len(f.per_index))
+            for i in range(npi):  # index-specific elements: few, always walked
+                if f.flatten:
                     off = self.one(f.per_index[i], off, ppath, pabbrev)
-                    continue
-                elt = f.per_index[i] if i < len(f.per_index) else f.element
-                off = self.one(elt, off, ppath, pabbrev, f"{path}[{i}]", abbrev)
+                else:
+                    off = self.one(f.per_index[i], off, ppath, pabbrev, f"{path}[{i}]", abbrev)
+            static = n > npi and is_static(f.element)
+            i = npi
+            while i < n:
+                if static and (self.truncated or self.window):
+                    size = self.static_size(f.element)
+                    if self.truncated:  # past the cap: the rest by its size
+                        return off + (n - i) * size
+                    # elements wholly before or after the window are stepped over
+                    # (one touching its edge is laid out: it may hold a 0-byte field
+                    # there, which a decode shows)
+                    if size > 0 and off + size < self.lo:
+                        k = min(n - i, (self.lo - off - 1) // size)
+                        off, i = off + k * size, i + k
+                        continue
+                    if size > 0 and off > self.hi:
+                        return off + (n - i) * size
+                elif self.truncated:
+                    break
+                off = self.one(f.element, off, ppath, pabbrev, f"{path}[{i}]", abbrev)
+                i += 1
             return off
         size = leaf_size(f, self)
         self.emit(path, abbrev, off, size, f)
@@ -343,9 +420,15 @@ def plan(
     dims: DimSource | Mapping[str, int] | None = None,
     data: bytes | None = None,
     offset: int = 0,
+    window: bool = True,
 ) -> Plan:
-    """Lay out ``spec``; ``data`` (at table ``offset``) resolves Ref and Rest counts."""
-    w = _Walker(as_dims(dims), data, offset)
+    """Lay out ``spec``; ``data`` (at table ``offset``) resolves Ref and Rest counts.
+
+    With data and ``window``, arrays of static elements lay out only the elements
+    meeting ``[offset, offset+len(data))`` (what a decode reads); the size is exact
+    either way.
+    """
+    w = _Walker(as_dims(dims), data, offset, window)
     size = w.walk(_fields_of(spec), 0, "", "")
     return Plan(w.slots, size, w.used, w.problems)
 
@@ -643,7 +726,7 @@ def encode(
 
 
 def _encode_once(spec, values, dims, prev: bytes | None) -> bytes:
-    p = plan(spec, dims, prev, 0)
+    p = plan(spec, dims, prev, 0, window=False)  # every slot, to place every value
     buf = bytearray(p.size)
     for s in p.slots:
         if s.path not in values:
@@ -683,6 +766,7 @@ __all__ = [
     "decode_value",
     "encode",
     "encode_value",
+    "is_static",
     "layout",
     "merge_bits",
     "plan",

@@ -18,13 +18,14 @@ for line in io.lines(records) do
     recs[#recs + 1] = {number = tonumber(n), t = tonumber(t), dir = tonumber(d), s = s}
 end
 
+-- The first pass, like tshark's first pass of -2, has no tree (new_tree(nil)).
 local function run(visited)
     local out = {}
     for _, r in ipairs(recs) do
         local rec = {fields = {}, experts = {}}
         local pinfo = {number = r.number, visited = visited, p2p_dir = r.dir, rel_ts = r.t,
                        cols = {}}
-        proto.dissector(new_tvb(r.s), pinfo, new_tree(rec))
+        proto.dissector(new_tvb(r.s), pinfo, new_tree(visited and rec or nil))
         rec.info = pinfo.cols.info
         out[#out + 1] = rec
     end

@@ -67,11 +67,18 @@ ByteArray = {new = function(hex)
     return {tvb = function() return new_tvb(s) end}
 end}
 
--- TreeItem: records {abbrev, value} pairs and expert texts in a flat list
+-- TreeItem: records {abbrev, value} pairs and expert texts in a flat list.
+-- new_tree(nil) stands for Wireshark's absent tree (no -V, -T or filter; the
+-- first pass of -2): every item is then empty (len 0) and records nothing.
 local Item = {}
 Item.__index = Item
-function new_tree(rec) return setmetatable({rec = rec}, Item) end
+local NoItem = setmetatable({len = 0}, Item)
+function new_tree(rec)
+    if rec == nil then return NoItem end
+    return setmetatable({rec = rec, len = 1}, Item)
+end
 function Item:add(f, v, given)
+    if self.rec == nil then return NoItem end
     if type(f) == "table" and f.abbrev then
         local value = v
         if given ~= nil then
@@ -85,4 +92,6 @@ function Item:add(f, v, given)
 end
 function Item:set_generated() end
 function Item:append_text() end
-function Item:add_proto_expert_info(e, text) self.rec.experts[#self.rec.experts + 1] = text or e.text end
+function Item:add_proto_expert_info(e, text)
+    if self.rec then self.rec.experts[#self.rec.experts + 1] = text or e.text end
+end
