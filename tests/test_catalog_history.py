@@ -246,6 +246,15 @@ def test_log_entries_of_a_self_read_table():
     assert h.log_entries(decode(h.BT26, img[3:], 3, dims)) == []  # header not read
 
 
+def test_log_entries_follow_a_descending_order_flag():
+    """Order = 1: element N+1 is older than N, so the valid run goes the other way."""
+    dims = {"BT21.nbr_self_reads": 4}
+    img = encode(h.BT26, {"order": 1, "nbr_valid_entries": 3, "last_entry_element": 2,
+                          "last_entry_sequence_number": 50}, dims)
+    got = h.log_entries(decode(h.BT26, img, 0, dims))
+    assert [(e.index, e.sequence) for e in got] == [(0, 48), (3, 49), (2, 50)]
+
+
 def test_log_entries_of_bt74_use_the_shared_sequence_numbers():
     # Primary log holds events 0x1FFFE, 0x1FFFF, 0x20003 (0x20000..2 went to ET79).
     dims = {"BT71.nbr_history_entries": 4}

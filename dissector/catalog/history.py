@@ -214,14 +214,15 @@ class QueueEntry:
 
 
 def queue_entries(n_entries: int, last_entry: int, nbr_valid: int,
-                  last_sequence: int | None = None, modulus: int = 1 << 16) -> list[QueueEntry]:
+                  last_sequence: int | None = None, modulus: int = 1 << 16,
+                  descending: bool = False) -> list[QueueEntry]:
     """:func:`queue_order` with sequence numbers counting up to ``last_sequence``.
 
     Consecutive numbering holds for the self-read style logs; BT74/ET79 share
     their numbers with each other, so :func:`log_entries` prefers the numbers
     the entries carry.
     """
-    order = queue_order(n_entries, last_entry, nbr_valid)
+    order = queue_order(n_entries, last_entry, nbr_valid, descending)
     newest = len(order) - 1
     return [QueueEntry(i, None if last_sequence is None
                        else (last_sequence - (newest - k)) % modulus)
@@ -255,7 +256,7 @@ def log_entries(decoded: TableDecode) -> list[QueueEntry]:
     width = next((f.slot.size for f in decoded.fields
                   if f.slot.path == "last_entry_sequence_number"), 2)
     out = queue_entries(n, v["last_entry_element"], v["nbr_valid_entries"], last_seq,
-                        1 << (8 * width))
+                        1 << (8 * width), descending=bool(v.get("order")))
     if last_seq is None or array != "history_records":
         return out
     fixed = []
