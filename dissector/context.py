@@ -34,6 +34,7 @@ from .frames import (
     DIGEST_LEN,
     LEN_LEN,
     MAX_BODY,
+    MAX_RESPONSE_CODE,
     MEP,
     READ_CODES,
     REQUEST_CODES,
@@ -80,7 +81,7 @@ def infer_direction(body_first_byte: int | None) -> int | None:
         return None
     if body_first_byte in ALL_REQUEST_CODES:
         return TO_METER
-    if body_first_byte <= 0x0C:
+    if body_first_byte <= MAX_RESPONSE_CODE:
         return FROM_METER
     return None
 

@@ -75,6 +75,8 @@ TLS_RESPONSE_CODES = {
     0x03: "Invalid identity or key",
     0x0A: "Invalid service sequence state",
 }
+MAX_RESPONSE_CODE = max(RESPONSE_CODES)
+"""Response codes run 0x00..0x0C, below every request code."""
 ALL_REQUEST_CODES = frozenset(REQUEST_CODES) | frozenset(TLS_REQUEST_CODES)
 """First body bytes that mark a client-to-meter frame; responses use 0x00..0x0C."""
 READ_CODES = frozenset({0x30, 0x3F})
@@ -88,6 +90,12 @@ TLS_CONTENT_TYPES = {
     24: "Heartbeat",
 }
 TLS_VERSIONS = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+TLS_HANDSHAKE = 22
+TLS_CLIENT_KEY_EXCHANGE = 0x10
+PSK_IDENTITY_AT = 6
+"""Offset of the PSK identity in a ClientKeyExchange: type (1), length (3), identity length (2)."""
+PSK_IDENTITY_LEN = 3
+"""A MEP PSK identity: client id (2 bytes, least significant first) and key id."""
 PSK_KEY_IDS = {0: "MBK", 1: "MAK"}
 """Key id in the PSK identity a MEP client sends (guide, PSK Identity Hint)."""
 
@@ -549,12 +557,14 @@ class MEPTLSRecord(MEPPacket):
         The identity is 3 bytes: the client id (2 bytes, least significant
         first) and the key id (0 MBK, 1 MAK).
         """
-        c = self.content or b""
-        if self.content_type != 22 or len(c) < 9 or c[0] != 0x10:
+        c, at = self.content or b"", PSK_IDENTITY_AT
+        if self.content_type != TLS_HANDSHAKE or len(c) < at + PSK_IDENTITY_LEN:
             return None
-        if int.from_bytes(c[4:6], "big") != 3:
+        if c[0] != TLS_CLIENT_KEY_EXCHANGE:
             return None
-        return c[6] | (c[7] << 8), c[8]
+        if int.from_bytes(c[at - 2:at], "big") != PSK_IDENTITY_LEN:
+            return None
+        return c[at] | (c[at + 1] << 8), c[at + 2]
 
     def mysummary(self) -> str:
         text = TLS_CONTENT_TYPES.get(self.content_type, f"type {self.content_type}")
@@ -660,7 +670,7 @@ def body_class(body: bytes) -> type[MEP]:
         return RC4_REQUESTS[code]
     if code in TLS_REQUEST_CODES:
         return MEPTLSRequest
-    if code <= 0x0C:
+    if code <= MAX_RESPONSE_CODE:
         return guess_response(body)
     return MEPUnknown
 

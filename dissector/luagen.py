@@ -470,6 +470,11 @@ def generate() -> str:
         "KEY_LEN": security.KEY_LEN,
         "MANUFACTURER_BASE": tables.MANUFACTURER_BASE,
         "SEQUENCE_ERROR": context.SEQUENCE_ERROR,
+        "MAX_RESPONSE_CODE": frames.MAX_RESPONSE_CODE,
+        "TLS_HANDSHAKE": frames.TLS_HANDSHAKE,
+        "TLS_CLIENT_KEY_EXCHANGE": frames.TLS_CLIENT_KEY_EXCHANGE,
+        "PSK_IDENTITY_AT": frames.PSK_IDENTITY_AT + 1,  # 1-based in Lua
+        "PSK_IDENTITY_LEN": frames.PSK_IDENTITY_LEN,
         "TO_METER": context.TO_METER,
         "FROM_METER": context.FROM_METER,
         "DIGEST_BAD": context.DIGEST_BAD,

@@ -13,6 +13,11 @@ local MAX_BODY = 476
 local KEY_LEN = 16
 local MANUFACTURER_BASE = 2048
 local SEQUENCE_ERROR = 12
+local MAX_RESPONSE_CODE = 12
+local TLS_HANDSHAKE = 22
+local TLS_CLIENT_KEY_EXCHANGE = 16
+local PSK_IDENTITY_AT = 7
+local PSK_IDENTITY_LEN = 3
 local TO_METER = 0
 local FROM_METER = 1
 local DIGEST_BAD = 0
@@ -2810,7 +2815,7 @@ local function body_class(s, i)
     local code = sbyte(s, i)
     if RC4_REQUEST_CLASS[code] then return RC4_REQUEST_CLASS[code] end
     if TLS_REQUEST_CODES[code] then return "MEPTLSRequest" end
-    if code <= 0x0C then return guess_response(s, i) end
+    if code <= MAX_RESPONSE_CODE then return guess_response(s, i) end
     return "MEPUnknown"
 end
 
@@ -3090,9 +3095,12 @@ local function records_summary(vals)
         local ct = rv["mep.tls.record.content_type"]
         local text = TLS_CONTENT_TYPES[ct] or sfmt("type %d", ct)
         local c = rv["mep.tls.record.content"]
-        if ct == 22 and c and #c >= 9 and sbyte(c, 1) == 0x10 and be(c, 5, 2) == 3 then
-            local kid = sbyte(c, 9)
-            text = text .. sfmt(" (PSK client %d, %s)", sbyte(c, 7) + 256 * sbyte(c, 8),
+        local at = PSK_IDENTITY_AT
+        if ct == TLS_HANDSHAKE and c and #c >= at + PSK_IDENTITY_LEN - 1
+                and sbyte(c, 1) == TLS_CLIENT_KEY_EXCHANGE
+                and be(c, at - 2, 2) == PSK_IDENTITY_LEN then
+            local kid = sbyte(c, at + 2)
+            text = text .. sfmt(" (PSK client %d, %s)", sbyte(c, at) + 256 * sbyte(c, at + 1),
                                 PSK_KEY_IDS[kid] or tostring(kid))
         end
         parts[#parts + 1] = text
@@ -3658,7 +3666,7 @@ end
 local function infer_direction(first)
     if first == nil then return nil end
     if REQUEST_CODE_SET[first] then return TO_METER end
-    if first <= 0x0C then return FROM_METER end
+    if first <= MAX_RESPONSE_CODE then return FROM_METER end
     return nil
 end
 

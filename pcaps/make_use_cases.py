@@ -37,6 +37,7 @@ from mepshark.dissector.catalog.loadprofile import geometry
 from mepshark.dissector.catalog.procedures import request_spec, response_spec
 from mepshark.dissector.security import parse_key
 from mepshark.dissector.tables import table_id
+from mepshark.sim.procedures import CLEAR_DELTA_ALERT, CLEAR_MBUS_ALERT, EP17, EP19, EP39
 
 MAK = parse_key("01" * 16, "MAK")
 START = dt.datetime(2024, 5, 2, 10, 4, 0, tzinfo=dt.UTC).timestamp()
@@ -44,11 +45,10 @@ DEFAULT_OUT = Path(__file__).with_name("use-cases.pcapng")
 NOW = dt.datetime(2024, 5, 2, 10, 4)
 """The meter's clock at the start of the capture (local time = UTC here)."""
 
-EP17, EP19, EP39 = 2048 + 17, 2048 + 19, 2048 + 39
-EP39_CLEAR_MBUS_ALERT = 2
+EP39_CLEAR_MBUS_ALERT = CLEAR_MBUS_ALERT
 """EP39's layout is not in our copy of the guide: first parameter byte = posting
-type, as the simulator does; 2 is the simulator's "clear M-Bus alert"."""
-EP39_CLEAR_DELTA_DATA_ALERT = 12
+type, as the simulator does."""
+EP39_CLEAR_DELTA_DATA_ALERT = CLEAR_DELTA_ALERT
 """The one EP39 type the guide numbers (chapter 3, Delta Data Alerts, step 5)."""
 
 # Device handles (chapter 3: MEP client 1 gets 1000..1999).

@@ -8,6 +8,7 @@ Tables marked read-only there cannot be written by either key.
 
 from __future__ import annotations
 
+from mepshark.dissector.catalog.procedures import MFG_BASE
 from mepshark.dissector.tables import table_id
 
 MBK_WRITABLE = frozenset(table_id(t) for t in ("BT07", "ET50", "ET51", "ET52"))
@@ -20,8 +21,7 @@ MAK_WRITABLE = MBK_WRITABLE | frozenset(table_id(t) for t in (
 ))
 """Tables the advanced key may write (Appendix C, "MAK Has Write Access")."""
 
-MFG = 2048
-MBK_PROCEDURES = frozenset({MFG + 16, MFG + 17, MFG + 39, MFG + 61})
+MBK_PROCEDURES = frozenset({MFG_BASE + 16, MFG_BASE + 17, MFG_BASE + 39, MFG_BASE + 61})
 """Procedures the basic key may start (EP16, EP17, EP39, EP61)."""
 
 

@@ -6,8 +6,9 @@ number, the result code, then the response data.
 
 EP39 "Post MEP Data": our copy of the guide names its posting types
 ("Scheduled Read Data", "... + Alarms", "Clear M-Bus Alert", "Clear Delta
-Data Alert") without the parameter table, so the first parameter byte
-carries :data:`EP39_TYPES` as numbered here, followed by the posted data.
+Data Alert") without the parameter table and numbers only the last (12), so
+the first parameter byte carries :data:`EP39_TYPES` as numbered here (the
+guide's 12, our 0..2 for the rest), followed by the posted data.
 This assumption lives only here (client and simulator share it).
 """
 
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mepshark.dissector.catalog.procedures import procedure_number
+from mepshark.dissector.catalog.procedures import EP39_TYPES as GUIDE_EP39_TYPES
+from mepshark.dissector.catalog.procedures import MFG_BASE, procedure_number
 from mepshark.dissector.tables import table_id
 
 from .access import may_call
 from .meter import MEP_SLOT, Meter
 
-MFG = 2048
-EP16, EP17, EP19, EP39, EP61 = (MFG + n for n in (16, 17, 19, 39, 61))
+EP16, EP17, EP19, EP39, EP61 = (MFG_BASE + n for n in (16, 17, 19, 39, 61))
 
-SCHEDULED_READ, SCHEDULED_READ_ALARMS, CLEAR_MBUS_ALERT, CLEAR_DELTA_ALERT = range(4)
+# The guide numbers only Clear Delta Data Alert (12); the others are ours.
+SCHEDULED_READ, SCHEDULED_READ_ALARMS, CLEAR_MBUS_ALERT = range(3)
+(CLEAR_DELTA_ALERT,) = (k for k, v in GUIDE_EP39_TYPES.items() if v == "Clear Delta Data Alert")
 EP39_TYPES = {
     SCHEDULED_READ: "Scheduled Read Data",
     SCHEDULED_READ_ALARMS: "Scheduled Read Data + Alarms",

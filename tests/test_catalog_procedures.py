@@ -260,8 +260,9 @@ def test_note_ep39_parameters_are_opaque():
     post = bt07_image(SIM_EP39, 5, ep39_params(0, b"abc"))
     v = decode_request(post).values()
     assert v["sequence"] == 5 and v["parameters"] == b"\x00abc"
-    # the simulator numbers its own types 0..3, unlike the guide's 12
-    assert 12 not in SIM_EP39_TYPES
+    # the simulator numbers the types the guide leaves unnumbered itself, and
+    # takes the guide's 12 for Clear Delta Data Alert
+    assert SIM_EP39_TYPES[12] == "Clear Delta Data Alert"
 
 
 def test_note_ep16_parameters_are_opaque():

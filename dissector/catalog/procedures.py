@@ -255,16 +255,6 @@ PROCEDURES: dict[int, ProcedureSpec] = {p.number: p for p in sorted(
     key=lambda p: p.number)}
 """Procedure number (12-bit, EPxx = 2048 + xx) -> spec."""
 
-_BY_TAG = {p.tag: p for p in PROCEDURES.values()}
-
-
-def __getattr__(name: str) -> ProcedureSpec:
-    """Every procedure as a module attribute by its tag (``procedures.EP16``)."""
-    if name in _BY_TAG:
-        return _BY_TAG[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 GUIDE_LAYOUTS = frozenset({"EP17", "EP19", "EP61", "BP15"})
 """Procedures whose parameters and response the guides lay out; the others are opaque."""
 
