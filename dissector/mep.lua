@@ -4096,11 +4096,16 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
         -- second pass: the request still waiting after the whole capture was read
         set_no_response(st)
     end
-    -- sub.len is 0 only when there is no tree at all (tshark -r without -V, -T or
-    -- a filter; the first pass of -2): then no field is added, as nobody reads
-    -- them.  The protocol item of a real tree is never faked.
-    local sub = tree:add(mep, tvb(off, flen))
-    local real = sub.len ~= 0
+    -- Without a tree at all (tshark -r without -V, -T or a filter; the first pass
+    -- of -2) no field is added, as nobody reads them, and the expert notes go on
+    -- the empty root.  Wireshark hands a Lua dissector its tree under a hidden
+    -- placeholder item, so tree.hidden tells the two apart without making
+    -- objects; the protocol item of a real tree is never faked (len > 0).
+    local sub, real = tree, false
+    if tree.hidden then
+        sub = tree:add(mep, tvb(off, flen))
+        real = sub.len ~= 0
+    end
     if real then
         local ftvb, base, body = tvb, off, st.frame
         if st.plain then
@@ -4135,11 +4140,11 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
 end
 
 function mep.dissector(tvb, pinfo, tree)
-    local n = tvb:len()
+    local s = tvb:raw()  -- the captured bytes
+    local n = #s
     if n == 0 then return 0 end
     local cols = pinfo.cols
     cols.protocol = "MEP"
-    local s = tvb:raw(0, n)
     local number, visited = pinfo.number, pinfo.visited
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1

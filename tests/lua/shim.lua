@@ -59,7 +59,11 @@ local Tvb = {}
 Tvb.__index = Tvb
 Tvb.__call = function(self, off, len) return setmetatable({s = self.s, off = off, len = len}, Range) end
 function Tvb:len() return #self.s end
-function Tvb:raw(off, len) return self.s:sub(off + 1, off + len) end
+function Tvb:raw(off, len)
+    off = off or 0
+    if len == nil or len < 0 then return self.s:sub(off + 1) end
+    return self.s:sub(off + 1, off + len)
+end
 function new_tvb(s) return setmetatable({s = s}, Tvb) end
 
 ByteArray = {new = function(hex)
@@ -70,12 +74,14 @@ end}
 -- TreeItem: records {abbrev, value} pairs and expert texts in a flat list.
 -- new_tree(nil) stands for Wireshark's absent tree (no -V, -T or filter; the
 -- first pass of -2): every item is then empty (len 0) and records nothing.
+-- As in Wireshark, a real tree reaches the dissector under a hidden placeholder
+-- item (hidden = true); the absent one is not hidden.
 local Item = {}
 Item.__index = Item
-local NoItem = setmetatable({len = 0}, Item)
+local NoItem = setmetatable({len = 0, hidden = false}, Item)
 function new_tree(rec)
     if rec == nil then return NoItem end
-    return setmetatable({rec = rec, len = 1}, Item)
+    return setmetatable({rec = rec, len = 1, hidden = true}, Item)
 end
 function Item:add(f, v, given)
     if self.rec == nil then return NoItem end
@@ -88,7 +94,7 @@ function Item:add(f, v, given)
         end
         if f.kind ~= "none" then self.rec.fields[#self.rec.fields + 1] = {f.abbrev, value, f.kind} end
     end
-    return new_tree(self.rec)
+    return setmetatable({rec = self.rec, len = 1, hidden = false}, Item)
 end
 function Item:set_generated() end
 function Item:append_text() end
