@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
+from mepshark.dissector.frames import BAUD
+
 from . import extcap
 from .pcapng import DLT_USER0, check_dlt
 from .ring import PcapngOutput, RingSpec
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port wired to the client module's TXD (hears requests)")
     g.add_argument("-i", "--interface", action="append", default=[], metavar="PORT",
                    help="port of unknown side: the direction is inferred per frame")
-    g.add_argument("--baud", type=int, default=9600, help="baud rate (default 9600)")
+    g.add_argument("--baud", type=int, default=BAUD, help=f"baud rate (default {BAUD})")
     g.add_argument("--bytesize", type=int, choices=(5, 6, 7, 8), default=8,
                    help="data bits (default 8)")
     g.add_argument("--parity", type=str.upper, choices=tuple(PARITIES), default="N",
@@ -160,7 +162,7 @@ def line_specs(args: argparse.Namespace, extcap_mode: bool = False) -> list[Line
             raise UsageError(f"port {port} is given twice; each adapter hears one line")
         seen.add(port)
     if args.baud <= 0:
-        raise UsageError("--baud must be positive (the MEP default is 9600)")
+        raise UsageError(f"--baud must be positive (the MEP default is {BAUD})")
     return [LineSpec(port, side, args.baud, args.bytesize, args.parity, args.stopbits)
             for port, side in named]
 

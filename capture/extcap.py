@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from mepshark.dissector.frames import BAUD
+
 from .pcapng import DLT_USER0
 from .serialport import COMMON_BAUDS, list_ports
 
@@ -96,9 +98,10 @@ def config_text(ports: list[tuple[str, str]] | None = None) -> str:
 
     port_args(0, "port", "First", "meter", True)
     port_args(3, "port2", "Second", "client", False)
-    arg(6, "baud", "Baud rate", "selector", "{tooltip=The MEP default is 9600}{group=Settings}")
+    arg(6, "baud", "Baud rate", "selector",
+        f"{{tooltip=The MEP default is {BAUD}}}{{group=Settings}}")
     for b in COMMON_BAUDS:
-        value(6, str(b), str(b), b == 9600)
+        value(6, str(b), str(b), b == BAUD)
     arg(7, "bytesize", "Data bits", "selector", "{group=Settings}")
     for n in (8, 7):
         value(7, str(n), str(n), n == 8)

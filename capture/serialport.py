@@ -24,6 +24,8 @@ from pathlib import Path
 
 import serial
 
+from mepshark.dissector.frames import BAUD
+
 try:
     import fcntl
 except ImportError:  # Windows: no driver counters, the rest works
@@ -60,7 +62,7 @@ class LineSpec:
 
     port: str
     side: str = "unknown"
-    baud: int = 9600
+    baud: int = BAUD
     bytesize: int = 8
     parity: str = "N"
     stopbits: float = 1.0

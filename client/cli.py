@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 from mepshark.dissector.cliutil import Parser, UsageError
+from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key, load_keys
 
 from .link import Link, NoResponse
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog=__doc__.split("Examples::", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", required=True, help="serial port (or the pty mep-sim printed)")
-    p.add_argument("--baud", type=int, default=9600, help="baud rate (default 9600)")
+    p.add_argument("--baud", type=int, default=BAUD, help=f"baud rate (default {BAUD})")
     p.add_argument("--key-file", help="file with lines MBK=… and/or MAK=… "
                    "(default: environment variables MEP_MAK / MEP_MBK)")
     p.add_argument("--use", choices=("MAK", "MBK"), type=str.upper,

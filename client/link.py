@@ -18,6 +18,7 @@ from collections import deque
 import serial
 
 from mepshark.dissector.deframer import ALERT, FRAME, Chunk, Deframer
+from mepshark.dissector.frames import BAUD
 from mepshark.sim.port import paced
 
 from .recorder import Recorder
@@ -35,7 +36,7 @@ class NoResponse(Exception):
 
 
 class Link:
-    def __init__(self, port: str, baud: int = 9600, *, recorder: Recorder | None = None,
+    def __init__(self, port: str, baud: int = BAUD, *, recorder: Recorder | None = None,
                  timeout: float = RESPONSE_TIMEOUT, retries: int = RETRIES,
                  pace: bool = False):
         self.port = port

@@ -13,12 +13,13 @@ import time
 
 from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
 from mepshark.dissector.deframer import UNFRAMED, Chunk
+from mepshark.dissector.frames import BAUD
 
 COMMENT_PREFIX = "mep-client: "
 
 
 class Recorder:
-    def __init__(self, path: str, port: str, baud: int = 9600, application: str = "mep-client"):
+    def __init__(self, path: str, port: str, baud: int = BAUD, application: str = "mep-client"):
         self.writer = PcapngWriter(open(path, "wb"), application=application)
         self.ifid = self.writer.add_interface(
             port, f"active client ({application}): both directions, {baud} 8N1")

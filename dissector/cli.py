@@ -18,6 +18,7 @@ from scapy.error import Scapy_Exception
 
 from ..capture.pcapng import DLT_USER0
 from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo
+from .frames import BAUD
 from .link import read_capture
 from .security import load_keys
 
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--mbk", help="MEP Basic Key (ASCII or hex)")
     d.add_argument("--mak", help="MEP Advanced Key (ASCII or hex)")
     d.add_argument("--dlt", type=int, default=DLT_USER0, help="user DLT of the capture (147..162)")
-    d.add_argument("--baud", type=int, default=9600, help="line speed, for timing checks")
+    d.add_argument("--baud", type=int, default=BAUD, help="line speed, for timing checks")
     d.set_defaults(func=_decode)
     g = sub.add_parser("generate", help="write the Lua dissector from the scapy definitions")
     g.add_argument("-o", "--output", help="output file (default: the packaged mep.lua; - = stdout)")

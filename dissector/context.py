@@ -31,6 +31,7 @@ from .catalog.procedures import decode_response as decode_procedure_result
 from .catalog.registry import DIMENSION_SOURCES
 from .frames import (
     ALL_REQUEST_CODES,
+    BAUD,
     DIGEST_LEN,
     LEN_LEN,
     MAX_BODY,
@@ -223,7 +224,7 @@ class CaptureContext:
     request finished (the response timeout runs from its last byte).
     """
 
-    def __init__(self, keys: Iterable[Key] = (), baud: int = 9600):
+    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD):
         self.keys = list(keys)
         self.baud = baud
         self.frames: list[FrameInfo] = []
@@ -455,7 +456,7 @@ class CaptureContext:
 
 
 def decode(
-    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = 9600
+    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = BAUD
 ) -> list[FrameInfo]:
     """Run a capture's packets through a fresh context; return every frame's info."""
     ctx = CaptureContext(keys, baud)

@@ -43,6 +43,9 @@ from .tables import table_label, table_tag
 MAX_BODY = 476
 """Largest body a frame may carry (the length field excludes itself)."""
 
+BAUD = 9600
+"""The MEP port's line speed (8N1): capture default and response-deadline arithmetic."""
+
 LEN_LEN = 2
 SEQ_LEN = 4
 DIGEST_LEN = 8

@@ -16,7 +16,7 @@ from scapy.utils import PcapReader
 
 from ..capture.pcapng import DLT_USER0, check_dlt
 from .context import FrameInfo, decode
-from .frames import MEP
+from .frames import BAUD, MEP
 from .security import Key
 
 
@@ -40,7 +40,7 @@ def register_dlt(dlt: int = DLT_USER0) -> None:
 
 
 def read_capture(
-    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = 9600
+    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = BAUD
 ) -> list[FrameInfo]:
     """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption)."""
     register_dlt(dlt)

@@ -483,7 +483,7 @@ def generate() -> str:
         "DEFAULT_DLT": DLT_USER0,
         "DLT_FIRST": DLT_USER_RANGE.start,
         "DLT_LAST": DLT_USER_RANGE.stop - 1,
-        "BAUD": 9600,
+        "BAUD": frames.BAUD,
     }
     for k, v in consts.items():
         w(f"local {k} = {v}")

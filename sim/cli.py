@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mepshark.dissector.cliutil import Parser, UsageError
+from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key, load_keys
 
 from .faults import Faults
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--port", metavar="DEV", help="serial port to serve on")
     w.add_argument("--pty", nargs="?", const="", metavar="LINK",
                    help="create a pty pair (default); LINK names the client's end")
-    g.add_argument("--baud", type=int, default=9600, help="baud rate (default 9600)")
+    g.add_argument("--baud", type=int, default=BAUD, help=f"baud rate (default {BAUD})")
     g.add_argument("--pace", action="store_true",
                    help="send at the baud rate's speed on a pty (a pty is instant otherwise)")
     g.add_argument("--tap", nargs=2, metavar=("METER_LINK", "CLIENT_LINK"),

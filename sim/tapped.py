@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
 
 from .faults import Faults
@@ -28,7 +29,6 @@ from .port import SimPort, Tap, serve_in_thread
 from .pty import PtyPair
 from .server import MepServer
 
-BAUD = 9600
 GUIDE_DEFAULT_MAK = bytes([0x01]) * 16
 """The guide's default MAK (its RC4 example 1)."""
 DEMO_MBK = bytes([0x02]) * 16
