@@ -34,7 +34,11 @@ from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import MFG_BASE, request_spec, response_spec
 from .catalog.registry import CATALOG, DIMENSION_SOURCES
 from .catalog.types import (
+    ANSI_DATE_PARTS,
     FIXED_SIZES,
+    RDATE_MONTH,
+    RDATE_PARTS,
+    YEAR_BASE,
     AnsiDate,
     Array,
     Bcd,
@@ -430,8 +434,24 @@ def _spec_lua(spec: TableSpec, proc=None) -> str:
             f"fields = {{{fields}}}}}")
 
 
+def _bit_parts_lua(parts) -> str:
+    """(name, first bit, last bit) triples as a Lua list of {name, lo, hi}."""
+    return "{" + ", ".join(f"{{{_lua_str(n)}, {lo}, {hi}}}" for n, lo, hi in parts) + "}"
+
+
+def _dates_lua() -> list[str]:
+    """The packed calendar types' layouts (types.py), for leaf_value."""
+    months = ", ".join(f"[{m}] = {_bit_parts_lua(p)}" for m, p in RDATE_PARTS.items()
+                       if m is not None)
+    return [f"local YEAR_BASE = {YEAR_BASE}",
+            f"local ANSI_DATE_PARTS = {_bit_parts_lua(ANSI_DATE_PARTS)}",
+            f"local RDATE_MONTH = {{{RDATE_MONTH[0]}, {RDATE_MONTH[1]}}}",
+            f"local RDATE_PARTS = {{{months}}}",
+            f"local RDATE_OTHER_PARTS = {_bit_parts_lua(RDATE_PARTS[None])}"]
+
+
 def _specs_lua() -> list[str]:
-    out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}",
+    out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}", *_dates_lua(),
            f"local DIMENSION_SOURCES = {_lua_set(_lua_str(t) for t in sorted(DIMENSION_SOURCES))}",
            "local TABLE_SPECS = {}"]
     for tid, spec in sorted(CATALOG.items()):

@@ -2253,6 +2253,11 @@ mep.fields = field_list
 -- ---- table and procedure layouts (catalog) ----
 local MAX_SLOTS = 20000
 local MFG_BASE = 2048
+local YEAR_BASE = 2000
+local ANSI_DATE_PARTS = {{"year", 0, 6}, {"month", 7, 10}, {"day", 11, 15}}
+local RDATE_MONTH = {0, 3}
+local RDATE_PARTS = {[15] = {{"period", 4, 9}, {"delta", 10, 15}}, [14] = {{"weekday", 8, 10}}}
+local RDATE_OTHER_PARTS = {{"offset", 4, 7}, {"weekday", 8, 10}, {"day", 11, 15}}
 local DIMENSION_SOURCES = {["BT00"] = true, ["BT01"] = true, ["BT20"] = true, ["BT21"] = true, ["BT30"] = true, ["BT50"] = true, ["BT60"] = true, ["BT61"] = true, ["BT62"] = true, ["BT71"] = true, ["ET04"] = true, ["ET11"] = true, ["ET36"] = true, ["ET42"] = true, ["ET54"] = true, ["ET90"] = true}
 local TABLE_SPECS = {}
 TABLE_SPECS[0] = {tag = "BT00", name = "General Configuration", dynamic = true, fields = {{k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.data_order", lo = 0, width = 1, top = "data_order"}, {k = "bits", ab = "mep.bt00.char_format", lo = 1, width = 3, top = "char_format"}}}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.time_format", lo = 0, width = 3, top = "time_format"}, {k = "bits", ab = "mep.bt00.data_access_method", lo = 3, width = 2, top = "data_access_method"}, {k = "bits", ab = "mep.bt00.identification_format", lo = 5, width = 1, top = "identification_format"}, {k = "bits", ab = "mep.bt00.integer_format", lo = 6, width = 2, top = "integer_format"}}}, {k = "group", size = 1, parts = {{k = "bits", ab = "mep.bt00.non_integer_format_1", lo = 0, width = 4, top = "non_integer_format_1"}, {k = "bits", ab = "mep.bt00.non_integer_format_2", lo = 4, width = 4, top = "non_integer_format_2"}}}, {k = "chars", ab = "mep.bt00.manufacturer", n = 4}, {k = "u", ab = "mep.bt00.nameplate_type", size = 1, top = "nameplate_type"}, {k = "u", ab = "mep.bt00.default_set_used", size = 1, top = "default_set_used"}, {k = "u", ab = "mep.bt00.procedure_parameter_length", size = 1, top = "procedure_parameter_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.response_data_length", size = 1, top = "response_data_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.standard_version", size = 1, top = "standard_version"}, {k = "u", ab = "mep.bt00.standard_revision", size = 1, top = "standard_revision"}, {k = "u", ab = "mep.bt00.dim_basic_tables_used", size = 1, ref = "dim_basic_tables_used", top = "dim_basic_tables_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_extended_tables_used", size = 1, ref = "dim_extended_tables_used", top = "dim_extended_tables_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_basic_procedures_used", size = 1, ref = "dim_basic_procedures_used", top = "dim_basic_procedures_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.dim_extended_procedures_used", size = 1, ref = "dim_extended_procedures_used", top = "dim_extended_procedures_used", unit = "bytes"}, {k = "u", ab = "mep.bt00.manufacturer_status_length", size = 1, top = "manufacturer_status_length", unit = "bytes"}, {k = "u", ab = "mep.bt00.nbr_pending_tables", size = 1, top = "nbr_pending_tables"}, {k = "set", ab = "mep.bt00.basic_tables_used", n = {"ref", "dim_basic_tables_used", 10}}, {k = "set", ab = "mep.bt00.extended_tables_used", n = {"ref", "dim_extended_tables_used", 13}}, {k = "set", ab = "mep.bt00.basic_procedures_used", n = {"ref", "dim_basic_procedures_used", 2}}, {k = "set", ab = "mep.bt00.extended_procedures_used", n = {"ref", "dim_extended_procedures_used", 12}}, {k = "set", ab = "mep.bt00.basic_tables_writable", n = {"ref", "dim_basic_tables_used", 10}}, {k = "set", ab = "mep.bt00.extended_tables_writable", n = {"ref", "dim_extended_tables_used", 13}}}}
@@ -3425,6 +3430,10 @@ end
 
 -- The shown value of a leaf (as wsfields.ws_value): numbers, booleans, strings;
 -- nil for byte fields (shown from the packet bytes).
+local function bit_part(v, lo, hi)  -- bits lo..hi of the unsigned integer v
+    return floor(v / POW[lo]) % POW[hi - lo + 1]
+end
+
 local function leaf_value(f, s, i, size, msb)
     local k = f.k
     if k == "u" or k == "i" or k == "bits" then return int_value(f, s, i, size, msb) end
@@ -3447,24 +3456,25 @@ local function leaf_value(f, s, i, size, msb)
     if k == "stime" or k == "ltime" then
         local y, mo, d, h, mi = sbyte(s, i, i + 4)
         local sec = k == "ltime" and sbyte(s, i + 5) or 0
-        y = 2000 + y
+        y = YEAR_BASE + y
         if not valid_date(y, mo, d) or h > 23 or mi > 59 or sec > 59 then return "invalid" end
         return sfmt("%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec)
     end
     local v = le(s, i, 2)
-    if k == "adate" then
-        local y, mo, d = 2000 + v % 128, floor(v / 128) % 16, floor(v / 2048) % 32
+    if k == "adate" then  -- ANSI_DATE_PARTS: year, month, day
+        local p = ANSI_DATE_PARTS
+        local y = YEAR_BASE + bit_part(v, p[1][2], p[1][3])
+        local mo, d = bit_part(v, p[2][2], p[2][3]), bit_part(v, p[3][2], p[3][3])
         if not valid_date(y, mo, d) then return "invalid" end
         return sfmt("%04d-%02d-%02d", y, mo, d)
     end
-    -- rdate
-    local month = v % 16
-    if month == 15 then
-        return sfmt("month=15, period=%d, delta=%d", floor(v / 16) % 64, floor(v / 1024) % 64)
+    -- rdate: the month, then the parts that month's layout has, as Python lists them
+    local month = bit_part(v, RDATE_MONTH[1], RDATE_MONTH[2])
+    local text = "month=" .. month
+    for _, p in ipairs(RDATE_PARTS[month] or RDATE_OTHER_PARTS) do
+        text = text .. ", " .. p[1] .. "=" .. bit_part(v, p[2], p[3])
     end
-    if month == 14 then return sfmt("month=14, weekday=%d", floor(v / 256) % 8) end
-    return sfmt("month=%d, offset=%d, weekday=%d, day=%d", month, floor(v / 16) % 16,
-                floor(v / 256) % 8, floor(v / 2048) % 32)
+    return text
 end
 
 -- Decode the leaves of spec lying wholly inside [offset, offset + #data) with the

@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .types import (
+    ANSI_DATE_PARTS,
     FIXED_SIZES,
+    RDATE_MONTH,
+    RDATE_PARTS,
+    YEAR_BASE,
     AnsiDate,
     Array,
     Bcd,
@@ -456,9 +460,18 @@ def _le(raw: bytes, signed: bool = False) -> int:
 
 def _dt(y: int, mo: int, d: int, h: int, mi: int, s: int) -> dt.datetime | None:
     try:
-        return dt.datetime(2000 + y, mo, d, h, mi, s)
+        return dt.datetime(YEAR_BASE + y, mo, d, h, mi, s)
     except ValueError:
         return None
+
+
+def _part(v: int, lo: int, hi: int) -> int:
+    return (v >> lo) & ((1 << (hi - lo + 1)) - 1)
+
+
+def _packed(parts: tuple[tuple[str, int, int], ...], values: Mapping[str, int]) -> int:
+    return sum((values.get(name, 0) & ((1 << (hi - lo + 1)) - 1)) << lo
+               for name, lo, hi in parts)
 
 
 def decode_value(f: Leaf, raw: bytes) -> Any:
@@ -495,21 +508,14 @@ def decode_value(f: Leaf, raw: bytes) -> Any:
         return _dt(*raw)
     if isinstance(f, RDate):
         v = _le(raw)
-        month = v & 0xF
-        if month == 15:
-            return {"month": 15, "period": (v >> 4) & 0x3F, "delta": (v >> 10) & 0x3F}
-        if month == 14:
-            return {"month": 14, "weekday": (v >> 8) & 7}
-        return {
-            "month": month,
-            "offset": (v >> 4) & 0xF,
-            "weekday": (v >> 8) & 7,
-            "day": (v >> 11) & 0x1F,
-        }
+        month = _part(v, *RDATE_MONTH)
+        parts = RDATE_PARTS.get(month, RDATE_PARTS[None])
+        return {"month": month, **{name: _part(v, lo, hi) for name, lo, hi in parts}}
     if isinstance(f, AnsiDate):
         v = _le(raw)
+        y, mo, d = (_part(v, lo, hi) for _, lo, hi in ANSI_DATE_PARTS)
         try:
-            return dt.date(2000 + (v & 0x7F), (v >> 7) & 0xF, (v >> 11) & 0x1F)
+            return dt.date(YEAR_BASE + y, mo, d)
         except ValueError:
             return None
     raise TypeError(f"not a leaf: {f!r}")
@@ -543,20 +549,14 @@ def encode_value(f: Leaf, v: Any, size: int) -> bytes:
     if isinstance(f, RDate):
         if isinstance(v, int):
             return v.to_bytes(2, "little")
-        m = v.get("month", 0) & 0xF
-        if m == 15:
-            x = m | (v.get("period", 0) & 0x3F) << 4 | (v.get("delta", 0) & 0x3F) << 10
-        elif m == 14:
-            x = m | (v.get("weekday", 0) & 7) << 8
-        else:
-            x = (m | (v.get("offset", 0) & 0xF) << 4 | (v.get("weekday", 0) & 7) << 8
-                 | (v.get("day", 0) & 0x1F) << 11)
+        month = _packed((("month", *RDATE_MONTH),), v)
+        x = month | _packed(RDATE_PARTS.get(month, RDATE_PARTS[None]), v)
         return x.to_bytes(2, "little")
     if isinstance(f, AnsiDate):
         if v is None:
             return bytes(2)
-        x = (v.year - 2000) & 0x7F | (v.month & 0xF) << 7 | (v.day & 0x1F) << 11
-        return x.to_bytes(2, "little")
+        values = {"year": v.year - YEAR_BASE, "month": v.month, "day": v.day}
+        return _packed(ANSI_DATE_PARTS, values).to_bytes(2, "little")
     raise TypeError(f"not encodable alone: {f!r}")
 
 

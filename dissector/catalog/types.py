@@ -256,6 +256,23 @@ class AnsiDate(_Calendar):
     """ANSI_DATE: UINT16 with YEAR UINT(0..6), MONTH UINT(7..10), DAY UINT(11..15)."""
 
 
+YEAR_BASE = 2000
+"""The year the 2-digit years of STIME_DATE/LTIME_DATE and ANSI_DATE's YEAR count from."""
+
+ANSI_DATE_PARTS = (("year", 0, 6), ("month", 7, 10), ("day", 11, 15))
+"""ANSI_DATE's parts: (name, first bit, last bit) of the UINT16."""
+
+RDATE_MONTH = (0, 3)
+"""RDATE's MONTH bits; the month value picks the layout of the rest (RDATE_PARTS)."""
+
+RDATE_PARTS: dict[int | None, tuple[tuple[str, int, int], ...]] = {
+    15: (("period", 4, 9), ("delta", 10, 15)),
+    14: (("weekday", 8, 10),),
+    None: (("offset", 4, 7), ("weekday", 8, 10), ("day", 11, 15)),  # any other month
+}
+"""RDATE's other parts by MONTH value: (name, first bit, last bit)."""
+
+
 @dataclass(frozen=True)
 class Fill:
     """FILLx: ``size`` bytes of zeroes that carry no field."""
