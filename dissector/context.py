@@ -26,6 +26,8 @@ from scapy.packet import Packet
 from ..capture.pcapng import UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
+from .catalog.procedures import BT07 as PROCEDURE_INITIATE
+from .catalog.procedures import RESPONSE_TABLES
 from .catalog.procedures import decode_request as decode_procedure_call
 from .catalog.procedures import decode_response as decode_procedure_result
 from .catalog.registry import DIMENSION_SOURCES
@@ -426,9 +428,9 @@ class CaptureContext:
         if spec is None:
             return None
         dims = self.dims.view()
-        if spec.tag == "BT07":
+        if spec.tag == PROCEDURE_INITIATE.tag:
             return lambda: decode_procedure_call(data, offset, dims)
-        if spec.tag in ("BT08", "ET59", "ET85"):
+        if spec.tag in RESPONSE_TABLES:
             return lambda: decode_procedure_result(data, offset, dims, spec.tag)
         return lambda: decode_table(spec, data, offset, dims, full=full)
 

@@ -31,7 +31,14 @@ from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
 from . import context, frames, security, tables
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
-from .catalog.procedures import MFG_BASE, request_spec, response_spec
+from .catalog.procedures import (
+    BT07,
+    MFG_BASE,
+    NUMBER_MASK,
+    RESPONSE_TABLES,
+    request_spec,
+    response_spec,
+)
 from .catalog.registry import CATALOG, DIMENSION_SOURCES
 from .catalog.types import (
     ANSI_DATE_PARTS,
@@ -451,7 +458,10 @@ def _dates_lua() -> list[str]:
 
 
 def _specs_lua() -> list[str]:
-    out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}", *_dates_lua(),
+    out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}",
+           f"local PROCEDURE_NUMBER_MOD = {NUMBER_MASK + 1}",
+           f"local PROCEDURE_TAGS = {_lua_set(_lua_str(t) for t in (BT07.tag, *RESPONSE_TABLES))}",
+           *_dates_lua(),
            f"local DIMENSION_SOURCES = {_lua_set(_lua_str(t) for t in sorted(DIMENSION_SOURCES))}",
            "local TABLE_SPECS = {}"]
     for tid, spec in sorted(CATALOG.items()):

@@ -2253,6 +2253,8 @@ mep.fields = field_list
 -- ---- table and procedure layouts (catalog) ----
 local MAX_SLOTS = 20000
 local MFG_BASE = 2048
+local PROCEDURE_NUMBER_MOD = 4096
+local PROCEDURE_TAGS = {["BT07"] = true, ["BT08"] = true, ["ET59"] = true, ["ET85"] = true}
 local YEAR_BASE = 2000
 local ANSI_DATE_PARTS = {{"year", 0, 6}, {"month", 7, 10}, {"day", 11, 15}}
 local RDATE_MONTH = {0, 3}
@@ -3556,8 +3558,6 @@ local function table_decode(spec, data, offset, dims, full)
             dims = used_under(w, dims), problems = problems}
 end
 
-local PROCEDURE_TAGS = {BT07 = true, BT08 = true, ET59 = true, ET85 = true}
-
 -- The layout for table tid's data (procedure tables: by the procedure in their header).
 local function spec_for_data(tid, data, offset)
     local spec = TABLE_SPECS[tid]
@@ -3565,7 +3565,7 @@ local function spec_for_data(tid, data, offset)
         return spec
     end
     local word = sbyte(data, 1) + 256 * sbyte(data, 2)
-    local number = word % 2048 + (floor(word / 2048) % 2 == 1 and MFG_BASE or 0)
+    local number = word % PROCEDURE_NUMBER_MOD  -- index and manufacturer flag
     if spec.tag == "BT07" then return PROC_REQUEST[number] or spec end
     local proc = PROC_RESPONSE[number]
     if proc == nil then return spec end

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..tables import MANUFACTURER_BASE
 from .basic import BT00_RESPONSE_DATA_LENGTH, PED, PED_EVENT_CODES  # noqa: F401  (re-exported)
 from .layout import TableDecode, decode, table_size
 from .manufacturer import ET11_MULTICAST_LENGTH
@@ -54,8 +55,12 @@ from .types import (
     uint32,
 )
 
-MFG_BASE = 2048
+MFG_BASE = MANUFACTURER_BASE
 """EPxx = 2048 + xx, the same rule as the manufacturer table ids."""
+
+NUMBER_MASK = 2 * MFG_BASE - 1
+"""A procedure word's number bits: the index (bits 0..10) and the manufacturer flag
+(bit 11, worth MFG_BASE); the bits above select the response handling."""
 
 RESULT_CODES: dict[int, str] = {
     0: "Procedure completed",
@@ -72,9 +77,13 @@ RESPONSE_HANDLING = {
     0: "Post response in BT08/ET59/ET85 on completion",
 }
 
-_NUMBER_WORD = BitGroup(2, (
+_NUMBER_PARTS = (
     bits("procedure_index", "Procedure number (bits 0..10)", 0, 10),
     flag("mfg_flag", "Manufacturer procedure (bit 11)", 11),
+)
+
+_NUMBER_WORD = BitGroup(2, (
+    *_NUMBER_PARTS,
     bits("selector", "Response handling / selector (bits 12..15)", 12, 15,
          enum=RESPONSE_HANDLING),
 ))
@@ -86,10 +95,7 @@ REQUEST_HEADER = (
 """BT07 bytes 0..2."""
 
 RESPONSE_HEADER = (
-    BitGroup(2, (
-        bits("procedure_index", "Procedure number (bits 0..10)", 0, 10),
-        flag("mfg_flag", "Manufacturer procedure (bit 11)", 11),
-    )),
+    BitGroup(2, _NUMBER_PARTS),
     uint8("sequence", "Procedure Sequence Number (PSN)"),
     uint8("result_code", "Result Code", enum=RESULT_CODES),
 )
@@ -269,7 +275,8 @@ BT08 = TableSpec("BT08", "Procedure Response", (
 ))
 ET59 = TableSpec("ET59", "MEP Procedure Response", BT08.fields)
 ET85 = TableSpec("ET85", "MEP Procedure Response (MEP2)", BT08.fields)
-RESPONSE_TABLES = frozenset({"BT08", "ET59", "ET85"})
+RESPONSE_TABLES = {t.tag: t for t in (BT08, ET59, ET85)}
+"""The tables a procedure's response is read from, by tag."""
 
 
 def result_name(code: int, number: int | None = None) -> str:
@@ -292,7 +299,7 @@ def request_spec(number: int) -> TableSpec:
 def response_spec(number: int, tag: str = "ET59") -> TableSpec:
     """A response table laid out for procedure ``number``."""
     proc = PROCEDURES.get(number)
-    base = {"BT08": BT08, "ET59": ET59, "ET85": ET85}.get(tag, ET59)
+    base = RESPONSE_TABLES.get(tag, ET59)
     if proc is None:
         return base
     return TableSpec(tag, f"{base.name}: {proc.tag} {proc.name}",
@@ -312,8 +319,7 @@ def _padded(fields: tuple[Field, ...]) -> tuple[Field, ...]:
 def _number_of(data: bytes, offset: int) -> int | None:
     if offset != 0 or len(data) < 2:
         return None
-    word = int.from_bytes(data[:2], "little")
-    return procedure_number(word & 0x7FF, bool(word >> 11 & 1))
+    return int.from_bytes(data[:2], "little") & NUMBER_MASK
 
 
 def decode_request(data: bytes, offset: int = 0, dims: Any = None) -> TableDecode:
