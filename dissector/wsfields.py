@@ -40,10 +40,12 @@ from scapy.fields import (
 from .catalog import PROCEDURES, TableDecode
 from .catalog.layout import render
 from .catalog.procedures import (
+    BT07,
     REQUEST_HEADER,
     REQUEST_HEADER_SIZE,
     RESPONSE_HEADER,
     RESPONSE_HEADER_SIZE,
+    RESPONSE_TABLES,
     procedure_number,
     request_spec,
     response_spec,
@@ -247,9 +249,8 @@ def flatten(fi: FrameInfo) -> list[tuple[str, object]]:
 
 # ------------------------------------------------------------- table contents
 
-PROCEDURE_HEADERS = {"BT07": (REQUEST_HEADER, REQUEST_HEADER_SIZE)}
-PROCEDURE_HEADERS.update({t: (RESPONSE_HEADER, RESPONSE_HEADER_SIZE)
-                          for t in ("BT08", "ET59", "ET85")})
+PROCEDURE_HEADERS = {BT07.tag: (REQUEST_HEADER, REQUEST_HEADER_SIZE)}
+PROCEDURE_HEADERS.update({t: (RESPONSE_HEADER, RESPONSE_HEADER_SIZE) for t in RESPONSE_TABLES})
 """Procedure tables: their header fields and its size in bytes."""
 
 PROCEDURE_NUMBER = WSField(

@@ -73,6 +73,7 @@ def test_table_with_layout_is_in_the_catalog(row):
     spec = CATALOG.get(int(row["id"]))
     assert spec is not None, f"{row['tag']} {row['name']}: no TableSpec yet"
     assert spec.tag == row["tag"]
+    assert spec.name == row["name"], "the tree and the Info column name it alike"
 
 
 @pytest.mark.parametrize("row", TABLE_ROWS, ids=lambda r: r["tag"])

@@ -22,6 +22,7 @@ from .manufacturer import (
     ET11_NBR_DEVICES,
     ET54_ET74_ENTRY_COUNT,
     ET54_MULTIPLE_LP_SETS,
+    MBR_HEADER_SIZE,
     TELEGRAM_LENGTH,
     mbr_fields,
 )
@@ -55,7 +56,6 @@ from .types import (
 # list; ET42's "Adjustable Log Info" gives this order (and the offsets ET36.3,
 # .7, .20, .24 ... of the first five), and chapter 3 puts ET45 in the fifth entry.
 ET36_LOGS = ("ET31", "ET32", "ET38", "ET41", "ET45", "ET75", "ET81")
-ET36_RECORD_SIZE = 17
 # Defaults from ET36's description column: (entry size, max entries, current entries).
 # ET41's entry size follows the demand configuration (EP32); it has no entries by default.
 _ET36_DEFAULTS = {
@@ -284,8 +284,6 @@ EXECUTION_STATUS = {0: "Normal", 2: "Delayed (power-up backfill)"}
 READ_RESULT = {4: "Success"}
 ENTRY_HEADER_SIZE = 8
 """Length, identifier (ET45) or filler (ET74), handle, execution status, result."""
-MBR_HEADER_SIZE = 8
-"""Timestamp, response info and telegram length in front of the telegram bytes."""
 
 
 # The MBR's further telegrams run up to the entry's Length (the bytes in use,

@@ -8,7 +8,7 @@ made where the guide is unclear are listed in ``docs/guide-notes.md``.
 from __future__ import annotations
 
 from ..frames import REQUEST_CODES, RESPONSE_CODES
-from ..tables import TABLES
+from ..tables import TABLES, table_label
 from .types import (
     Array,
     BitGroup,
@@ -392,6 +392,10 @@ _FIXED_HEADER = (
 )
 
 
+MBR_HEADER_SIZE = 8
+"""Timestamp, response info and telegram length in front of the telegram bytes."""
+
+
 def mbr_fields(further: Count) -> tuple[Field, ...]:
     """A MEP Billing Read (ET16 entries, the data of ET45/ET74 entries): header,
     the first telegram (L bytes, its header laid out by Response Type) and
@@ -421,7 +425,7 @@ def mbr_fields(further: Count) -> tuple[Field, ...]:
 
 
 ET16_ENTRY = Record("billing_read", "MEP Billing Read (MBR)",
-                    mbr_fields(sub(ET11_DATA_ENTRY_SIZE, add(8, TELEGRAM_LENGTH))),
+                    mbr_fields(sub(ET11_DATA_ENTRY_SIZE, add(MBR_HEADER_SIZE, TELEGRAM_LENGTH))),
                     size=ET11_DATA_ENTRY_SIZE)
 
 ET16 = TableSpec("ET16", "MEP/M-Bus Device Data", (
@@ -509,7 +513,7 @@ TRANSACTION_TYPES = {
     2: "Responses - partial (not all fit, or an invalid length ended them)",
     3: "Group broadcast request", 4: "Group broadcast request denied",
 }
-_TABLE_NAMES = {tid: f"{tag} {name}" for tid, (tag, name) in TABLES.items()}
+_TABLE_NAMES = {tid: table_label(tid) for tid in TABLES}
 
 
 def _msb(size: int, name: str, label: str, **kw) -> BitGroup:
@@ -562,8 +566,8 @@ def _transaction(message: Record, table_size: Dim) -> tuple:
     )
 
 
-ET52 = TableSpec("ET52", "MEP Transaction Request", _transaction(_REQUEST, ET52_SIZE))
-ET53 = TableSpec("ET53", "MEP Transaction Response", _transaction(_RESPONSE, ET53_SIZE))
+ET52 = TableSpec("ET52", "MEP Transaction Request Table", _transaction(_REQUEST, ET52_SIZE))
+ET53 = TableSpec("ET53", "MEP Transaction Response Table", _transaction(_RESPONSE, ET53_SIZE))
 
 # ------------------------------------------------------------------- ET54
 # Firmware 4.0+ layout: from offset 91 a module-record array (ET11.32 records

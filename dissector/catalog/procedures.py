@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tables import MANUFACTURER_BASE
-from .basic import BT00_RESPONSE_DATA_LENGTH, PED, PED_EVENT_CODES  # noqa: F401  (re-exported)
+from .basic import BT00_RESPONSE_DATA_LENGTH, PED
 from .layout import TableDecode, decode, table_size
 from .manufacturer import ET11_MULTICAST_LENGTH
 from .types import (
