@@ -26,7 +26,7 @@ from .manufacturer import (
     TELEGRAM_LENGTH,
     mbr_fields,
 )
-from .queues import list_header, queue_order
+from .queues import LIST_FLAGS, SHORT_HEADER, list_header, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -292,14 +292,6 @@ _MBR = Record("data", "Data (MBR)", mbr_fields(
     sub(Local("length", 0), add(ENTRY_HEADER_SIZE + MBR_HEADER_SIZE, TELEGRAM_LENGTH))))
 
 
-_QUEUE_FLAGS = BitGroup(1, (
-    flag("order", "Order (1 = descending)", 0),
-    flag("overflow", "Overflow", 1),
-    flag("list_type", "List Type (1 = circular queue)", 2),
-    flag("inhibit_overflow", "Inhibit Overflow", 3),
-))
-
-
 def _recurring_read(second: Field) -> Record:
     """An ET45/ET74 entry: Length, ``second`` (ET45's identifier, ET74's filler),
     handle, execution status, result and the MBR, ET45's entry size apart."""
@@ -322,7 +314,7 @@ ET45_ENTRY = _recurring_read(BitGroup(2, (
 )))
 
 ET45 = TableSpec("ET45", "MEP Recurring Read Log", (
-    *list_header(_QUEUE_FLAGS, 1),
+    *SHORT_HEADER,
     Array("log_entries", "Log Entries", ET36_ET45_CURRENT_ENTRIES, ET45_ENTRY),
 ))
 
@@ -332,7 +324,7 @@ ET45 = TableSpec("ET45", "MEP Recurring Read Log", (
 ET74_ENTRY = _recurring_read(uint16("filler", "Filler"))
 
 ET74 = TableSpec("ET74", "MEP Recurring Read Extended Log", (
-    *list_header(_QUEUE_FLAGS, 2),
+    *list_header(LIST_FLAGS, 2),
     Array("log_entries", "Log Entries", ET54_ET74_ENTRY_COUNT, ET74_ENTRY),
 ))
 

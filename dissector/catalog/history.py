@@ -20,7 +20,7 @@ from .basic import BT21_NBR_DEMANDS, BT21_NBR_SELF_READS, REGISTER_DATA
 from .devices import ET36_CURRENT_ENTRIES, ET36_ENTRY_SIZE
 from .layout import TableDecode
 from .manufacturer import ET54_ET79_ENTRY_COUNT
-from .queues import SHORT_HEADER, list_header, queue_order
+from .queues import LIST_TYPE, ORDER, SHORT_HEADER, list_header, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -59,9 +59,6 @@ ET36_ET81_CURRENT_ENTRIES = ET36_CURRENT_ENTRIES["ET81"]
 
 # ----------------------------------------------------------- list headers
 # BT26, ET31, ET41 and ET81 start with the 6-byte :data:`.queues.SHORT_HEADER`.
-
-ORDER = {0: "Ascending (N is older than N+1)", 1: "Descending"}
-LIST_TYPE = {0: "FIFO", 1: "Circular queue"}
 
 HISTORY_HEADER = list_header(BitGroup(1, (
     bits("order", "Order", 0, 0, enum=ORDER),

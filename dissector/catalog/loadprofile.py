@@ -27,7 +27,7 @@ from .basic import BT00_TIME_FORMAT, SOURCES
 from .devices import ET36_CURRENT_ENTRIES
 from .layout import DimSource, TableDecode, as_dims, plan
 from .manufacturer import ET54_ID_CODE_5_DIGITS, ET54_MULTIPLE_LP_SETS
-from .queues import SHORT_HEADER, queue_order
+from .queues import LIST_TYPE, ORDER, SHORT_HEADER, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -193,11 +193,11 @@ BT62 = TableSpec("BT62", "Load Profile Control", (
 BT63 = TableSpec("BT63", "Load Profile Status", (
     Array("data_set_status", "Data Set Status", NBR_DATA_SETS, Record("status", "Data Set Status", (
         BitGroup(1, (
-            bits("block_order", "Block Order", 0, 0, enum={0: "Ascending", 1: "Descending"}),
+            bits("block_order", "Block Order", 0, 0, enum=ORDER),
             flag("overflow", "Overflow", 1),
-            bits("list_type", "List Type", 2, 2, enum={0: "FIFO", 1: "Circular queue"}),
+            bits("list_type", "List Type", 2, 2, enum=LIST_TYPE),
             flag("block_inhibit_overflow", "Block Inhibit Overflow", 3),
-            bits("interval_order", "Interval Order", 4, 4, enum={0: "Ascending", 1: "Descending"}),
+            bits("interval_order", "Interval Order", 4, 4, enum=ORDER),
             flag("active_mode", "Active Mode", 5),
             flag("test_mode", "Test Mode", 6),
         )),

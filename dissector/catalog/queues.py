@@ -13,10 +13,15 @@ from .types import BitGroup, Field, flag, uint8, uint16, uint32
 
 _UINT = {1: uint8, 2: uint16, 4: uint32}
 
+ORDER = {0: "Ascending (N is older than N+1)", 1: "Descending"}
+"""The list flags' Order bit."""
+LIST_TYPE = {0: "FIFO", 1: "Circular queue"}
+"""The list flags' List Type bit."""
+
 LIST_FLAGS = BitGroup(1, (
-    flag("order", "Order", 0),
+    flag("order", "Order (1 = descending)", 0),
     flag("overflow", "Overflow", 1),
-    flag("list_type", "List Type", 2),
+    flag("list_type", "List Type (1 = circular queue)", 2),
     flag("inhibit_overflow", "Inhibit Overflow", 3),
 ))
 """BOOL(0..3) list flags as the self-read style headers print them."""
