@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import time
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT, PcapngWriter
 from mepshark.dissector.deframer import UNFRAMED, Chunk
 from mepshark.dissector.frames import BAUD
-
-COMMENT_PREFIX = "mep-client: "
 
 
 class Recorder:
@@ -35,7 +33,8 @@ class Recorder:
     def received(self, chunk: Chunk) -> None:
         comments = []
         if chunk.kind == UNFRAMED:
-            comments.append(f"{COMMENT_PREFIX}unframed: {chunk.reason}")
+            # the marker the dissector reads: such bytes are never taken for a frame
+            comments.append(UNFRAMED_COMMENT + chunk.reason)
         self.writer.write(self.ifid, self.wall(chunk.time), chunk.data, EPB_INBOUND, comments)
 
     def close(self) -> None:

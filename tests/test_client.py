@@ -227,3 +227,17 @@ def test_console_scripts_over_a_pty(tmp_path):
     finally:
         sim.terminate()
         sim.wait(5)
+
+
+def test_recorded_line_noise_is_marked_unframed(tmp_path):
+    """Bytes the client's deframer rejects carry the capture's marker, so the
+    dissector shows them as unframed instead of a broken response."""
+    from mepshark.client.recorder import Recorder
+    from mepshark.dissector.deframer import UNFRAMED, Chunk
+
+    path = tmp_path / "noise.pcapng"
+    rec = Recorder(str(path), "/dev/null")
+    rec.received(Chunk(UNFRAMED, b"\xff\xa5\x00", 1.0, "length 0xFFA5 exceeds 476"))
+    rec.close()
+    (info,) = read_capture(path)
+    assert info.unframed == "length 0xFFA5 exceeds 476"
