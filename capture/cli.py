@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
+from mepshark.dissector.cliutil import Parser, UsageError, parse_conditions
 from mepshark.dissector.frames import BAUD
 
 from . import extcap
@@ -42,17 +43,8 @@ def _version() -> str:
         return "0"
 
 
-class UsageError(Exception):
-    """Bad command line; the message says what to do instead."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, with the way out
-        raise UsageError(f"{message} (see {PROG} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         allow_abbrev=False,
         description="Capture the MEP serial lines of an OSGP/NES meter to pcapng.",
@@ -110,28 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--extcap-version", nargs="?", const="", help=argparse.SUPPRESS)
     e.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
-
-
-def _positive_number(text: str, what: str, integer: bool) -> float | int:
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        raise UsageError(f"{what} needs a number, not {text!r}") from None
-    if value <= 0:
-        raise UsageError(f"{what} must be positive")
-    return value
-
-
-def parse_conditions(items: Sequence[str], allowed: dict[str, bool], flag: str) -> dict:
-    """``["duration:10", "files:3"]`` -> ``{"duration": 10.0, "files": 3}``."""
-    out: dict[str, float | int] = {}
-    for item in items:
-        key, sep, val = item.partition(":")
-        if not sep or key not in allowed:
-            keys = ", ".join(f"{k}:N" for k in allowed)
-            raise UsageError(f"{flag} {item!r} not understood; use {keys}")
-        out[key] = _positive_number(val, f"{flag} {key}", allowed[key])
-    return out
 
 
 def line_specs(args: argparse.Namespace, extcap_mode: bool = False) -> list[LineSpec]:

@@ -1,4 +1,4 @@
-"""What the command-line tools share: one-line usage errors.
+"""What the command-line tools share: one-line usage errors, option values.
 
 mep-sim and mep-client print every error as a single line with the fix
 (DESIGN.md, "Packaging and CLIs"); argparse's own exit on a usage error is
@@ -8,6 +8,7 @@ turned into :class:`UsageError` so that the same printing applies.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 
 class UsageError(Exception):
@@ -19,3 +20,25 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _positive_number(text: str, what: str, integer: bool) -> float | int:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise UsageError(f"{what} needs a number, not {text!r}") from None
+    if value <= 0:
+        raise UsageError(f"{what} must be positive")
+    return value
+
+
+def parse_conditions(items: Sequence[str], allowed: dict[str, bool], flag: str) -> dict:
+    """``["duration:10", "files:3"]`` -> ``{"duration": 10.0, "files": 3}``."""
+    out: dict[str, float | int] = {}
+    for item in items:
+        key, sep, val = item.partition(":")
+        if not sep or key not in allowed:
+            keys = ", ".join(f"{k}:N" for k in allowed)
+            raise UsageError(f"{flag} {item!r} not understood; use {keys}")
+        out[key] = _positive_number(val, f"{flag} {key}", allowed[key])
+    return out

@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mepshark.dissector.cliutil import Parser, UsageError
+from mepshark.dissector.cliutil import Parser, UsageError, parse_conditions
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key, load_keys
 
@@ -84,10 +84,7 @@ def keys_from(args: argparse.Namespace) -> list[Key]:
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
-    kind, _, value = text.partition(":")
-    if kind != "duration" or not value:
-        raise UsageError(f"-a {text}: expected duration:SECONDS")
-    return float(value)
+    return parse_conditions([text], {"duration": False}, "-a")["duration"]
 
 
 def run(args: argparse.Namespace) -> int:
