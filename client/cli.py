@@ -23,7 +23,7 @@ from mepshark.dissector.security import Key, load_keys
 
 from .link import Link, NoResponse
 from .recorder import Recorder
-from .session import MepClient, MepError
+from .session import AuthError, MepClient, MepError
 from .values import as_json, as_text, watch_line, watch_record
 
 PROG = "mep-client"
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {exc}; check the port, the baud rate and the wiring", file=sys.stderr)
         return 1
     except MepError as exc:
-        hint = "; check the key" if exc.code == 0x0B else ""
+        hint = "; check the key" if isinstance(exc, AuthError) else ""
         print(f"{PROG}: {exc}{hint}", file=sys.stderr)
         return 1
     except (KeyError, ValueError) as exc:

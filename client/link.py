@@ -17,18 +17,16 @@ from collections import deque
 
 import serial
 
+from mepshark.dissector.context import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
 from mepshark.dissector.deframer import ALERT, FRAME, Chunk, Deframer
 from mepshark.dissector.frames import BAUD
 from mepshark.sim.port import paced
 
 from .recorder import Recorder
 
-RESPONSE_TIMEOUT = 0.500
 RETRIES = 3
-MIN_SPACING = 0.110
-"""The meter serves at most one request per 100 ms: requests start at least that far apart."""
-FRAME_SILENCE = 0.100
-"""Silence that ends a partial frame (longer than the meter's 25 ms segment pause)."""
+MIN_SPACING = MIN_REQUEST_SPACING + 0.010
+"""Requests start at least this far apart: the meter's 100 ms, and a margin for timer jitter."""
 
 
 class NoResponse(Exception):
@@ -48,7 +46,7 @@ class Link:
         """Pace writes like a UART (on a pty, which is instant otherwise)."""
         self.timeout = timeout
         self.retries = retries
-        self.deframer = Deframer(silence=FRAME_SILENCE)
+        self.deframer = Deframer()
         self._last_send = float("-inf")
         self.frames: deque[Chunk] = deque()
         self.alerts = 0

@@ -34,8 +34,16 @@ from mepshark.dissector.catalog import (
 from mepshark.dissector.catalog.layout import TableDecode
 from mepshark.dissector.catalog.procedures import RESPONSE_TABLES, decode_response
 from mepshark.dissector.catalog.registry import _dims_in
-from mepshark.dissector.frames import DIGEST_LEN, MAX_BODY, frame_of, response_class
-from mepshark.dissector.sealing import AUTH_FAILURE, open_response
+from mepshark.dissector.frames import (
+    AUTH_FAILURE,
+    MAX_READ,
+    NOT_POSSIBLE,
+    RESPONSE_CODES,
+    SEQUENCE_ERROR,
+    frame_of,
+    response_class,
+)
+from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_tag
 from mepshark.sim.meter import ALERT_FLAGS, MEP_SLOT
@@ -50,19 +58,14 @@ from mepshark.sim.procedures import (
 
 from .link import Link
 
-SEQUENCE_ERROR = 0x0C
-MAX_READ = MAX_BODY - 1 - 2 - DIGEST_LEN
 CHUNK = 256
 """Bytes per partial read when a table does not fit one response."""
-ERRORS = {0x01: "unrecognized request", 0x02: "unsupported request",
-          0x03: "no permission for this request", 0x04: "requested operation not possible",
-          0x05: "table operation not possible", 0x0B: "authentication failure"}
 
 
 class MepError(Exception):
     def __init__(self, code: int, what: str = ""):
         self.code = code
-        name = ERRORS.get(code, f"response code 0x{code:02X}")
+        name = RESPONSE_CODES.get(code, f"response code 0x{code:02X}")
         super().__init__(f"{what}: meter answered 0x{code:02X} ({name})" if what else name)
 
 
@@ -120,7 +123,7 @@ class MepClient:
             if code != 0:
                 raise MepError(code, what)
             return pkt
-        raise MepError(0x04, f"{what}: gave up after {self.max_attempts} attempts")
+        raise MepError(NOT_POSSIBLE, f"{what}: gave up after {self.max_attempts} attempts")
 
     # --- tables -----------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from .frames import (
     REQUEST_CODES,
     RESPONSE_CODES,
     SEQ_LEN,
+    SEQUENCE_ERROR,
     TLS_RESPONSE_CODES,
     MEPAlert,
     MEPTLSRequest,
@@ -73,7 +74,6 @@ RESPONSE_TIMEOUT = 0.500
 """Client response timeout (guide, MEP Protocol Timing)."""
 MIN_REQUEST_SPACING = 0.100
 """The meter serves at most one request per 100 ms."""
-SEQUENCE_ERROR = 0x0C
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
 

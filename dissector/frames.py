@@ -49,6 +49,8 @@ BAUD = 9600
 LEN_LEN = 2
 SEQ_LEN = 4
 DIGEST_LEN = 8
+MAX_READ = MAX_BODY - 1 - 2 - DIGEST_LEN
+"""Most table bytes one read response carries (code, count and digest besides): 465."""
 
 REQUEST_CODES = {
     0x30: "Full Table Read",
@@ -62,15 +64,20 @@ TLS_REQUEST_CODES = {
     0x59: "TLS Handshake Continue",
     0x80: "TLS Table",
 }
+OK, UNRECOGNIZED, UNSUPPORTED, NO_PERMISSION, NOT_POSSIBLE, TABLE_ERROR = range(6)
+AUTH_FAILURE = 0x0B
+"""Neither key verifies the request; the answer goes out in clear."""
+SEQUENCE_ERROR = 0x0C
+"""Wrong sequence number; the answer carries the one the meter expects."""
 RESPONSE_CODES = {
-    0x00: "OK",
-    0x01: "Unrecognized request",
-    0x02: "Unsupported request",
-    0x03: "No permission for specified request",
-    0x04: "Requested operation not possible",
-    0x05: "Table operation not possible",
-    0x0B: "Authentication failure",
-    0x0C: "Invalid sequence number",
+    OK: "OK",
+    UNRECOGNIZED: "Unrecognized request",
+    UNSUPPORTED: "Unsupported request",
+    NO_PERMISSION: "No permission for specified request",
+    NOT_POSSIBLE: "Requested operation not possible",
+    TABLE_ERROR: "Table operation not possible",
+    AUTH_FAILURE: "Authentication failure",
+    SEQUENCE_ERROR: "Invalid sequence number",
 }
 TLS_RESPONSE_CODES = {
     0x00: "Success",
@@ -518,7 +525,7 @@ class MEPSequenceResponse(_RC4Response):
     min_len = LEN_LEN + 13
     fields_desc = [
         _length(),
-        ByteEnumField("response_code", 0x0C, RESPONSE_CODES),
+        ByteEnumField("response_code", SEQUENCE_ERROR, RESPONSE_CODES),
         XIntField("sequence", 0),
         _digest(),
     ]
@@ -643,9 +650,9 @@ def guess_response(body: bytes) -> type[MEP]:
     code = body[0]
     if code in TLS_RESPONSE_CODES and _looks_like_record(body[1:]):
         return MEPTLSResponse
-    if code == 0x00:
+    if code == OK:
         return MEPWriteResponse if len(body) == 1 + DIGEST_LEN else MEPReadResponse
-    if code == 0x0C:
+    if code == SEQUENCE_ERROR:
         return MEPSequenceResponse
     return MEPErrorResponse
 
@@ -655,11 +662,11 @@ def response_class(request: Packet, body: bytes) -> type[MEP]:
     if isinstance(request, MEPTLSRequest):
         return MEPTLSResponse
     code = body[0]
-    if code == 0x00:
+    if code == OK:
         if isinstance(request, (MEPFullTableWrite, MEPPartialTableWrite)):
             return MEPWriteResponse
         return MEPReadResponse
-    if code == 0x0C:
+    if code == SEQUENCE_ERROR:
         return MEPSequenceResponse
     return MEPErrorResponse
 

@@ -499,7 +499,7 @@ def generate() -> str:
         "MAX_BODY": frames.MAX_BODY,
         "KEY_LEN": security.KEY_LEN,
         "MANUFACTURER_BASE": tables.MANUFACTURER_BASE,
-        "SEQUENCE_ERROR": context.SEQUENCE_ERROR,
+        "SEQUENCE_ERROR": frames.SEQUENCE_ERROR,
         "MAX_RESPONSE_CODE": frames.MAX_RESPONSE_CODE,
         "TLS_HANDSHAKE": frames.TLS_HANDSHAKE,
         "TLS_CLIENT_KEY_EXCHANGE": frames.TLS_CLIENT_KEY_EXCHANGE,

@@ -20,10 +20,8 @@ from dataclasses import dataclass
 
 from scapy.packet import Packet
 
-from .frames import DIGEST_LEN, LEN_LEN, RC4_REQUESTS
+from .frames import AUTH_FAILURE, DIGEST_LEN, LEN_LEN, RC4_REQUESTS
 from .security import RC4, DigestState, Key
-
-AUTH_FAILURE = 0x0B
 
 
 @dataclass

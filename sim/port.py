@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mepshark.dissector.builders import ALERT
+from mepshark.dissector.context import MIN_REQUEST_SPACING
 from mepshark.dissector.deframer import ALERT as ALERT_CHUNK
 from mepshark.dissector.deframer import FRAME, Deframer
 
@@ -31,7 +32,6 @@ from .faults import GARBAGE, Faults
 from .server import MepServer
 
 INTRA_FRAME_TIMEOUT = 0.050
-MIN_REQUEST_SPACING = 0.100
 SEGMENT = 117
 SEGMENT_PAUSE = 0.025
 ALERT_PERIOD = 1.0

@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 
 from mepshark.dissector.builders import bad_sequence, error, read_ok, respond, write_ok
 from mepshark.dissector.frames import (
+    AUTH_FAILURE,
     DIGEST_LEN,
-    MAX_BODY,
+    MAX_READ,
+    NO_PERMISSION,
+    NOT_POSSIBLE,
+    SEQUENCE_ERROR,
+    TABLE_ERROR,
+    UNRECOGNIZED,
     MEPFullTableRead,
     MEPFullTableWrite,
     MEPPartialTableRead,
@@ -29,17 +35,14 @@ from mepshark.dissector.frames import (
     body_class,
     frame_of,
 )
-from mepshark.dissector.sealing import AUTH_FAILURE, Seal, open_request
+from mepshark.dissector.sealing import Seal, open_request
 from mepshark.dissector.security import Key
 
 from . import procedures
 from .access import may_write
 from .meter import Meter
 
-UNRECOGNIZED, UNSUPPORTED, NO_PERMISSION, NOT_POSSIBLE, TABLE_ERROR = 0x01, 0x02, 0x03, 0x04, 0x05
 SEQUENCE_WINDOW = 8
-MAX_READ = MAX_BODY - 1 - 2 - DIGEST_LEN
-"""Most table bytes one read response can carry (465)."""
 
 
 @dataclass
@@ -87,7 +90,7 @@ class MepServer:
         ahead = (pkt.sequence - self.last_sequence) & 0xFFFFFFFF
         if not 1 <= ahead <= SEQUENCE_WINDOW:
             return self._reply(bad_sequence(self.expected), seal,
-                               Exchange("sequence", 0x0C, seal.key.name))
+                               Exchange("sequence", SEQUENCE_ERROR, seal.key.name))
         self.last_sequence = pkt.sequence
         if isinstance(pkt, (MEPFullTableRead, MEPPartialTableRead)):
             return self._read(pkt, seal)
