@@ -26,13 +26,17 @@ from mepshark.dissector.builders import (
 from mepshark.dissector.catalog import (
     DimensionContext,
     decode,
-    layout,
     plan,
     spec_for,
     table_size,
 )
 from mepshark.dissector.catalog.layout import TableDecode
-from mepshark.dissector.catalog.procedures import RESPONSE_TABLES, decode_response
+from mepshark.dissector.catalog.manufacturer import ALERT_FLAGS, alert_flag_slots
+from mepshark.dissector.catalog.procedures import (
+    RESPONSE_HEADER_SIZE,
+    RESPONSE_TABLES,
+    decode_response,
+)
 from mepshark.dissector.catalog.registry import _dims_in
 from mepshark.dissector.frames import (
     AUTH_FAILURE,
@@ -46,7 +50,6 @@ from mepshark.dissector.frames import (
 from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_tag
-from mepshark.sim.meter import ALERT_FLAGS, MEP_SLOT
 from mepshark.sim.procedures import (
     CLEAR_DELTA_ALERT,
     CLEAR_MBUS_ALERT,
@@ -199,19 +202,17 @@ class MepClient:
         self.ensure_dims(response_table)
         data = self.read_raw(response_table)
         dec = decode_response(data, 0, self.dims, response_table)
-        return ProcedureResult(number, data[2], data[3], data[4:], dec)
+        return ProcedureResult(number, dec.get("sequence"), dec.get("result_code"),
+                               data[RESPONSE_HEADER_SIZE:], dec)
 
     # --- alerts --------------------------------------------------------------------
 
     def alert_flags(self) -> dict[str, bool]:
         """The MEP entry's ET13 alert flags (one partial read of their byte)."""
         self.ensure_dims("ET13")
-        slots = [s for s in layout(spec_for("ET13"), self.dims)
-                 if s.path.startswith(f"device_config[{MEP_SLOT}].")
-                 and s.path.rsplit(".", 1)[1] in ALERT_FLAGS]
-        off = slots[0].offset
-        dec = self.read("ET13", off, slots[0].size)
-        return {s.path.rsplit(".", 1)[1]: bool(dec.get(s.path)) for s in slots}
+        slots = alert_flag_slots(self.dims)  # all in one byte
+        dec = self.read("ET13", slots[0].offset, slots[0].size)
+        return {name: bool(dec.get(s.path)) for name, s in zip(ALERT_FLAGS, slots, strict=True)}
 
     def service_alerts(self, posted: bytes = b"") -> list[dict[str, Any]]:
         """Do what the flags ask; returns one record per action taken."""

@@ -34,7 +34,13 @@ from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
 from mepshark.dissector import builders as b
 from mepshark.dissector.catalog import DimensionContext, decode, encode, spec_for
 from mepshark.dissector.catalog.loadprofile import geometry
-from mepshark.dissector.catalog.procedures import request_spec, response_spec
+from mepshark.dissector.catalog.manufacturer import MEP_SLOT, alert_flag_slots
+from mepshark.dissector.catalog.procedures import (
+    RESPONSE_HEADER_SIZE,
+    procedure_parts,
+    request_spec,
+    response_spec,
+)
 from mepshark.dissector.security import parse_key
 from mepshark.dissector.tables import table_id
 from mepshark.sim.procedures import CLEAR_DELTA_ALERT, CLEAR_MBUS_ALERT, EP17, EP19, EP39
@@ -55,8 +61,6 @@ EP39_CLEAR_DELTA_DATA_ALERT = CLEAR_DELTA_ALERT
 MEP_OLD, MEP_NEW = 1000, 1001
 WATER_1, WATER_2 = 0x0BB9, 0x0BBA
 """The M-Bus devices in slots 1 and 2; the second one was just commissioned."""
-MEP_SLOT = 4
-"""ET13/ET14 element of MEP client 1 (elements 0..3 are the M-Bus devices)."""
 
 # The M-Bus telegram (EN 13757-3, variable data structure): a water meter
 # reporting an 8-digit BCD volume with the DRH of the guide's ET57 example
@@ -484,8 +488,7 @@ class Session:
     def call(self, step: str, number: int, params: Mapping[str, Any], psn: int,
              gap: float = 0.3) -> None:
         """Write BT07: the procedure's header and parameters."""
-        values = {"procedure_index": number & 0x7FF, "mfg_flag": number >> 11 & 1,
-                  "sequence": psn, **params}
+        values = {**procedure_parts(number), "sequence": psn, **params}
         data = encode(request_spec(number), values, self.meter.dims().view())
         # opaque parameters (Rest) have no size until there is data: append them
         data += values.get("parameters", b"")
@@ -495,10 +498,10 @@ class Session:
                response: Mapping[str, Any] | None = None, gap: float = 0.3) -> None:
         """A full read of ET59, 4 + BT00.response_data_length bytes."""
         dims = self.meter.dims()
-        values = {"procedure_index": number & 0x7FF, "mfg_flag": number >> 11 & 1,
-                  "sequence": psn, "result_code": code, **(response or {})}
+        values = {**procedure_parts(number), "sequence": psn, "result_code": code,
+                  **(response or {})}
         data = encode(response_spec(number, "ET59"), values, dims.view())
-        size = 4 + dims.get("BT00", "response_data_length")
+        size = RESPONSE_HEADER_SIZE + dims.get("BT00", "response_data_length")
         data = data[:size].ljust(size, b"\0")
         self._exchange(step, b.full_read(table_id("ET59"), size), b.read_ok(data), gap)
 
@@ -514,8 +517,9 @@ class Session:
 
 
 def _et13_flags(s: Session, step: str) -> None:
-    """MEP client 1's ET13 "Alert Flags" byte (element 4 of six, 66-byte entries)."""
-    s.read(step, "ET13", MEP_SLOT * 66 + 8, 1)
+    """MEP client 1's ET13 "Alert Flags" byte."""
+    flags = alert_flag_slots(s.meter.dims().view())[0]
+    s.read(step, "ET13", flags.offset, flags.size)
 
 
 # ----------------------------------------------------------------- use cases

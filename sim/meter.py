@@ -21,8 +21,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mepshark.dissector.catalog import decode, encode, layout, spec_for, table_size
+from mepshark.dissector.catalog import decode, encode, spec_for, table_size
 from mepshark.dissector.catalog.layout import decode_value
+from mepshark.dissector.catalog.manufacturer import (
+    ALERT_FLAGS,
+    MEP_SLOT,
+    alert_flag_slots,
+)
+from mepshark.dissector.catalog.procedures import REQUEST_HEADER_SIZE, RESPONSE_HEADER_SIZE
 from mepshark.dissector.tables import table_id, table_tag
 
 FILE_FORMAT = "mep-sim tables 1"
@@ -62,16 +68,8 @@ PROCEDURE_PARAMETER_LENGTH = 60
 RESPONSE_DATA_LENGTH = 12
 MFG_STATUS_LENGTH = 9
 
-MEP_SLOT = 4
-"""Index of the MEP client's entry in ET13/ET14 (slots 0..3 are M-Bus devices)."""
-
-ALERT_FLAGS = ("scheduled_read_request_alert", "on_demand_request_in_et15", "mbus_change",
-               "delta_data_alert")
-"""The ET13 alert flags of the MEP entry."""
-
-ET50_FLAGS_OFFSET = 30
-"""ET50 byte 30 (first client's element): bit 0 MEP device registered, bit 1 ET59
-response, bit 2 M-Bus alerts (the catalog's ET50 layout)."""
+ET59_RESPONSE = "mep_inbound_configuration[0].et59_response"
+"""ET50's "ET59 Response" flag of the first client: procedure results go to ET59."""
 
 
 def dimensions(images: Mapping[int, bytes] | None = None) -> dict[str, int]:
@@ -336,9 +334,7 @@ class Meter:
     def _flag_slots(self):
         key = tuple(sorted(self.dims.items()))
         if getattr(self, "_flag_key", None) != key:
-            want = {f"device_config[{MEP_SLOT}].{f}": f for f in ALERT_FLAGS}
-            self._flag_cache = [(want[s.path], s) for s in layout(spec_for("ET13"), self.dims)
-                                if s.path in want]
+            self._flag_cache = list(zip(ALERT_FLAGS, alert_flag_slots(self.dims), strict=True))
             self._flag_key = key
         return self._flag_cache
 
@@ -363,8 +359,7 @@ class Meter:
 
     def et59_response(self) -> bool:
         """ET50 "ET59 Response": procedure results go to ET59 (else BT08)."""
-        img = self.images.get(table_id("ET50"))
-        return bool(img and img[ET50_FLAGS_OFFSET] & 0x02)
+        return bool(self.values("ET50").get(ET59_RESPONSE))
 
     # --- files ----------------------------------------------------------------
 
@@ -403,11 +398,10 @@ def build_default(now: dt.datetime | None = None) -> dict[int, bytes]:
     images[28] = bytes(table_size(spec_for("BT28"), dims))
     images[52] = bytes(table_size(spec_for("BT52"), dims))
     images[55] = bytes(table_size(spec_for("BT55"), dims))
-    images[7] = bytes(3 + PROCEDURE_PARAMETER_LENGTH)
-    images[8] = bytes(4 + RESPONSE_DATA_LENGTH)
-    images[table_id("ET59")] = bytes(4 + RESPONSE_DATA_LENGTH)
-    # ET59 response on, not yet registered
-    et50 = {"mep_inbound_configuration[0].et59_response": True}
+    images[table_id("BT07")] = bytes(REQUEST_HEADER_SIZE + PROCEDURE_PARAMETER_LENGTH)
+    images[table_id("BT08")] = bytes(RESPONSE_HEADER_SIZE + RESPONSE_DATA_LENGTH)
+    images[table_id("ET59")] = bytes(RESPONSE_HEADER_SIZE + RESPONSE_DATA_LENGTH)
+    et50 = {ET59_RESPONSE: True}  # ET59 response on, not yet registered
     images[table_id("ET50")] = encode(spec_for("ET50"), et50, dims)
     images[table_id("ET51")] = bytes(table_size(spec_for("ET51"), dims))
     return images

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mepshark.dissector.catalog.procedures import EP39_TYPES as GUIDE_EP39_TYPES
-from mepshark.dissector.catalog.procedures import MFG_BASE, procedure_number
+from mepshark.dissector.catalog.procedures import MFG_BASE, NUMBER_MASK
 from mepshark.dissector.tables import table_id
 
 from .access import may_call
@@ -53,14 +53,13 @@ def ep39_params(post_type: int, data: bytes = b"") -> bytes:
 
 def bt07_image(number: int, sequence: int, params: bytes = b"") -> bytes:
     """The bytes a client writes to BT07 to start procedure ``number``."""
-    word = number & 0x0FFF
+    word = number & NUMBER_MASK
     return word.to_bytes(2, "little") + bytes([sequence & 0xFF]) + params
 
 
 def run(meter: Meter, image: bytes, key_name: str) -> Outcome:
     """Run the procedure a BT07 image asks for and post its outcome."""
-    word = int.from_bytes(image[:2], "little")
-    number = procedure_number(word & 0x7FF, bool(word >> 11 & 1))
+    number = int.from_bytes(image[:2], "little") & NUMBER_MASK
     seq = image[2] if len(image) > 2 else 0
     params = image[3:]
     if not may_call(key_name, number):
@@ -104,8 +103,8 @@ def _execute(meter: Meter, number: int, seq: int, params: bytes) -> Outcome:
 
 
 def _post(meter: Meter, out: Outcome) -> None:
-    tid = table_id("ET59") if meter.et59_response() else 8
+    tid = table_id("ET59" if meter.et59_response() else "BT08")
     size = meter.size(tid) or 16
-    word = (out.number & 0x0FFF).to_bytes(2, "little")
+    word = (out.number & NUMBER_MASK).to_bytes(2, "little")
     body = (word + bytes([out.sequence, out.result]) + out.data)[:size]
     meter.images[tid] = bytearray(body.ljust(size, b"\0"))

@@ -16,6 +16,7 @@ from mepshark.dissector.catalog.procedures import (
     RESPONSE_HEADER_SIZE,
     decode_request,
     decode_response,
+    procedure_parts,
     request_spec,
     response_spec,
     result_name,
@@ -75,7 +76,7 @@ def _round_trip(spec, fixed: dict, tail: bytes = b""):
 
 
 def _header(number: int) -> dict:
-    return {"procedure_index": number & 0x7FF, "mfg_flag": number >= MFG_BASE, "sequence": 7}
+    return {**procedure_parts(number), "sequence": 7}
 
 
 def _variants(proc) -> list[dict]:

@@ -7,8 +7,11 @@ made where the guide is unclear are listed in ``docs/guide-notes.md``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..frames import REQUEST_CODES, RESPONSE_CODES
 from ..tables import TABLES, table_label
+from .layout import Slot, layout
 from .types import (
     Array,
     BitGroup,
@@ -272,10 +275,24 @@ ET13_MEP_ENTRY = Record("mep", "MEP client configuration", (
           sub(ET11_CONFIG_ENTRY_SIZE, 9)),
 ), size=ET11_CONFIG_ENTRY_SIZE)
 
+MEP_SLOT = 4
+"""ET13/ET14 element of the (first) MEP client: elements 0..3 are the M-Bus devices."""
+
 ET13 = TableSpec("ET13", "MEP/M-Bus Device Configuration", (
     Array("device_config", "Device Config", ET11_NBR_DEVICES, ET13_MEP_ENTRY,
-          per_index=(ET13_MBUS_ENTRY,) * 4),
+          per_index=(ET13_MBUS_ENTRY,) * MEP_SLOT),
 ))
+
+ALERT_FLAGS = ("scheduled_read_request_alert", "on_demand_request_in_et15", "mbus_change",
+               "delta_data_alert")
+"""The alert flags of the MEP client's ET13 entry."""
+
+
+def alert_flag_slots(dims: Any = None) -> list[Slot]:
+    """Where the MEP client's ET13 alert flags sit under ``dims``, in ALERT_FLAGS order."""
+    paths = {f"device_config[{MEP_SLOT}].{name}": name for name in ALERT_FLAGS}
+    found = {paths[s.path]: s for s in layout(ET13, dims) if s.path in paths}
+    return [found[name] for name in ALERT_FLAGS]
 
 # ------------------------------------------------------------------- ET14
 

@@ -110,6 +110,11 @@ def procedure_number(index: int, mfg: bool) -> int:
     return (MFG_BASE if mfg else 0) + index
 
 
+def procedure_parts(number: int) -> dict[str, Any]:
+    """The header fields naming procedure ``number`` (the inverse of procedure_number)."""
+    return {"procedure_index": number % MFG_BASE, "mfg_flag": number >= MFG_BASE}
+
+
 def procedure_tag(number: int) -> str:
     """2065 -> ``"EP17"``, 5 -> ``"BP05"``."""
     return f"EP{number - MFG_BASE:02d}" if number >= MFG_BASE else f"BP{number:02d}"
