@@ -41,11 +41,12 @@ from mepshark.dissector.catalog.procedures import (
     request_spec,
     response_spec,
 )
+from mepshark.dissector.examples import GUIDE_KEY_HEX
 from mepshark.dissector.security import parse_key
 from mepshark.dissector.tables import table_id
 from mepshark.sim.procedures import CLEAR_DELTA_ALERT, CLEAR_MBUS_ALERT, EP17, EP19, EP39
 
-MAK = parse_key("01" * 16, "MAK")
+MAK = parse_key(GUIDE_KEY_HEX, "MAK")
 START = dt.datetime(2024, 5, 2, 10, 4, 0, tzinfo=dt.UTC).timestamp()
 DEFAULT_OUT = Path(__file__).with_name("use-cases.pcapng")
 NOW = dt.datetime(2024, 5, 2, 10, 4)

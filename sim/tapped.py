@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from mepshark.dissector.examples import GUIDE_KEY_HEX
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
 
@@ -29,7 +30,7 @@ from .port import SimPort, Tap, serve_in_thread
 from .pty import PtyPair
 from .server import MepServer
 
-GUIDE_DEFAULT_MAK = bytes([0x01]) * 16
+GUIDE_DEFAULT_MAK = bytes.fromhex(GUIDE_KEY_HEX)
 """The guide's default MAK (its RC4 example 1)."""
 DEMO_MBK = bytes([0x02]) * 16
 """The MBK of the demo and the corpus."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from catalogutil import assert_decodes_within
+from catalogutil import assert_decodes_within, context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mepshark.dissector.catalog import DimensionContext, decode, encode
+from mepshark.dissector.catalog import decode, encode
 from mepshark.dissector.catalog.manufacturer import ET16
 
 STAMP = bytes([24, 11, 20, 10, 30, 0])  # LTIME_DATE 2024-11-20 10:30:00
@@ -52,8 +52,9 @@ def test_fixed_structure_follows_response_type():
 
 
 def test_entries_sized_by_et11_and_round_trip():
-    ctx = DimensionContext()
-    ctx.learn_values("ET11", {"nbr_devices": 2, "data_entry_size": 60})
+    ctx = context({
+        "ET11": {"nbr_devices": 2, "data_entry_size": 60},
+    })
     image = _variable_entry(60) + _variable_entry(60)
     d = decode(ET16, image, 0, ctx.view(), full=True)
     assert d.problems == [] and d.size == 120

@@ -8,6 +8,7 @@ import pytest
 from catalogutil import (
     assert_decodes_within,
     assert_round_trip,
+    context,
     offsets,
     random_bytes,
     random_values,
@@ -61,14 +62,13 @@ def test_total_sizes_under_default_dimensions():
 
 
 def test_sizes_under_learned_dimensions():
-    ctx = DimensionContext()
-    ctx.learn_values("BT71", {"nbr_history_entries": 5, "history_data_length": 4,
-                              "event_number": 1})
-    ctx.learn_values("BT21", {"nbr_self_reads": 2, "nbr_summations": 11, "nbr_tiers": 4,
-                              "nbr_demands": 0})
-    ctx.learn_values("ET54", {"et79_entry_count": 3})
-    ctx.learn_values("ET36", {"et31_current_entries": 4, "et31_entry_size": 300,
-                              "et41_current_entries": 1, "et81_current_entries": 253})
+    ctx = context({
+        "BT71": {"nbr_history_entries": 5, "history_data_length": 4, "event_number": 1},
+        "BT21": {"nbr_self_reads": 2, "nbr_summations": 11, "nbr_tiers": 4, "nbr_demands": 0},
+        "ET54": {"et79_entry_count": 3},
+        "ET36": {"et31_current_entries": 4, "et31_entry_size": 300,
+                 "et41_current_entries": 1, "et81_current_entries": 253},
+    })
     record = 6 + 2 + 2 + 2 + 2 + 4  # time, event number, sequence, user, event, argument
     assert table_size(h.BT74, ctx) == 11 + 5 * record
     assert table_size(h.ET79, ctx) == 11 + 3 * record

@@ -10,6 +10,7 @@ from catalogutil import (
     assert_decodes_within,
     assert_round_trip,
     assert_window,
+    context,
     offsets,
     random_bytes,
     random_values,
@@ -222,13 +223,14 @@ def test_et21_offsets():
 
 
 def test_sizes_under_learned_dimensions():
-    ctx = DimensionContext()
-    ctx.learn_values("BT61", {"nbr_blks_set1": 30, "nbr_blk_ints_set1": 48,
-                              "nbr_chns_set1": 4, "end_reading_supported": 0})
-    ctx.learn_values("ET54", {"multiple_load_profile_data_set_support": 0,
-                              "lcd_value_id_code_5_digit_support": 0})
-    ctx.learn_values("BT60", {"nbr_chns_set1": 8})
-    ctx.learn_values("ET36", {"et75_current_entries": 3})
+    ctx = context({
+        "BT61": {"nbr_blks_set1": 30, "nbr_blk_ints_set1": 48, "nbr_chns_set1": 4,
+                 "end_reading_supported": 0},
+        "ET54": {"multiple_load_profile_data_set_support": 0,
+                 "lcd_value_id_code_5_digit_support": 0},
+        "BT60": {"nbr_chns_set1": 8},
+        "ET36": {"et75_current_entries": 3},
+    })
     interval = 3 + 16
     assert table_size(lp.BT64, ctx) == 30 * (5 + 6 + 48 * interval) == 27690
     assert table_size(lp.BT61, ctx) == 13 and table_size(lp.BT63, ctx) == 13

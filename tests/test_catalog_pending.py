@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from catalogutil import offsets
+from catalogutil import context, offsets
 
-from mepshark.dissector.catalog import DimensionContext, decode, encode, table_size
+from mepshark.dissector.catalog import decode, encode, table_size
 from mepshark.dissector.catalog.basic import BT04
 from mepshark.dissector.catalog.procedures import decode_request
 
@@ -22,9 +22,10 @@ def test_offsets_follow_bt00_13_and_14():
     assert at["pending_activations[0].table_id"] == 42  # ... + 12
     assert at["pending_activations[1].event_code"] == 44  # 8-byte records
     assert table_size(BT04) == 36 + 4 * 8  # BT00.18 = 4 on 4.0+
-    ctx = DimensionContext()
-    ctx.learn_values("BT00", {"dim_basic_tables_used": 10, "dim_extended_tables_used": 13,
-                              "nbr_pending_tables": 2})
+    ctx = context({
+        "BT00": {"dim_basic_tables_used": 10, "dim_extended_tables_used": 13,
+                 "nbr_pending_tables": 2},
+    })
     assert table_size(BT04, ctx) == 10 + 13 + 5 + 1 + 2 * 8
 
 

@@ -279,9 +279,3 @@ def test_note_ep18_clears_mep_alarms():
     # EP19's request type 6, so EP18 keeps the alarm role.
     assert PROCEDURES[MFG_BASE + 18].name == "Clear MEP Alarms"
     assert 6 in procedures.EP19_REQUEST_TYPES
-
-
-def test_ep17_guide_example_still_decodes():
-    d = decode_request(bytes.fromhex("110807 00F803".replace(" ", "")))
-    v = d.values()
-    assert (v["action"], v["device_handle"], v["sequence"]) == (0, 0x03F8, 7)

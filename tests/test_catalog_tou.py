@@ -328,8 +328,9 @@ def test_note_et61_et11_26_counts_switches_per_relay():
     got = decode(t.ET61, bytes(320), full=True)
     assert got.problems == [] and got.dims["ET11.time_based_relay_switches"].source == DEFAULT
     assert all(s.size == 2 for s in layout(t.ET61))
-    ctx = DimensionContext()
-    ctx.learn_values("ET11", {"time_based_relay_switches": 20})
+    ctx = context({
+        "ET11": {"time_based_relay_switches": 20},
+    })
     assert table_size(t.ET61, ctx) == 2 * 20 * 2
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from catalogutil import assert_decodes_within
+from catalogutil import assert_decodes_within, context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mepshark.dissector.catalog import DimensionContext, decode, encode, table_size
+from mepshark.dissector.catalog import decode, encode, table_size
 from mepshark.dissector.catalog.layout import layout
 from mepshark.dissector.catalog.manufacturer import ET11, ET52, ET53
 
@@ -94,9 +94,9 @@ def test_a_length_running_past_the_end_is_cut_at_b_minus_2():
 
 
 def test_table_size_follows_et11():
-    ctx = DimensionContext()
-    ctx.learn_values("ET11", {"transaction_request_length": 768,
-                              "transaction_response_length": 1000})
+    ctx = context({
+        "ET11": {"transaction_request_length": 768, "transaction_response_length": 1000},
+    })
     assert table_size(ET52, ctx) == 768 and table_size(ET53, ctx) == 1000
     assert "ET11.transaction_request_length" in decode(ET52, ET52_EXAMPLE).defaults_used
 

@@ -18,9 +18,9 @@ from mepshark.sim.meter import SERVED, Meter
 from mepshark.sim.port import SimPort, serve_in_thread
 from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
+from mepshark.sim.tapped import demo_keys
 
-MAK = Key("MAK", bytes([1]) * 16)
-MBK = Key("MBK", bytes([2]) * 16)
+MAK, MBK = demo_keys()
 
 
 class Bench:

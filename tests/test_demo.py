@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from mepshark.dissector.link import read_capture
-from mepshark.dissector.security import Key
+from mepshark.sim.tapped import demo_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_demo_runs_and_captures_a_decodable_session(tmp_path):
     assert "EP39 result 0" in text and "kWh" in text
     assert "fwd_active_wh_l1l2l3" in text  # the scapy decode shows table contents
     assert "01" * 16 not in text and "02" * 16 not in text  # keys never printed
-    frames = read_capture(out, [Key("MAK", bytes([1]) * 16), Key("MBK", bytes([2]) * 16)])
+    frames = read_capture(out, demo_keys())
     kinds = [f.kind for f in frames]
     assert "alert" in kinds
     assert {f.direction for f in frames} == {0, 1}

@@ -22,7 +22,6 @@ from mepshark.dissector.catalog import loadprofile as lp
 from mepshark.dissector.catalog.procedures import PROCEDURES, request_spec, response_spec
 from mepshark.dissector.context import FROM_METER, TO_METER
 
-sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 
 from luadiff import (  # noqa: E402

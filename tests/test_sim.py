@@ -27,9 +27,9 @@ from mepshark.sim.port import SimPort, serve_in_thread
 from mepshark.sim.procedures import EP19, EP39, SCHEDULED_READ, bt07_image, ep39_params
 from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
+from mepshark.sim.tapped import demo_keys
 
-MAK = Key("MAK", bytes([1]) * 16)
-MBK = Key("MBK", bytes([2]) * 16)
+MAK, MBK = demo_keys()
 WRONG = Key("MAK", bytes([9]) * 16)
 
 

@@ -28,10 +28,10 @@ from mepshark.dissector.catalog.loadprofile import (
     newest_block_window,
     newest_interval_window,
 )
+from mepshark.dissector.catalog.procedures import RESPONSE_HEADER_SIZE
 from mepshark.dissector.link import read_capture
 
 ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "pcaps"))
 
@@ -217,10 +217,14 @@ def test_on_demand_ep19_et15_et16(session, answer, frames):
     assert records[3:7] == bytes.fromhex("86603412")  # m3
 
 
-def test_full_et59_reads_after_ep17_and_ep19_decode_cleanly(answer):
+def test_full_et59_reads_after_ep17_and_ep19_decode_cleanly(session, answer):
     """ET59 holds 4 + BT00.response_data_length bytes whatever the procedure returns."""
-    for step in ("ondemand.et59", "replace.et59_busy", "replace.et59_done"):
-        assert answer(step).problems == [], step
+    size = RESPONSE_HEADER_SIZE + session.meter.dims().get("BT00", "response_data_length")
+    for step, code in (("ondemand.et59", 0), ("replace.et59_busy", 1), ("replace.et59_done", 0)):
+        table = answer(step)
+        assert table.problems == [], step
+        assert table.get("result_code") == code, step
+        assert table.length == size == 24, step
 
 
 def test_on_demand_filter_finds_the_ep19_call(session):
