@@ -248,7 +248,7 @@ def log_entries(decoded: TableDecode) -> list[QueueEntry]:
     v = decoded.values()
     if not {"nbr_valid_entries", "last_entry_element"} <= v.keys():
         return []
-    n = decoded.dims[dim.key].value if dim.key in decoded.dims else dim.default
+    n = decoded.dim(dim)
     last_seq = v.get("last_entry_sequence_number")
     width = next((f.slot.size for f in decoded.fields
                   if f.slot.path == "last_entry_sequence_number"), 2)

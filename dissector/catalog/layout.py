@@ -646,6 +646,12 @@ class TableDecode:
         """``{path: value}`` of every decoded leaf."""
         return {d.slot.path: d.value for d in self.fields}
 
+    def dim(self, d: Dim) -> int:
+        """The value of dimension ``d`` this decode was laid out with (its default
+        when the layout did not use it)."""
+        used = self.dims.get(d.key)
+        return used.value if used is not None else d.default
+
     def get(self, path: str, default: Any = None) -> Any:
         """Value of one leaf by path."""
         for d in self.fields:

@@ -528,10 +528,7 @@ def data_set_blocks(
     Fields outside the decoded window are ``None``.
     """
     n = data_set if data_set is not None else int(data.tag[2:]) - 63
-    dims = {k: v.value for k, v in data.dims.items()}
-    nb = dims.get(BT61_NBR_BLKS[n].key, BT61_NBR_BLKS[n].default)
-    ni = dims.get(BT61_NBR_BLK_INTS[n].key, BT61_NBR_BLK_INTS[n].default)
-    nc = dims.get(BT61_NBR_CHNS[n].key, BT61_NBR_CHNS[n].default)
+    nb, ni, nc = (data.dim(d[n]) for d in (BT61_NBR_BLKS, BT61_NBR_BLK_INTS, BT61_NBR_CHNS))
     values: dict[str, Any] = data.values()
     order = block_order(last_block, nbr_valid_blocks, nb)
     out = []
