@@ -73,6 +73,7 @@ from .catalog.types import (
     UInt,
     When,
     contains,
+    nodes_of,
 )
 from .frames import MEP, LenRefField, RecordListField, _TailField
 from .wsfields import WSField, abbrev_of, all_fields, frame_classes, spec_parts
@@ -321,19 +322,6 @@ def _cond_lua(c) -> str:
     return _count_lua(c)
 
 
-def _refs_in(obj, found: set[str], kind: type = Ref) -> set[str]:
-    """Paths of every Ref (names of every Local, with ``kind=Local``) in ``obj``."""
-    if isinstance(obj, kind):
-        found.add(obj.path if kind is Ref else obj.name)
-    elif isinstance(obj, (list, tuple)):
-        for item in obj:
-            _refs_in(item, found, kind)
-    elif hasattr(obj, "__dataclass_fields__"):
-        for name in obj.__dataclass_fields__:
-            _refs_in(getattr(obj, name), found, kind)
-    return found
-
-
 class _SpecWriter:
     """Turns a spec into nested Lua tables with every leaf's abbreviation, static
     path (for Ref) and dimension-learning flag resolved here, following the
@@ -425,8 +413,8 @@ class _SpecWriter:
 
 def _spec_lua(spec: TableSpec, proc=None) -> str:
     """A table layout as Lua data: {tag, name, fields}."""
-    refs = _refs_in(spec.fields, set())
-    local_names = _refs_in(spec.fields, set(), Local)
+    refs = {r.path for r in nodes_of(spec.fields, Ref)}
+    local_names = {x.name for x in nodes_of(spec.fields, Local)}
     writer = _SpecWriter(refs, local_names)
     runs = [writer.nodes(fields, prefix, "", "")[1:-1] for prefix, fields in spec_parts(spec, proc)]
     missing = refs - writer.found

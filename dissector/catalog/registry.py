@@ -6,7 +6,7 @@ from . import control, devices, display, history, loadprofile, meterconfig, qual
 from .basic import BASIC
 from .manufacturer import MANUFACTURER
 from .procedures import BT07, BT08, ET59, ET85, PROCEDURES
-from .types import Dim, TableSpec
+from .types import Dim, TableSpec, nodes_of
 
 _MODULES = (control, devices, display, history, loadprofile, meterconfig, quality, timeofuse)
 
@@ -18,14 +18,8 @@ CATALOG: dict[int, TableSpec] = {
 
 
 def _dims_in(obj, found: set[str]) -> None:
-    if isinstance(obj, Dim):
-        found.add(obj.table)
-    elif isinstance(obj, (list, tuple)):
-        for item in obj:
-            _dims_in(item, found)
-    elif hasattr(obj, "__dataclass_fields__"):
-        for name in obj.__dataclass_fields__:
-            _dims_in(getattr(obj, name), found)
+    """Add the tags of the tables whose values size ``obj`` to ``found``."""
+    found.update(d.table for d in nodes_of(obj, Dim))
 
 
 def dimension_sources() -> frozenset[str]:

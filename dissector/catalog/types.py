@@ -15,7 +15,9 @@ as data and emit the same arithmetic that :mod:`.layout` interprets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 # ----------------------------------------------------------------- counts
 
@@ -407,15 +409,22 @@ class ProcedureSpec:
     desc: str = ""
 
 
-def contains(obj: object, kinds: type | tuple[type, ...]) -> bool:
-    """Whether ``obj`` (a spec, field, count or a tuple of them) holds a ``kinds`` anywhere."""
+def nodes_of(obj: object, kinds: type | tuple[type, ...]) -> Iterator[Any]:
+    """Every ``kinds`` object inside ``obj`` (a spec, field, count or a tuple of them),
+    depth first: the one walk over spec trees that the checks below share."""
     if isinstance(obj, kinds):
-        return True
-    if isinstance(obj, (list, tuple)):
-        return any(contains(x, kinds) for x in obj)
-    if hasattr(obj, "__dataclass_fields__"):
-        return any(contains(getattr(obj, n), kinds) for n in obj.__dataclass_fields__)
-    return False
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            yield from nodes_of(x, kinds)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for n in obj.__dataclass_fields__:
+            yield from nodes_of(getattr(obj, n), kinds)
+
+
+def contains(obj: object, kinds: type | tuple[type, ...]) -> bool:
+    """Whether ``obj`` holds a ``kinds`` anywhere."""
+    return next(nodes_of(obj, kinds), None) is not None
 
 
 # ------------------------------------------------------------ constructors
