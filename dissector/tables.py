@@ -29,6 +29,9 @@ def guide_ids() -> list[dict[str, str]]:
 
 _NAMES = {r["tag"]: r["name"] for r in guide_ids() if r["tag"][1] == "T"}
 
+PROCEDURE_NAMES: dict[str, str] = {r["tag"]: r["name"] for r in guide_ids() if r["tag"][1] == "P"}
+"""Procedure tag (``"EP17"``) -> the guides' name, from the same list."""
+
 
 def table_id(tag: str) -> int:
     """``"BT23"`` -> 23, ``"ET50"`` -> 2098."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tables import MANUFACTURER_BASE
+from ..tables import MANUFACTURER_BASE, PROCEDURE_NAMES
 from .basic import BT00_RESPONSE_DATA_LENGTH, PED
 from .layout import TableDecode, decode, table_size
 from .manufacturer import ET11_MULTICAST_LENGTH
@@ -122,7 +122,7 @@ def procedure_tag(number: int) -> str:
 
 # ----------------------------------------------------------- procedures
 
-EP17 = ProcedureSpec(MFG_BASE + 17, "EP17", "Remove MEP Device", params=(
+EP17 = ProcedureSpec(MFG_BASE + 17, "EP17", PROCEDURE_NAMES["EP17"], params=(
     uint8("action", "Action", enum={
         0: "Remove device, primary address 0",
         1: "Remove device, primary address 250",
@@ -141,7 +141,7 @@ EP19_REQUEST_TYPES = {
     9: "MEP download switchover", 10: "Write user data by index",
 }
 
-EP19 = ProcedureSpec(MFG_BASE + 19, "EP19", "Post On-demand M-Bus Request", params=(
+EP19 = ProcedureSpec(MFG_BASE + 19, "EP19", PROCEDURE_NAMES["EP19"], params=(
     uint16("transaction_number", "Transaction Number", hex=True),
     uint16("device_handle", "Device Handle, Group Mask or Device Index Bitmask", hex=True),
     uint8("request_type", "Request Type", enum=EP19_REQUEST_TYPES),
@@ -161,7 +161,7 @@ EP19 = ProcedureSpec(MFG_BASE + 19, "EP19", "Post On-demand M-Bus Request", para
     7: "On-demand request queue is full",
 })
 
-EP61 = ProcedureSpec(MFG_BASE + 61, "EP61", "MEP Transaction Lock Control", params=(
+EP61 = ProcedureSpec(MFG_BASE + 61, "EP61", PROCEDURE_NAMES["EP61"], params=(
     uint8("lock", "Lock", enum={0: "Unlock", 1: "Lock"}),
 ), response=(), result_codes={
     3: "T08_CONFLICT: the other MEP client holds the lock",
@@ -171,7 +171,7 @@ EP61 = ProcedureSpec(MFG_BASE + 61, "EP61", "MEP Transaction Lock Control", para
 # The optical guide's page 12 describes this procedure under a heading lost
 # from our copy: it clears the pending state of the tables whose PED matches,
 # leaving their data alone.  That is C12.19's "Clear Specific Pending Table(s)".
-BP15 = ProcedureSpec(15, "BP15", "Clear Specific Pending Tables", params=(PED,),
+BP15 = ProcedureSpec(15, "BP15", PROCEDURE_NAMES["BP15"], params=(PED,),
                      response=(), result_codes={
                          1: "No pending table matches the PED",
                          3: "Internal conflict while processing the request",
@@ -179,72 +179,52 @@ BP15 = ProcedureSpec(15, "BP15", "Clear Specific Pending Tables", params=(PED,),
 
 # ------------------------------------------- procedures without a layout
 
-NAMED_ONLY: dict[str, tuple[str, str]] = {
+NAMED_ONLY: dict[str, str] = {
     # Standard procedures: C12.19 numbers and names (the guides only cite them).
-    "BP01": ("Warm Start", "MEP guide: example of the BPxx naming only."),
-    "BP04": ("Reset List Pointers",
-             "Both guides: clears the list overflow flags (BT63, BT74, ET79)."),
-    "BP05": ("Update Last Read Entry",
-             "Both guides: clears list overflow flags; MEP guide: not idempotent, "
+    "BP01": "MEP guide: example of the BPxx naming only.",
+    "BP04": "Both guides: clears the list overflow flags (BT63, BT74, ET79).",
+    "BP05": ("Both guides: clears list overflow flags; MEP guide: not idempotent, "
              "so never a transaction step."),
-    "BP10": ("Set Date and/or Time", "MEP guide: ET04 bit 71.0 disables it together with EP16."),
-    "BP12": ("Activate All Pending Tables",
-             "Optical guide: activates pending tables, e.g. a PED with event code 2."),
-    "BP13": ("Activate Specific Pending Tables",
-             "Optical guide: activates pending tables, e.g. a PED with event code 2."),
+    "BP10": "MEP guide: ET04 bit 71.0 disables it together with EP16.",
+    "BP12": "Optical guide: activates pending tables, e.g. a PED with event code 2.",
+    "BP13": "Optical guide: activates pending tables, e.g. a PED with event code 2.",
     # Manufacturer procedures the guides mention without a layout.
-    "EP02": ("Control Relay Open/Close",
-             "Not named in the guides; ET29 cites it as the remote command that "
+    "EP02": ("Not named in the guides; ET29 cites it as the remote command that "
              "opens or closes the control relay."),
-    "EP03": ("Clear Alarm",
-             "Not named in the guides; ET55 clears the Cover Removed alarm with it."),
-    "EP04": ("Manufacturer Procedure 4",
-             "MEP guide: example of the EPxx naming only, no role given."),
-    "EP06": ("Configure Extended Log Entries",
-             "Not named in the guides; updates ET36 (current entries) and the "
+    "EP03": "Not named in the guides; ET55 clears the Cover Removed alarm with it.",
+    "EP04": "MEP guide: example of the EPxx naming only, no role given.",
+    "EP06": ("Not named in the guides; updates ET36 (current entries) and the "
              "ET04 IDT version."),
-    "EP11": ("Configure Load Profile",
-             "Not named in the guides; sets the load profile memory length, ET66 "
+    "EP11": ("Not named in the guides; sets the load profile memory length, ET66 "
              "mapping, clears the list overflow flag, bumps the IDT version."),
-    "EP16": ("Change System Clock By Delta",
-             "MEP guide (Access Levels, Appendix C): MBK may call it; ET55 offset 4 "
+    "EP16": ("MEP guide (Access Levels, Appendix C): MBK may call it; ET55 offset 4 "
              "sets how many seconds per minute the clock moves (0..16)."),
-    "EP18": ("Clear MEP Alarms",
-             "Not named in the guides; clears the latched ET14 MEP Alarms bits."),
-    "EP26": ("Decrement Unread Log Entries",
-             "Not named in the guides; decrements the unread entries of the ET36 "
+    "EP18": "Not named in the guides; clears the latched ET14 MEP Alarms bits.",
+    "EP26": ("Not named in the guides; decrements the unread entries of the ET36 "
              "logs and clears their alarm at 0."),
-    "EP32": ("Configure Demand",
-             "Not named in the guides; configures demand (ET42 demand configured, "
+    "EP32": ("Not named in the guides; configures demand (ET42 demand configured, "
              "sub-interval, multiplier; ET41 entries) and bumps the IDT version."),
-    "EP33": ("Configure Demand Intervals",
-             "Not named in the guides; sets the demand sub-interval and multiplier "
+    "EP33": ("Not named in the guides; sets the demand sub-interval and multiplier "
              "with EP32 (ET42) and bumps the IDT version."),
-    "EP37": ("Configure Extended Log Entries and Size",
-             "Not named in the guides; updates ET36 (entries, ET32 entry size) and "
+    "EP37": ("Not named in the guides; updates ET36 (entries, ET32 entry size) and "
              "bumps the IDT version."),
     # EP39: the guide names posting types ("Scheduled Read Data", "Scheduled Read
     # Data + Alarms", a "Clear M-Bus Alert" flag, the "Clear Delta Data Alert"
     # type 12) but never where they sit, so the parameters stay opaque.
-    "EP39": ("Post MEP Data",
-             "MEP guide: MBK may call it; posts scheduled read data (with alarms) and "
+    "EP39": ("MEP guide: MBK may call it; posts scheduled read data (with alarms) and "
              "clears alerts; sized by BT00 and ET11, can exceed BT07 through ET52."),
-    "EP41": ("Start MEP Client Firmware Download",
-             "Not named in the guides; creates the ET15 'MEP download start' entry "
+    "EP41": ("Not named in the guides; creates the ET15 'MEP download start' entry "
              "(request type 7)."),
-    "EP50": ("Post External Measurements",
-             "Not named in the guides; passes RMS voltage, LSV and power values "
+    "EP50": ("Not named in the guides; passes RMS voltage, LSV and power values "
              "into a Control Point/OSGP Module."),
-    "EP52": ("Change Load Profile Channel Sources",
-             "Not named in the guides; changes ET66 and is logged in ET75."),
-    "EP64": ("Reset Previous Season Data",
-             "Not named in the guides; resets BT24 (firmware 4.10 and higher)."),
+    "EP52": "Not named in the guides; changes ET66 and is logged in ET75.",
+    "EP64": "Not named in the guides; resets BT24 (firmware 4.10 and higher).",
     # ET54 says the MEP transaction tables are locked "via EP62"; the EP61
     # section, chapter 3, ET52/ET53 and Appendix C all say EP61, so EP62 is taken
     # for a misprint and gets no spec.
 }
 """Procedures the guides name (or show the role of) without laying out their
-parameters or response: tag -> (name, where the guides mention it)."""
+parameters or response: tag -> where the guides mention it (names: guide-ids.csv)."""
 
 EP39_TYPES = {12: "Clear Delta Data Alert"}
 """The only EP39 type value the MEP guide gives a number for (Delta Data Alerts)."""
@@ -254,19 +234,21 @@ _OPAQUE_RESPONSE = (Bytes("response_data", "Response Data (no layout in the guid
                           BT00_RESPONSE_DATA_LENGTH),)
 
 
-def _named_only(tag: str, name: str, desc: str) -> ProcedureSpec:
+def _named_only(tag: str, desc: str) -> ProcedureSpec:
     """Opaque parameters (all bytes written after the header) and response data."""
-    number = (MFG_BASE if tag.startswith("EP") else 0) + int(tag[2:])
-    return ProcedureSpec(number, tag, name, params=_OPAQUE_PARAMS,
+    number = procedure_number(int(tag[2:]), tag.startswith("EP"))
+    return ProcedureSpec(number, tag, PROCEDURE_NAMES[tag], params=_OPAQUE_PARAMS,
                          response=_OPAQUE_RESPONSE, desc=desc)
 
 
+_LAID_OUT = (BP15, EP17, EP19, EP61)
+
 PROCEDURES: dict[int, ProcedureSpec] = {p.number: p for p in sorted(
-    (BP15, EP17, EP19, EP61, *(_named_only(tag, *v) for tag, v in NAMED_ONLY.items())),
+    (*_LAID_OUT, *(_named_only(tag, desc) for tag, desc in NAMED_ONLY.items())),
     key=lambda p: p.number)}
 """Procedure number (12-bit, EPxx = 2048 + xx) -> spec."""
 
-GUIDE_LAYOUTS = frozenset({"EP17", "EP19", "EP61", "BP15"})
+GUIDE_LAYOUTS = frozenset(p.tag for p in _LAID_OUT)
 """Procedures whose parameters and response the guides lay out; the others are opaque."""
 
 # Tables whose content is a procedure request or response.
