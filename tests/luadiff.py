@@ -40,13 +40,29 @@ def key_prefs(keys: list[Key]) -> list[str]:
 
 
 def run_tshark(
-    pcap: Path, keys: list[Key] = (), extra: list[str] = ()
+    pcap: Path, keys: list[Key] = (), extra: list[str] = (), *, two_pass: bool = True
 ) -> subprocess.CompletedProcess:
-    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-2", *key_prefs(keys)]
+    """tshark with the dissector under test and the keys as preferences.
+
+    Two passes (``-2``) unless ``two_pass=False``: a one-pass run sees no
+    fields that only later frames reveal, as a live capture or a bare display
+    filter would.
+    """
+    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap)]
+    args += ["-2"] if two_pass else []
+    args += key_prefs(keys)
     env = dict(os.environ, LC_ALL="C.UTF-8")
     return subprocess.run(
         [*args, *extra], capture_output=True, text=True, env=env, timeout=120, check=False
     )
+
+
+def filtered_frames(pcap: Path, keys: list[Key], display_filter: str) -> list[int]:
+    """The numbers of the frames ``display_filter`` finds, in capture order."""
+    proc = run_tshark(pcap, keys, ["-Y", display_filter, "-T", "fields", "-e", "frame.number"])
+    if proc.returncode != 0 or "Lua" in proc.stderr:
+        raise RuntimeError(f"tshark -Y {display_filter!r}: exit {proc.returncode}\n{proc.stderr}")
+    return [int(n) for n in proc.stdout.split()]
 
 
 def _norm(abbrev: str, text: str):
@@ -115,10 +131,15 @@ def write_records(path: Path, records: list[tuple[float, int | None, bytes]]) ->
     return path
 
 
-def differences(pcap: Path, keys: list[Key] = ()) -> list[str]:
-    """Every disagreement between tshark+Lua and scapy on one capture (empty: none)."""
+def differences(pcap: Path, keys: list[Key] = (), py: dict | None = None) -> list[str]:
+    """Every disagreement between tshark+Lua and scapy on one capture (empty: none).
+
+    ``py`` is :func:`scapy_decode` of the same capture and keys when the caller
+    has it already (it is not changed).
+    """
     lua, stderr = lua_decode(pcap, keys)
-    py = scapy_decode(pcap, keys)
+    if py is None:
+        py = scapy_decode(pcap, keys)
     problems = []
     if "Lua" in stderr or "exit " in stderr:
         problems.append(f"tshark stderr: {stderr.strip()[:2000]}")

@@ -2,34 +2,65 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import random
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from luadiff import (
+    LUA,
+    compare,
+    differences,
+    filtered_frames,
+    lua_decode,
+    run_tshark,
+    scapy_decode,
+    shim_decode,
+    write_records,
+)
+from test_frames import frames
+from traffic import MAK, MBK, write_session
 
 from mepshark.dissector import builders as b
+from mepshark.dissector.catalog import (
+    CATALOG,
+    DimensionContext,
+    decode,
+    encode,
+    layout,
+    table_size,
+)
+from mepshark.dissector.catalog import types as ct
+from mepshark.dissector.catalog.procedures import (
+    PROCEDURES,
+    request_spec,
+    response_spec,
+)
+from mepshark.dissector.catalog.registry import DIMENSION_SOURCES
 from mepshark.dissector.context import FROM_METER, TO_METER
 from mepshark.dissector.luagen import generate
 from mepshark.dissector.security import parse_key
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-
-from luadiff import (  # noqa: E402
-    LUA,
-    differences,
-    lua_decode,
-    run_tshark,
-    tshark,
-    write_records,
-)
-from test_frames import frames  # noqa: E402
-from traffic import MAK, MBK, write_session  # noqa: E402
-
 EXAMPLES = Path(__file__).parent.parent / "pcaps" / "spec-examples.pcapng"
+
+
+@pytest.fixture(scope="module")
+def decoded():
+    """:func:`scapy_decode`, done once per capture and key set in this module
+    (the decodes are shared: do not change them)."""
+    cache: dict = {}
+
+    def get(pcap: Path, keys) -> dict:
+        key = (Path(pcap), tuple((k.name, k.raw) for k in keys))
+        if key not in cache:
+            cache[key] = scapy_decode(pcap, keys)
+        return cache[key]
+
+    return get
 
 
 def test_committed_lua_is_generated_from_the_definitions():
@@ -37,9 +68,9 @@ def test_committed_lua_is_generated_from_the_definitions():
     assert LUA.read_text() == generate()
 
 
-def test_spec_examples_agree_with_the_mak_alone():
+def test_spec_examples_agree_with_the_mak_alone(decoded):
     """(Without a key and with both: test_every_sample_capture_agrees.)"""
-    assert differences(EXAMPLES, [MAK]) == []
+    assert differences(EXAMPLES, [MAK], py=decoded(EXAMPLES, [MAK])) == []
 
 
 def test_guide_examples_verify_in_wireshark():
@@ -131,12 +162,8 @@ def test_fuzzed_records_never_raise_lua_errors(tmp_path):
 
 def test_filters_find_both_halves_of_an_exchange():
     """mep.table_id is on requests and (generated) on their responses."""
-    proc = run_tshark(EXAMPLES, [MAK], ["-Y", "mep.table_id == 0x17", "-T", "fields",
-                                        "-e", "frame.number"])
-    assert proc.stdout.split() == ["7", "8", "9", "10"]
-    proc = run_tshark(EXAMPLES, [MAK], ["-Y", "mep.digest.status == 0", "-T", "fields",
-                                        "-e", "frame.number"])
-    assert proc.stdout.split() == ["13"]
+    assert filtered_frames(EXAMPLES, [MAK], "mep.table_id == 0x17") == [7, 8, 9, 10]
+    assert filtered_frames(EXAMPLES, [MAK], "mep.digest.status == 0") == [13]
     proc = run_tshark(EXAMPLES, [], ["-Y", "mep.retransmission", "-T", "fields",
                                      "-e", "mep.retransmission"])
     assert proc.stdout.split() == ["7"]
@@ -187,16 +214,20 @@ def test_key_given_as_ascii_in_preferences(tmp_path):
 # generated file under Debian's lua5.4 interpreter, with tests/lua/shim.lua standing in
 # for the few Wireshark API calls it makes, and comparing with scapy as above.
 
-from luadiff import compare, scapy_decode, shim_decode  # noqa: E402
+
+@pytest.fixture(scope="module")
+def session_300(tmp_path_factory) -> Path:
+    """One session capture for both interpreters and both key sets."""
+    pcap = tmp_path_factory.mktemp("session") / "session.pcapng"
+    write_session(str(pcap), 300, seed=5)
+    return pcap
 
 
 @pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
 @pytest.mark.parametrize("keys", [[], [MAK, MBK]], ids=["no key", "MAK+MBK"])
-def test_plain_lua_interpreters_agree(tmp_path, lua, keys):
-    pcap = tmp_path / "session.pcapng"
-    write_session(str(pcap), 300, seed=5)
-    for capture in (pcap, EXAMPLES):
-        assert compare(scapy_decode(capture, keys), shim_decode(capture, keys, tmp_path, lua)) == []
+def test_plain_lua_interpreters_agree(tmp_path, decoded, session_300, lua, keys):
+    for capture in (session_300, EXAMPLES):
+        assert compare(decoded(capture, keys), shim_decode(capture, keys, tmp_path, lua)) == []
 
 
 def test_lua_source_uses_no_version_specific_syntax():
@@ -253,25 +284,6 @@ def test_readme_pyshark_examples():
 
 
 # --- table contents: every catalog layout, as the scapy side decodes it ----------------
-
-import datetime as dt  # noqa: E402
-import functools  # noqa: E402
-
-from mepshark.dissector.catalog import (  # noqa: E402
-    CATALOG,
-    DimensionContext,
-    decode,
-    encode,
-    layout,
-    table_size,
-)
-from mepshark.dissector.catalog import types as ct  # noqa: E402
-from mepshark.dissector.catalog.procedures import (  # noqa: E402
-    PROCEDURES,
-    request_spec,
-    response_spec,
-)
-from mepshark.dissector.catalog.registry import DIMENSION_SOURCES  # noqa: E402
 
 MAX_DATA = 400
 """Largest table window put in one frame (bodies are at most 476 bytes)."""
@@ -457,15 +469,27 @@ def _catalog_corpus(seed: int) -> list:
     return c.records
 
 
+@pytest.fixture(scope="module")
+def catalog_capture(tmp_path_factory):
+    """The capture of :func:`_catalog_corpus` for a seed, written once."""
+
+    @functools.cache
+    def get(seed: int) -> Path:
+        folder = tmp_path_factory.mktemp(f"catalog{seed}")
+        return write_records(folder / "catalog.pcapng", _catalog_corpus(seed))
+
+    return get
+
+
 @pytest.mark.parametrize("keys", [[MAK], []], ids=["MAK", "no key"])
-def test_every_catalog_table_agrees(tmp_path, keys):
+def test_every_catalog_table_agrees(catalog_capture, decoded, keys):
     """Every table and procedure layout, full and partial reads and writes, under
     dimensions learned mid-capture: tshark shows each field as the catalog decodes it."""
-    pcap = write_records(tmp_path / "catalog.pcapng", _catalog_corpus(3))
-    assert differences(pcap, keys) == []
+    pcap = catalog_capture(3)
+    py = decoded(pcap, keys)
+    assert differences(pcap, keys, py=py) == []
     if keys:  # every table and procedure showed fields
-        shown_tags = {a.split(".")[1] for fields, _i, _m in scapy_decode(pcap, keys).values()
-                      for a in fields}
+        shown_tags = {a.split(".")[1] for fields, _i, _m in py.values() for a in fields}
         expected = {s.tag.lower() for s in CATALOG.values()}
         expected |= {p.tag.lower() for p in PROCEDURES.values()} | {"procedure"}
         assert expected <= shown_tags
@@ -476,9 +500,9 @@ def test_every_catalog_table_agrees(tmp_path, keys):
 
 
 @pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
-def test_every_catalog_table_agrees_in_plain_lua(tmp_path, lua):
-    pcap = write_records(tmp_path / "catalog.pcapng", _catalog_corpus(4))
-    assert compare(scapy_decode(pcap, [MAK]), shim_decode(pcap, [MAK], tmp_path, lua)) == []
+def test_every_catalog_table_agrees_in_plain_lua(tmp_path, catalog_capture, decoded, lua):
+    pcap = catalog_capture(4)
+    assert compare(decoded(pcap, [MAK]), shim_decode(pcap, [MAK], tmp_path, lua)) == []
 
 
 def test_table_fields_reach_wireshark(tmp_path):
@@ -499,24 +523,22 @@ def test_table_fields_reach_wireshark(tmp_path):
     assert proc.stdout.split() == ["4"]
     for two_pass in (True, False):  # a filter alone: no visible tree
         args = ["-Y", "mep.bt23.fwd_active_wh_l1l2l3 == -5 && mep.bt21.nbr_tiers == 0"]
-        proc = run_tshark(pcap, [MAK], args) if two_pass else subprocess.run(
-            [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-o",
-             f"mep.mak:hex:{MAK.raw.hex()}", *args], capture_output=True, text=True)
+        proc = run_tshark(pcap, [MAK], args, two_pass=two_pass)
+        assert proc.returncode == 0, proc.stderr
         assert len(proc.stdout.splitlines()) == 0
         args[1] = "mep.bt23.fwd_active_wh_l1l2l3 == -5"
-        proc = run_tshark(pcap, [MAK], args) if two_pass else subprocess.run(
-            [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap), "-o",
-             f"mep.mak:hex:{MAK.raw.hex()}", *args], capture_output=True, text=True)
+        proc = run_tshark(pcap, [MAK], args, two_pass=two_pass)
+        assert proc.returncode == 0, proc.stderr
         assert len(proc.stdout.splitlines()) == 1, proc.stdout
 
 
 @pytest.mark.parametrize(
     "pcap", sorted((Path(__file__).parent.parent / "pcaps").glob("*.pcapng")), ids=lambda p: p.name
 )
-def test_every_sample_capture_agrees(pcap):
+def test_every_sample_capture_agrees(decoded, pcap):
     """Every capture in pcaps/, with the keys pcaps/README.md names and without."""
-    assert differences(pcap, []) == []
-    assert differences(pcap, [MAK, MBK]) == []
+    assert differences(pcap, [], py=decoded(pcap, [])) == []
+    assert differences(pcap, [MAK, MBK], py=decoded(pcap, [MAK, MBK])) == []
 
 
 def test_line_noise_is_not_taken_for_a_response():

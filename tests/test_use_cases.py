@@ -11,10 +11,12 @@ use case finds the decisive frame.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
+import make_use_cases as uc
 import pytest
+from luadiff import differences, filtered_frames
+from traffic import MAK
 
 from mepshark.dissector.catalog import decode, spec_for
 from mepshark.dissector.catalog.devices import recurring_read_order
@@ -32,12 +34,6 @@ from mepshark.dissector.catalog.procedures import RESPONSE_HEADER_SIZE
 from mepshark.dissector.link import read_capture
 
 ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "pcaps"))
-
-import make_use_cases as uc  # noqa: E402
-from luadiff import differences, run_tshark  # noqa: E402
-from traffic import MAK  # noqa: E402
 
 PCAP = ROOT / "pcaps" / "use-cases.pcapng"
 
@@ -189,9 +185,8 @@ def test_mbus_et16_reports_no_defaults(answer):
 
 
 def test_mbus_filter_finds_the_new_device_in_et45(session):
-    proc = run_tshark(PCAP, [MAK], ["-Y", f"mep.et45.log_entries.handle == {uc.WATER_2:#06x}",
-                                    "-T", "fields", "-e", "frame.number"])
-    assert [int(n) for n in proc.stdout.split()] == [
+    found = filtered_frames(PCAP, [MAK], f"mep.et45.log_entries.handle == {uc.WATER_2:#06x}")
+    assert found == [
         session.steps["mbus.et45_entry2_head"] + 1, session.steps["mbus.et45_newest"] + 1]
 
 
@@ -228,9 +223,8 @@ def test_full_et59_reads_after_ep17_and_ep19_decode_cleanly(session, answer):
 
 
 def test_on_demand_filter_finds_the_ep19_call(session):
-    proc = run_tshark(PCAP, [MAK], ["-Y", "mep.ep19.transaction_number == 0x7a10",
-                                    "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["ondemand.ep19"])]
+    found = filtered_frames(PCAP, [MAK], "mep.ep19.transaction_number == 0x7a10")
+    assert found == [session.steps["ondemand.ep19"]]
 
 
 # ------------------------------------------------------ historical registers
@@ -260,10 +254,9 @@ def test_history_bt26_sized_by_bt21(session, answer, frames):
 
 def test_history_filter_finds_the_newest_self_read(session):
     wh = 4_120_000 + 20_400 * 30
-    proc = run_tshark(PCAP, [MAK], [
-        "-Y", f"mep.bt26.self_read_entries.register_data.fwd_active_wh_l1l2l3 == {wh}",
-        "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["history.bt26_entries_0_2"] + 1)]
+    found = filtered_frames(
+        PCAP, [MAK], f"mep.bt26.self_read_entries.register_data.fwd_active_wh_l1l2l3 == {wh}")
+    assert found == [session.steps["history.bt26_entries_0_2"] + 1]
 
 
 # ------------------------------------------------------------ load profile
@@ -354,10 +347,9 @@ def test_load_profile_alert_serviced(session, answer, frames):
 
 
 def test_load_profile_filter_finds_the_set2_interval(session):
-    proc = run_tshark(PCAP, [MAK], [
-        "-Y", "mep.bt65.blocks.intervals.interval_channel_data_uint16 == 114",
-        "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["lp.bt65_newest_interval"] + 1)]
+    found = filtered_frames(
+        PCAP, [MAK], "mep.bt65.blocks.intervals.interval_channel_data_uint16 == 114")
+    assert found == [session.steps["lp.bt65_newest_interval"] + 1]
 
 
 # ------------------------------------------------------------ control valve
@@ -386,10 +378,8 @@ def test_control_valve_status_and_command_monitor(session, answer, frames):
 
 
 def test_control_valve_filter_finds_the_monitored_mdt(session):
-    proc = run_tshark(PCAP, [MAK], ["-Y", "mep.et34.device_config.command_monitor_mdt == 2",
-                                    "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["valve.et34_monitor"]),
-                                   str(session.steps["valve.et34"] + 1)]
+    found = filtered_frames(PCAP, [MAK], "mep.et34.device_config.command_monitor_mdt == 2")
+    assert found == [session.steps["valve.et34_monitor"], session.steps["valve.et34"] + 1]
 
 
 # --------------------------------------------------------------- delta data
@@ -418,10 +408,8 @@ def test_delta_data_sources_learned_from_a_partial_et11_read(session, answer, fr
 
 
 def test_delta_data_filter_finds_the_alert_state(session):
-    proc = run_tshark(PCAP, [MAK], [
-        "-Y", "mep.et71.delta_data.sampled_data_value == 115800",
-        "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["delta.et71"] + 1)]
+    found = filtered_frames(PCAP, [MAK], "mep.et71.delta_data.sampled_data_value == 115800")
+    assert found == [session.steps["delta.et71"] + 1]
 
 
 # -------------------------------------------------------- unbalanced voltage
@@ -458,9 +446,8 @@ def test_unbalanced_voltage(session, answer, frames):
 
 
 def test_unbalanced_voltage_filter_finds_the_alarm(session):
-    proc = run_tshark(PCAP, [MAK], ["-Y", "mep.bt03.mfg_alarms.unbalanced_voltage_detected == 1",
-                                    "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["voltage.bt03"] + 1)]
+    found = filtered_frames(PCAP, [MAK], "mep.bt03.mfg_alarms.unbalanced_voltage_detected == 1")
+    assert found == [session.steps["voltage.bt03"] + 1]
 
 
 # ---------------------------------------------------------- client replacement
@@ -494,6 +481,5 @@ def test_replacing_a_mep_client(session, answer, frames):
 
 
 def test_replacement_filter_finds_the_ep17_call(session):
-    proc = run_tshark(PCAP, [MAK], ["-Y", f"mep.ep17.device_handle == {uc.MEP_OLD}",
-                                    "-T", "fields", "-e", "frame.number"])
-    assert proc.stdout.split() == [str(session.steps["replace.ep17"])]
+    found = filtered_frames(PCAP, [MAK], f"mep.ep17.device_handle == {uc.MEP_OLD}")
+    assert found == [session.steps["replace.ep17"]]
