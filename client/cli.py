@@ -17,17 +17,30 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mepshark.dissector.cliutil import Parser, UsageError
+from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error
 from mepshark.dissector.frames import BAUD
-from mepshark.dissector.security import Key, load_keys
+from mepshark.dissector.security import Key
+from mepshark.dissector.tables import table_id, table_tag
 
 from .link import Link, NoResponse
 from .recorder import Recorder
-from .session import AuthError, MepClient, MepError
+from .session import AuthError, GaveUp, MepClient, MepError
 from .values import as_json, as_text, watch_line, watch_record
 
 PROG = "mep-client"
 
+
+def table_arg(text: str) -> str:
+    """A table tag on the command line (``bt28`` -> ``"BT28"``); else a usage error."""
+    tag = text.upper()
+    try:
+        ok = tag[2:].isdigit() and table_tag(table_id(tag))[:2] == tag[:2]
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a table tag; tables are named "
+                                         "like BT28 or ET03")
+    return tag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first sequence number (default random; 0x0C resynchronises)")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("read", help="read and decode tables")
-    r.add_argument("tables", nargs="+", metavar="TABLE", help="table tag, e.g. BT28 ET03")
+    r.add_argument("tables", nargs="+", metavar="TABLE", type=table_arg,
+                   help="table tag, e.g. BT28 ET03")
     r.add_argument("--offset", type=int, help="partial read from this offset")
     r.add_argument("--count", type=int, help="partial read of this many bytes")
     w = sub.add_parser("watch", help="live power, voltage, current and energy")
@@ -60,19 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def pick_key(args: argparse.Namespace) -> Key:
-    try:
-        keys = {k.name: k for k in load_keys(key_file=args.key_file)}
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"keys: {exc}") from None
+    keys = keys_or_usage_error(args.key_file)  # MAK first
     if args.use:
-        if args.use not in keys:
-            raise UsageError(f"no {args.use} given: put {args.use}=… in --key-file "
-                             f"or set MEP_{args.use}")
-        return keys[args.use]
-    for name in ("MAK", "MBK"):
-        if name in keys:
-            return keys[name]
-    raise UsageError("no key: give --key-file with MAK=… or MBK=…, or set MEP_MAK/MEP_MBK")
+        for key in keys:
+            if key.name == args.use:
+                return key
+        raise UsageError(f"no {args.use} given: put {args.use}=… in --key-file "
+                         f"or set MEP_{args.use}")
+    if not keys:
+        raise UsageError("no key: give --key-file with MAK=… or MBK=…, or set MEP_MAK/MEP_MBK")
+    return keys[0]
 
 
 def _emit(args, obj: dict, lines: list[str]) -> None:
@@ -92,14 +103,17 @@ def _service(args, client: MepClient) -> None:
 def run(args: argparse.Namespace) -> int:
     key = pick_key(args)
     recorder = Recorder(args.pcapng, args.port, args.baud) if args.pcapng else None
-    link = Link(args.port, args.baud, recorder=recorder)
+    try:
+        link = Link(args.port, args.baud, recorder=recorder)
+    except ValueError as exc:  # pyserial: a URL scheme or setting it does not know
+        raise UsageError(f"--port {args.port}: {exc}") from None
     client = MepClient(link, key, encrypt=args.encrypt, sequence=args.sequence)
     try:
         if args.command == "read":
             for tag in args.tables:
-                dec = client.read(tag.upper(), args.offset, args.count)
+                dec = client.read(tag, args.offset, args.count)
                 off = args.offset or 0
-                _emit(args, as_json(tag.upper(), dec, off), as_text(tag.upper(), dec, off))
+                _emit(args, as_json(tag, dec, off), as_text(tag, dec, off))
         elif args.command == "watch":
             n = 0
             while args.count is None or n < args.count:
@@ -136,9 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "; check the key" if isinstance(exc, AuthError) else ""
         print(f"{PROG}: {exc}{hint}", file=sys.stderr)
         return 1
-    except (KeyError, ValueError) as exc:
-        print(f"{PROG}: {exc}; tables are named by tag, like BT28 or ET03", file=sys.stderr)
-        return 2
+    except GaveUp as exc:
+        print(f"{PROG}: {exc}; check the line", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"{PROG}: {exc}; check the port name and your permissions", file=sys.stderr)
         return 1

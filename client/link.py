@@ -35,7 +35,6 @@ class NoResponse(Exception):
 
 class Link:
     def __init__(self, port: str, baud: int = BAUD, *, recorder: Recorder | None = None,
-                 timeout: float = RESPONSE_TIMEOUT, retries: int = RETRIES,
                  pace: bool = False):
         self.port = port
         self.ser = serial.serial_for_url(port, baudrate=baud, timeout=0, exclusive=False)
@@ -44,14 +43,14 @@ class Link:
         self.recorder = recorder
         self.byte_time = 10 / baud if pace else 0.0
         """Pace writes like a UART (on a pty, which is instant otherwise)."""
-        self.timeout = timeout
-        self.retries = retries
+        self.timeout = RESPONSE_TIMEOUT
+        self.retries = RETRIES
         self.deframer = Deframer()
         self._last_send = float("-inf")
         self.frames: deque[Chunk] = deque()
         self.alerts = 0
         """Alert sequences received and not yet serviced."""
-        self.stats = {"sent": 0, "retries": 0, "alerts": 0, "unframed": 0}
+        self.stats = {"retries": 0}
 
     # --- bytes in ------------------------------------------------------------------
 
@@ -61,11 +60,8 @@ class Link:
                 self.recorder.received(c)
             if c.kind == ALERT:
                 self.alerts += 1
-                self.stats["alerts"] += 1
             elif c.kind == FRAME:
                 self.frames.append(c)
-            else:
-                self.stats["unframed"] += 1
 
     def pump(self, wait: float) -> None:
         """Read whatever arrives within ``wait`` seconds (at least one select)."""
@@ -96,7 +92,6 @@ class Link:
         for piece in paced(frame, self.byte_time):
             self.ser.write(piece)
         self.ser.flush()
-        self.stats["sent"] += 1
         if self.recorder is not None:
             self.recorder.sent(frame, t)
 

@@ -37,11 +37,10 @@ from mepshark.dissector.catalog.procedures import (
     RESPONSE_TABLES,
     decode_response,
 )
-from mepshark.dissector.catalog.registry import _dims_in
+from mepshark.dissector.catalog.registry import sized_by
 from mepshark.dissector.frames import (
     AUTH_FAILURE,
     MAX_READ,
-    NOT_POSSIBLE,
     RESPONSE_CODES,
     SEQUENCE_ERROR,
     frame_of,
@@ -63,6 +62,8 @@ from .link import Link
 
 CHUNK = 256
 """Bytes per partial read when a table does not fit one response."""
+PROCEDURE_RESPONSE = "ET59"
+"""Where :meth:`MepClient.call` reads a procedure's outcome (ET50 "ET59 Response")."""
 
 
 class MepError(Exception):
@@ -74,6 +75,16 @@ class MepError(Exception):
 
 class AuthError(MepError):
     """0x0B: the meter verified the request with neither of its keys."""
+
+
+class GaveUp(Exception):
+    """No usable answer after ``max_attempts`` requests: each response was damaged
+    (bad digest) or asked for another sequence number (0x0C).  Not a meter's code."""
+
+    def __init__(self, what: str, attempts: int):
+        self.attempts = attempts
+        super().__init__(f"{what}: gave up after {attempts} attempts, every answer damaged "
+                         "(bad digest) or 0x0C (sequence number)")
 
 
 @dataclass
@@ -106,7 +117,11 @@ class MepClient:
     # --- one request ----------------------------------------------------------
 
     def exchange(self, body):
-        """Send a request body; return the plain response packet (raises on errors)."""
+        """Send a request body; return the plain response packet.
+
+        Raises :class:`MepError` on an error code, :class:`GaveUp` when no
+        intact answer came in ``max_attempts`` tries.
+        """
         what = f"{type(body).__name__.replace('MEP', '')} {table_tag(body.table_id)}"
         for _ in range(self.max_attempts):
             frame, seal = self.requester.seal(body)
@@ -126,7 +141,7 @@ class MepClient:
             if code != 0:
                 raise MepError(code, what)
             return pkt
-        raise MepError(NOT_POSSIBLE, f"{what}: gave up after {self.max_attempts} attempts")
+        raise GaveUp(what, self.max_attempts)
 
     # --- tables -----------------------------------------------------------------
 
@@ -159,9 +174,7 @@ class MepClient:
         spec = spec_for(table)
         if spec is None:
             return
-        found: set[str] = set()
-        _dims_in(spec, found)
-        for tag in sorted(found - self.known - {spec.tag}):
+        for tag in sorted(sized_by(spec) - self.known - {spec.tag}):
             self.read(tag)
 
     def read(self, table: int | str, offset: int | None = None,
@@ -193,15 +206,14 @@ class MepClient:
 
     # --- procedures -----------------------------------------------------------
 
-    def call(self, number: int, params: bytes = b"", response_table: str = "ET59"
-             ) -> ProcedureResult:
+    def call(self, number: int, params: bytes = b"") -> ProcedureResult:
         """Start a procedure (write BT07) and read its outcome."""
         psn = self.psn
         self.psn = (self.psn + 1) & 0xFF
         self.write("BT07", bt07_image(number, psn, params))
-        self.ensure_dims(response_table)
-        data = self.read_raw(response_table)
-        dec = decode_response(data, 0, self.dims, response_table)
+        self.ensure_dims(PROCEDURE_RESPONSE)
+        data = self.read_raw(PROCEDURE_RESPONSE)
+        dec = decode_response(data, 0, self.dims, PROCEDURE_RESPONSE)
         return ProcedureResult(number, dec.get("sequence"), dec.get("result_code"),
                                data[RESPONSE_HEADER_SIZE:], dec)
 

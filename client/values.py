@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from mepshark.dissector.catalog.layout import TableDecode
-from mepshark.dissector.tables import table_label
+from mepshark.dissector.tables import table_id, table_label
 
 
 def json_value(v: Any) -> Any:
@@ -20,8 +20,6 @@ def json_value(v: Any) -> Any:
 
 
 def as_json(tag: str, dec: TableDecode | bytes, offset: int = 0) -> dict[str, Any]:
-    from mepshark.dissector.tables import table_id
-
     out: dict[str, Any] = {"table": tag, "name": table_label(table_id(tag)).split(" ", 1)[-1],
                            "offset": offset}
     if isinstance(dec, (bytes, bytearray)):
@@ -35,8 +33,6 @@ def as_json(tag: str, dec: TableDecode | bytes, offset: int = 0) -> dict[str, An
 
 
 def as_text(tag: str, dec: TableDecode | bytes, offset: int = 0) -> list[str]:
-    from mepshark.dissector.tables import table_id
-
     head = table_label(table_id(tag))
     if isinstance(dec, (bytes, bytearray)):
         return [f"{head}: {len(dec)} bytes (no layout in the catalog)", f"  {bytes(dec).hex(' ')}"]

@@ -1,4 +1,4 @@
-"""What the command-line tools share: one-line usage errors, option values.
+"""What the command-line tools share: one-line usage errors, option values, keys.
 
 mep-sim and mep-client print every error as a single line with the fix
 (DESIGN.md, "Packaging and CLIs"); argparse's own exit on a usage error is
@@ -8,7 +8,10 @@ turned into :class:`UsageError` so that the same printing applies.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+
+from .security import Key, load_keys
 
 
 class UsageError(Exception):
@@ -20,6 +23,15 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def keys_or_usage_error(key_file: str | os.PathLike | None) -> list[Key]:
+    """:func:`~.security.load_keys` from ``key_file`` and the environment, MAK first;
+    an unreadable or malformed key file is a :class:`UsageError`."""
+    try:
+        return load_keys(key_file=key_file)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"keys: {exc}") from None
 
 
 def _positive_number(text: str, what: str, integer: bool) -> float | int:

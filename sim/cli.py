@@ -7,16 +7,16 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mepshark.dissector.cliutil import Parser, UsageError, parse_conditions
+from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
-from mepshark.dissector.security import Key, load_keys
+from mepshark.dissector.security import Key
 
 from .faults import Faults
 from .meter import Meter
 from .port import SimPort, Tap
 from .pty import PtyPair
-from .server import make_server
-from .tapped import DEMO_MBK, GUIDE_DEFAULT_MAK
+from .server import MepServer
+from .tapped import demo_keys
 
 PROG = "mep-sim"
 
@@ -71,11 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def keys_from(args: argparse.Namespace) -> list[Key]:
     if args.default_keys:
-        return [Key("MAK", GUIDE_DEFAULT_MAK), Key("MBK", DEMO_MBK)]
-    try:
-        keys = load_keys(key_file=args.key_file)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"keys: {exc}") from None
+        return demo_keys()
+    keys = keys_or_usage_error(args.key_file)
     if not keys:
         raise UsageError("no key: give --key-file, set MEP_MAK/MEP_MBK, or use --default-keys")
     return keys
@@ -96,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         meter.save(args.save)
         say(f"{PROG}: wrote {len(meter.images)} table images to {args.save}")
         return 0
-    server = make_server(meter, keys_from(args), args.sequence)
+    server = MepServer(meter, keys_from(args))
+    if args.sequence is not None:
+        server.last_sequence = args.sequence & 0xFFFFFFFF
     duration = _duration(args.autostop)
     faults = Faults(drop=args.drop, corrupt=args.corrupt, garbage=args.garbage,
                     delay=args.delay / 1000, rate=args.noise, seed=args.seed)

@@ -17,7 +17,6 @@ printed.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -95,15 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def decode(out: Path, keyfile: Path) -> None:
+    """Decode ``out`` with tshark (keys as preferences) and with scapy (``keyfile``)."""
     tshark = shutil.which("tshark")
-    env = dict(os.environ)
     if tshark and LUA.exists():
         say("")
         say(f"== tshark -X lua_script:{LUA.name} -r {out} -2 (keys from the demo key file)")
-        keys = dict(line.split("=", 1) for line in keyfile.read_text().split())
-        base = [tshark, "-X", f"lua_script:{LUA}", "-o", f"mep.mak:hex:{keys['MAK']}",
-                "-o", f"mep.mbk:hex:{keys['MBK']}", "-r", str(out), "-2"]
-        subprocess.run(base, check=False, env=env, stderr=subprocess.DEVNULL)
+        base = [tshark, "-X", f"lua_script:{LUA}", "-o", f"mep.mak:hex:{GUIDE_DEFAULT_MAK.hex()}",
+                "-o", f"mep.mbk:hex:{DEMO_MBK.hex()}", "-r", str(out), "-2"]
+        subprocess.run(base, check=False, stderr=subprocess.DEVNULL)
         say("")
         say("== energy and power as tshark decodes them")
         subprocess.run(base + ["-Y", "mep.bt28.fwd_active_w_l1l2l3 || "
@@ -111,7 +109,7 @@ def decode(out: Path, keyfile: Path) -> None:
                                "-e", "frame.number", "-e", "mep.bt23.fwd_active_wh_l1l2l3",
                                "-e", "mep.bt28.fwd_active_w_l1l2l3",
                                "-e", "mep.bt28.rms_voltage_l1", "-E", "header=y"],
-                       check=False, env=env, stderr=subprocess.DEVNULL)
+                       check=False, stderr=subprocess.DEVNULL)
     else:
         say("")
         say("(tshark not found: the scapy decode below is the whole story)")

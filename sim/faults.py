@@ -1,6 +1,6 @@
 """Deliberate misbehaviour, to test clients and dissectors against a bad line.
 
-Counters (``drop``, ``corrupt``, ``garbage``, ``silent``) apply to that many
+Counters (``drop``, ``corrupt``, ``garbage``) apply to that many
 next responses; ``rate`` makes each response misbehave at random with that
 probability (one of drop, corrupt or garbage, from a seeded generator, so a
 run is repeatable); ``delay`` holds every response back that many seconds.

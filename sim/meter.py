@@ -29,7 +29,7 @@ from mepshark.dissector.catalog.manufacturer import (
     alert_flag_slots,
 )
 from mepshark.dissector.catalog.procedures import REQUEST_HEADER_SIZE, RESPONSE_HEADER_SIZE
-from mepshark.dissector.tables import table_id, table_tag
+from mepshark.dissector.tables import MANUFACTURER_BASE, table_id, table_tag
 
 FILE_FORMAT = "mep-sim tables 1"
 
@@ -86,8 +86,10 @@ def dimensions(images: Mapping[int, bytes] | None = None) -> dict[str, int]:
     bt00 = images.get(0) if images else None
     if bt00 is not None:
         vals = decode(spec_for("BT00"), bt00).values()
-        dims["BT00.response_data_length"] = int(vals.get("response_data_length", 12))
-        dims["BT00.manufacturer_status_length"] = int(vals.get("manufacturer_status_length", 9))
+        dims["BT00.response_data_length"] = int(
+            vals.get("response_data_length", RESPONSE_DATA_LENGTH))
+        dims["BT00.manufacturer_status_length"] = int(
+            vals.get("manufacturer_status_length", MFG_STATUS_LENGTH))
     else:
         dims["BT00.response_data_length"] = RESPONSE_DATA_LENGTH
         dims["BT00.manufacturer_status_length"] = MFG_STATUS_LENGTH
@@ -111,7 +113,7 @@ SERVED = ("BT00", "BT01", "BT07", "BT08", "BT15", "BT20", "BT21", "BT22", "BT23"
 def default_values(now: dt.datetime) -> dict[str, dict[str, Any]]:
     """Field values of the default meter's tables (the animated ones at time zero)."""
     basic = [table_id(t) for t in SERVED if t.startswith("BT")]
-    ext = [table_id(t) - 2048 for t in SERVED if t.startswith("ET")]
+    ext = [table_id(t) - MANUFACTURER_BASE for t in SERVED if t.startswith("ET")]
     v: dict[str, dict[str, Any]] = {}
     v["BT00"] = {
         "data_order": 0, "char_format": 1, "time_format": 2, "data_access_method": 1,
@@ -180,12 +182,12 @@ class Meter:
     """Table images by id, with the dynamic tables brought up to date on each access."""
 
     def __init__(self, images: Mapping[int, bytes] | None = None, *, animate: bool = True,
-                 start: dt.datetime | None = None, clock=None):
+                 clock=None):
         import time as _time
 
         self._clock = clock or _time.monotonic
         self._t0 = self._clock()
-        self.start = start or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         self.clock_offset = 0.0
         """Seconds added to the running clock (EP16 changes it)."""
         self.animate = animate

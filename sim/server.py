@@ -15,7 +15,6 @@ Per request (guide, chapter 2):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mepshark.dissector.builders import bad_sequence, error, read_ok, respond, write_ok
@@ -25,24 +24,26 @@ from mepshark.dissector.frames import (
     MAX_READ,
     NO_PERMISSION,
     NOT_POSSIBLE,
+    RC4_REQUESTS,
+    READ_CODES,
     SEQUENCE_ERROR,
     TABLE_ERROR,
     UNRECOGNIZED,
-    MEPFullTableRead,
-    MEPFullTableWrite,
-    MEPPartialTableRead,
-    MEPPartialTableWrite,
-    body_class,
     frame_of,
 )
 from mepshark.dissector.sealing import Seal, open_request
 from mepshark.dissector.security import Key
+from mepshark.dissector.tables import table_id
 
 from . import procedures
 from .access import may_write
 from .meter import Meter
 
 SEQUENCE_WINDOW = 8
+BT07 = table_id("BT07")
+"""Writing it (from offset 0) starts a procedure."""
+ET15 = table_id("ET15")
+"""Reading the on-demand queue services its alert."""
 
 
 @dataclass
@@ -83,54 +84,51 @@ class MepServer:
         if opened is None:
             return self._auth_failure(body)
         plain, seal = opened
-        pkt = frame_of(body_class(plain), plain)
-        if not isinstance(pkt, (MEPFullTableRead, MEPPartialTableRead, MEPFullTableWrite,
-                                MEPPartialTableWrite)):
+        code = plain[0]
+        if code not in RC4_REQUESTS:
             return self._reply(error(UNRECOGNIZED), seal, Exchange("error", UNRECOGNIZED))
+        pkt = frame_of(RC4_REQUESTS[code], plain)
         ahead = (pkt.sequence - self.last_sequence) & 0xFFFFFFFF
         if not 1 <= ahead <= SEQUENCE_WINDOW:
             return self._reply(bad_sequence(self.expected), seal,
                                Exchange("sequence", SEQUENCE_ERROR, seal.key.name))
         self.last_sequence = pkt.sequence
-        if isinstance(pkt, (MEPFullTableRead, MEPPartialTableRead)):
-            return self._read(pkt, seal)
-        return self._write(pkt, seal)
+        offset = getattr(pkt, "offset", 0) or 0  # full reads and writes have none
+        if code in READ_CODES:
+            return self._read(pkt, offset, seal)
+        return self._write(pkt, offset, seal)
 
     # --- requests -------------------------------------------------------------
 
-    def _read(self, pkt, seal: Seal) -> bytes:
+    def _read(self, pkt, offset: int, seal: Seal) -> bytes:
         tid = pkt.table_id
         ex = Exchange("read", 0, seal.key.name, tid, seal.encrypted)
         data = self.meter.read(tid)
-        if data is None:
-            return self._reply(error(TABLE_ERROR), seal, _err(ex, TABLE_ERROR))
-        offset = getattr(pkt, "offset", 0) or 0
-        if offset > len(data):
-            return self._reply(error(TABLE_ERROR), seal, _err(ex, TABLE_ERROR))
+        if data is None or offset > len(data):
+            return self._fail(ex, TABLE_ERROR, seal)
         count = pkt.count or (len(data) - offset)
         chunk = data[offset : offset + count]
         if len(chunk) > MAX_READ:
-            return self._reply(error(NOT_POSSIBLE), seal, _err(ex, NOT_POSSIBLE))
-        if tid == 2048 + 15:  # reading the on-demand queue services its alert
+            return self._fail(ex, NOT_POSSIBLE, seal)
+        if tid == ET15:
             self.meter.set_alert("on_demand_request_in_et15", False)
         return self._reply(read_ok(chunk), seal, ex)
 
-    def _write(self, pkt, seal: Seal) -> bytes:
+    def _write(self, pkt, offset: int, seal: Seal) -> bytes:
         tid = pkt.table_id
         ex = Exchange("write", 0, seal.key.name, tid, seal.encrypted)
         size = self.meter.size(tid)
         if size is None:
-            return self._reply(error(TABLE_ERROR), seal, _err(ex, TABLE_ERROR))
+            return self._fail(ex, TABLE_ERROR, seal)
         if not may_write(seal.key.name, tid):
-            return self._reply(error(NO_PERMISSION), seal, _err(ex, NO_PERMISSION))
-        offset = getattr(pkt, "offset", 0) or 0
+            return self._fail(ex, NO_PERMISSION, seal)
         data = bytes(pkt.data)[: pkt.count] if pkt.count is not None else bytes(pkt.data)
         if offset + len(data) > size:
             if offset >= size:
-                return self._reply(error(TABLE_ERROR), seal, _err(ex, TABLE_ERROR))
+                return self._fail(ex, TABLE_ERROR, seal)
             data = data[: size - offset]  # the guide: extra data is ignored
         self.meter.write(tid, offset, data)
-        if tid == 7 and offset == 0:
+        if tid == BT07 and offset == 0:
             out = procedures.run(self.meter, data, seal.key.name)
             ex = Exchange("procedure", out.result, seal.key.name, out.number, seal.encrypted)
         return self._reply(write_ok(), seal, ex)
@@ -140,6 +138,11 @@ class MepServer:
     def _reply(self, body, seal: Seal, ex: Exchange) -> bytes:
         self.history.append(ex)
         return respond(body, seal)
+
+    def _fail(self, ex: Exchange, code: int, seal: Seal) -> bytes:
+        """Answer ``code`` and record ``ex`` as that error."""
+        ex.kind, ex.code = "error", code
+        return self._reply(error(code), seal, ex)
 
     def _auth_failure(self, body: bytes) -> bytes | None:
         if len(body) <= DIGEST_LEN:
@@ -151,12 +154,3 @@ class MepServer:
         seal = Seal(key, body[-DIGEST_LEN:], state, None)
         return self._reply(error(AUTH_FAILURE), seal, Exchange("auth", AUTH_FAILURE))
 
-
-def _err(ex: Exchange, code: int) -> Exchange:
-    ex.kind, ex.code = "error", code
-    return ex
-
-
-def make_server(meter: Meter, keys: Iterable[Key], sequence: int | None = None) -> MepServer:
-    kw = {} if sequence is None else {"last_sequence": sequence & 0xFFFFFFFF}
-    return MepServer(meter, list(keys), **kw)

@@ -8,7 +8,7 @@ import pytest
 
 from mepshark.client import cli as client_cli
 from mepshark.client.link import Link, NoResponse
-from mepshark.client.session import AuthError, MepClient
+from mepshark.client.session import AuthError, GaveUp, MepClient, MepError
 from mepshark.dissector.catalog import decode, spec_for
 from mepshark.dissector.catalog.procedures import RESPONSE_TABLES
 from mepshark.dissector.link import read_capture
@@ -109,6 +109,17 @@ def test_damaged_and_noisy_responses_are_survived(bench):
     assert c.read("ET03").values()["utility_serial_number"].startswith("MEPSIM")
 
 
+def test_every_answer_damaged_gives_up(bench):
+    b = bench()
+    c = b.client(sequence=0x1001, max_attempts=2)
+    b.port.faults.corrupt = 2
+    with pytest.raises(GaveUp) as err:
+        c.read("BT01")
+    assert not isinstance(err.value, MepError)  # the meter sent no error code
+    assert err.value.attempts == 2 and "gave up after 2 attempts" in str(err.value)
+    assert c.stats["bad_digests"] == 2
+
+
 def test_no_meter_means_no_response(bench):
     b = bench()
     c = b.client(sequence=0x1001)
@@ -154,8 +165,6 @@ def test_wrong_key_gets_0x0b(bench):
 def test_mbk_cannot_write_what_only_the_mak_may(bench):
     b = bench()
     c = b.client(MBK, sequence=0x1001)
-    from mepshark.client.session import MepError
-
     with pytest.raises(MepError) as err:
         c.write("ET13", b"\0", offset=0)
     assert err.value.code == 0x03
@@ -193,6 +202,31 @@ def test_cli_watch_and_wrong_key_message(bench, tmp_path, capsys):
                             "BT00"]) == 1
     err = capsys.readouterr().err
     assert "0x0B" in err and "05" * 16 not in err
+
+
+def test_cli_bad_table_tag_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("MEP_MAK", "01" * 16)
+    assert client_cli.main(["--port", "/dev/null", "read", "BT28", "XX99"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "XX99" in err and "BT28 or ET03" in err
+    assert err.startswith("mep-client: ")
+
+
+def test_cli_table_tags_are_normalised():
+    args = client_cli.build_parser().parse_args(["--port", "p", "read", "bt28", "et03"])
+    assert args.tables == ["BT28", "ET03"]
+    for bad in ("XX99", "BT", "BT-1", "ETx", "BT3000"):
+        with pytest.raises(client_cli.UsageError):
+            client_cli.build_parser().parse_args(["--port", "p", "read", bad])
+
+
+def test_cli_gave_up_is_one_line(bench, capsys, monkeypatch):
+    b = bench()
+    monkeypatch.setenv("MEP_MAK", "01" * 16)
+    b.port.faults.corrupt = 20
+    assert client_cli.main(["--port", b.pair.device, "read", "BT01"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gave up after" in err
 
 
 def test_cli_alerts_command(bench, capsys, monkeypatch):

@@ -129,8 +129,19 @@ def test_access_rights():
     assert ok and pkt.response_code == 0 and srv.history[-1].key == "MAK"
     pkt, ok, _ = ask(srv, mak, full_write(28, b"\0" * 4))
     assert pkt.response_code == 0x03  # BT28 is read-only for everyone
+    assert (srv.history[-1].kind, srv.history[-1].code) == ("error", 0x03)
     pkt, ok, _ = ask(srv, mak, full_read(table_id("ET99")))
     assert pkt.response_code == 0x05
+    assert (srv.history[-1].kind, srv.history[-1].code) == ("error", 0x05)
+    assert srv.history[-1].table == table_id("ET99") and srv.history[-1].key == "MAK"
+
+
+def test_verified_body_that_is_no_table_request_is_unrecognized():
+    srv = server()
+    protected = bytes([0x20, 0, 0, 0x03, 0xE9])
+    raw = srv.handle(protected + MAK.digest(protected))
+    assert raw[2] == 0x01 and srv.history[-1].kind == "error"
+    assert srv.last_sequence == 1000
 
 
 def test_encrypted_request_gets_encrypted_response():
@@ -255,7 +266,7 @@ def test_cli_tap_mirrors_both_directions(tmp_path):
     sim = subprocess.Popen(
         [sys.executable, "-m", "mepshark.sim.cli", "--pty", str(tmp_path / "meter"), "--tap",
          str(tmp_path / "tm"), str(tmp_path / "tc"), "--default-keys", "-a", "duration:15",
-         "-q"], stdout=subprocess.PIPE, text=True)
+         "--sequence", "0x100", "-q"], stdout=subprocess.PIPE, text=True)
     fds = []
     try:
         port = sim.stdout.readline().strip()
@@ -271,6 +282,7 @@ def test_cli_tap_mirrors_both_directions(tmp_path):
         os.write(client, frame)
         answer = b"".join(d for _, d in _read_timed(client, 0.4))
         assert answer[2] == 0x0C
+        assert MEP(answer).sequence == 0x101  # --sequence 0x100: the last one accepted
         assert b"".join(d for _, d in _read_timed(tap_client, 0.1)) == frame
         assert b"".join(d for _, d in _read_timed(tap_meter, 0.1)) == answer
     finally:

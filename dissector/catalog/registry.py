@@ -17,17 +17,14 @@ CATALOG: dict[int, TableSpec] = {
 """Table id (``mepshark.dissector.tables.table_id``) -> layout."""
 
 
-def _dims_in(obj, found: set[str]) -> None:
-    """Add the tags of the tables whose values size ``obj`` to ``found``."""
-    found.update(d.table for d in nodes_of(obj, Dim))
+def sized_by(obj: object) -> set[str]:
+    """Tags of the tables whose values size ``obj`` (a spec, field or tuple of them)."""
+    return {d.table for d in nodes_of(obj, Dim)}
 
 
 def dimension_sources() -> frozenset[str]:
     """Tags of the tables whose fields size others (every Dim's table)."""
-    found: set[str] = set()
-    for spec in (*CATALOG.values(), *PROCEDURES.values()):
-        _dims_in(spec, found)
-    return frozenset(found)
+    return frozenset(sized_by((*CATALOG.values(), *PROCEDURES.values())))
 
 
 DIMENSION_SOURCES = dimension_sources()
