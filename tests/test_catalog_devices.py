@@ -336,6 +336,18 @@ def test_short_and_garbage_data_never_raise(spec):
 # --------------------------------------------------------- queue order
 
 
+def test_et42_log_list_follows_the_et36_records():
+    assert [(log.tag, log.name) for log in D.ADJUSTABLE_LOGS] == [
+        ("ET31", "otr_log"), ("ET32", "mbus_otr_log"), ("ET38", "config_id_log"),
+        ("ET41", "demand_reset_log"), ("ET45", "mbus_recurring_log"),
+        ("ET75", "lp_change_log"), ("ET81", "power_outage_log")]
+    assert D.ET36_LOGS == tuple(log.tag for log in D.ADJUSTABLE_LOGS)
+    et45 = (D.ET36_ENTRY_SIZE["ET45"], D.ET36_MAX_ENTRIES["ET45"], D.ET36_CURRENT_ENTRIES["ET45"])
+    assert [(d.key, d.default) for d in et45] == [
+        ("ET36.et45_entry_size", 525), ("ET36.et45_max_entries", 253),
+        ("ET36.et45_current_entries", 0)]
+
+
 def test_recurring_read_order_from_values():
     header = {"nbr_valid_entries": 4, "last_entry_element": 0, "nbr_unread_entries": 9}
     assert recurring_read_order(header, capacity=5) == [2, 3, 4, 0]

@@ -17,6 +17,7 @@ from catalogutil import (
 from mepshark.dissector.catalog import DimensionContext, decode, encode, layout, table_size
 from mepshark.dissector.catalog import history as h
 from mepshark.dissector.catalog.layout import CAPTURE, DEFAULT, plan
+from mepshark.dissector.catalog.queues import entry_order
 from mepshark.dissector.catalog.registry import DIMENSION_SOURCES, spec_for
 
 # BT21 with demand configured (as in the guide's transaction example) and 3 self-reads.
@@ -235,6 +236,19 @@ def test_queue_entries_sequence_numbers():
     assert [(e.index, e.sequence) for e in got] == [(2, 65534), (3, 65535), (4, 0), (0, 1), (1, 2)]
     assert [e.sequence for e in h.queue_entries(3, 2, 3)] == [None, None, None]
     assert h.queue_entries(3, 0, 0, last_sequence=7) == []
+
+
+def test_entry_order_reads_the_header_of_a_decode_or_mapping():
+    header = {"order": 1, "nbr_valid_entries": 3, "last_entry_element": 2, "nbr_unread_entries": 2}
+    assert entry_order(header, 8) == h.queue_order(8, 2, 3, descending=True) == [4, 3, 2]
+    assert entry_order(header, 8, unread_only=True) == [3, 2]
+    assert entry_order({"nbr_valid_entries": 3}, 8) == []
+    with pytest.raises(TypeError):
+        entry_order(header, h.BT21_NBR_SELF_READS)
+    dims = {"BT21.nbr_self_reads": 4}
+    img = encode(h.BT26, {"nbr_valid_entries": 4, "last_entry_element": 1}, dims)
+    d = decode(h.BT26, img, 0, dims)
+    assert entry_order(d, h.BT21_NBR_SELF_READS) == entry_order(d.values(), 4) == [2, 3, 0, 1]
 
 
 def test_log_entries_of_a_self_read_table():

@@ -428,6 +428,20 @@ def test_note_bt64_format_codes_are_the_fmats_bits():
     assert d.get("blocks[0].intervals[0].interval_channel_data_int16[0]") == -1
 
 
+def test_format_codes_name_the_supported_flags():
+    """BT62's Format enum, the LP_FMATS flags and the interval layouts share one list."""
+    assert lp.FORMATS == {1: "UINT8", 2: "UINT16", 4: "UINT32", 8: "INT8", 16: "INT16",
+                          32: "INT32", 64: "NI_FMAT1", 128: "NI_FMAT2"}
+    for code, name in lp.FORMATS.items():
+        img = bytearray(31)
+        img[6] = code
+        v = decode(lp.BT61, bytes(img)).values()
+        assert [k for k in v if k.endswith("_supported") and v[k]] == [f"{name.lower()}_supported"]
+    slots = {s.path: s for s in layout(lp.BT64, {"BT62.format_set1": 2})}
+    leaf = slots["blocks[0].intervals[0].interval_channel_data_uint16[0]"].field
+    assert (leaf.label, leaf.guide_type) == ("Interval Channel Value (UINT16)", "UINT16")
+
+
 def test_note_extended_status_nibbles():
     dims = {"BT61.nbr_chns_set1": 3, "BT61.nbr_blk_ints_set1": 1}
     img = bytes(6) + bytes([0x2A, 0x4F]) + bytes(12)

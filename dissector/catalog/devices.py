@@ -11,8 +11,7 @@ by ``tests/test_catalog_devices.py`` (``test_note_*``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .basic import REGISTER_COUNTS, SOURCES
 from .manufacturer import (
@@ -26,7 +25,7 @@ from .manufacturer import (
     TELEGRAM_LENGTH,
     mbr_fields,
 )
-from .queues import LIST_FLAGS, SHORT_HEADER, list_header, queue_order
+from .queues import LIST_FLAGS, SHORT_HEADER, entry_order, list_header
 from .types import (
     Array,
     BitGroup,
@@ -52,24 +51,48 @@ from .types import (
 )
 
 # ------------------------------------------------------------ dimensions
-# The logs ET36 describes, in its record order.  The guide never prints the
-# list; ET42's "Adjustable Log Info" gives this order (and the offsets ET36.3,
-# .7, .20, .24 ... of the first five), and chapter 3 puts ET45 in the fifth entry.
-ET36_LOGS = ("ET31", "ET32", "ET38", "ET41", "ET45", "ET75", "ET81")
-# Defaults from ET36's description column: (entry size, max entries, current entries).
-# ET41's entry size follows the demand configuration (EP32); it has no entries by default.
-_ET36_DEFAULTS = {
-    "ET31": (232, 255, 2), "ET32": (525, 255, 8), "ET38": (35, 255, 10), "ET41": (0, 255, 0),
-    "ET45": (525, 253, 0), "ET75": (143, 253, 0), "ET81": (12, 253, 0),
-}
-ET36_ENTRY_SIZE = {t: Dim("ET36", f"{t.lower()}_entry_size", d[0])
-                   for t, d in _ET36_DEFAULTS.items()}
+
+
+class AdjustableLog(NamedTuple):
+    """One adjustable log: its table, the name and label of its ET42 log list
+    record and its ET36 defaults."""
+
+    tag: str
+    name: str
+    label: str
+    entry_size: int
+    max_entries: int
+    current_entries: int
+
+
+# The logs ET36 describes, in its record order, which is ET42's log list order.
+# The guide never prints the list; ET42's "Adjustable Log Info" gives this order
+# (and the offsets ET36.3, .7, .20, .24 ... of the first five), and chapter 3
+# puts ET45 in the fifth entry.  Defaults from ET36's description column; ET41's
+# entry size follows the demand configuration (EP32); it has no entries by default.
+ADJUSTABLE_LOGS = tuple(AdjustableLog(*log) for log in (
+    ("ET31", "otr_log", "OTR Log", 232, 255, 2),
+    ("ET32", "mbus_otr_log", "M-Bus OTR Log", 525, 255, 8),
+    ("ET38", "config_id_log", "Config ID Log", 35, 255, 10),
+    ("ET41", "demand_reset_log", "Demand Reset Log", 0, 255, 0),
+    ("ET45", "mbus_recurring_log", "M-Bus Recurring Log", 525, 253, 0),
+    ("ET75", "lp_change_log", "LP Change Log", 143, 253, 0),
+    ("ET81", "power_outage_log", "Power Outage Log", 12, 253, 0),
+))
+ET36_LOGS = tuple(log.tag for log in ADJUSTABLE_LOGS)
+"""Tags of the logs ET36 describes, in its record order."""
+
+
+def _et36_dims(what: str) -> dict[str, Dim]:
+    return {log.tag: Dim("ET36", f"{log.tag.lower()}_{what}", getattr(log, what))
+            for log in ADJUSTABLE_LOGS}
+
+
+ET36_ENTRY_SIZE = _et36_dims("entry_size")
 """Log tag -> Dim of its entry size in bytes (e.g. ``ET36.et45_entry_size``)."""
-ET36_MAX_ENTRIES = {t: Dim("ET36", f"{t.lower()}_max_entries", d[1])
-                    for t, d in _ET36_DEFAULTS.items()}
+ET36_MAX_ENTRIES = _et36_dims("max_entries")
 """Log tag -> Dim of its maximum number of entries."""
-ET36_CURRENT_ENTRIES = {t: Dim("ET36", f"{t.lower()}_current_entries", d[2])
-                        for t, d in _ET36_DEFAULTS.items()}
+ET36_CURRENT_ENTRIES = _et36_dims("current_entries")
 """Log tag -> Dim of the number of entries currently configured (the array size)."""
 
 ET36_ET45_ENTRY_SIZE = ET36_ENTRY_SIZE["ET45"]
@@ -167,11 +190,6 @@ ET57 = TableSpec("ET57", "M-Bus Data Type Table", (
 
 # ------------------------------------------------------------------- ET42
 
-LOG_LIST_NAMES = (("otr_log", "OTR Log"), ("mbus_otr_log", "M-Bus OTR Log"),
-                  ("config_id_log", "Config ID Log"), ("demand_reset_log", "Demand Reset Log"),
-                  ("mbus_recurring_log", "M-Bus Recurring Log"),
-                  ("lp_change_log", "LP Change Log"), ("power_outage_log", "Power Outage Log"))
-
 
 def _log_info(name: str, label: str) -> Record:
     # The UINT24 of the log list: a UINT8 count then a UINT16 entry size (the
@@ -249,7 +267,8 @@ ET42 = TableSpec("ET42", "Interface Definition", (
               sub(Ref("fixed_section_length", 41), 41)),
     )),
     Array("log_list", "Log List", Ref("log_list_size", len(ET36_LOGS)), _log_info("log", "Log"),
-          per_index=tuple(_log_info(n, label) for n, label in LOG_LIST_NAMES), flatten=True),
+          per_index=tuple(_log_info(log.name, log.label) for log in ADJUSTABLE_LOGS),
+          flatten=True),
     Array("demand_sources", "Demand Sources (DmdSrcs)", Ref("nbr_demands", 0),
           uint8("source_id", "Source ID", enum=SOURCES)),
     Array("coincident_sources", "Coincident Sources (CoinSrcs)",
@@ -343,34 +362,21 @@ ET71 = TableSpec("ET71", "Delta Data Alerts", (
 
 # --------------------------------------------------------- queue reading
 
-
-_CAPACITY = {"ET45": ET36_ET45_CURRENT_ENTRIES.key, "ET74": ET54_ET74_ENTRY_COUNT.key}
+_CAPACITY = {"ET45": ET36_ET45_CURRENT_ENTRIES, "ET74": ET54_ET74_ENTRY_COUNT}
 
 
 def recurring_read_order(decoded: Any, capacity: int | None = None,
                          unread_only: bool = False) -> list[int]:
     """ET45/ET74 elements oldest first from a decode holding the queue header.
 
-    ``decoded`` is a :class:`~.layout.TableDecode` (its ``tag`` and the
-    dimension it was laid out with give the capacity) or a ``{path: value}``
-    mapping with ``capacity`` given.  ``unread_only`` keeps the newest
-    "Number of Unread Entries" elements.  A header outside the window gives ``[]``.
+    :func:`.queues.entry_order` with the capacity of the decode's table: a
+    :class:`~.layout.TableDecode` of ET45 or ET74 brings the dimension it was
+    laid out with, a ``{path: value}`` mapping needs ``capacity``.
+    ``unread_only`` keeps the newest "Number of Unread Entries" elements.
+    Without the header or a capacity: ``[]``.
     """
-    values: Mapping[str, Any] = decoded if isinstance(decoded, Mapping) else decoded.values()
-    if capacity is None:
-        dim = getattr(decoded, "dims", {}).get(_CAPACITY.get(getattr(decoded, "tag", ""), ""))
-        if dim is None:
-            return []
-        capacity = dim.value
-    try:
-        n, last = int(values["nbr_valid_entries"]), int(values["last_entry_element"])
-    except (KeyError, TypeError, ValueError):
-        return []
-    order = queue_order(capacity, last, n, bool(values.get("order", False)))
-    if unread_only:
-        unread = max(0, int(values.get("nbr_unread_entries", 0)))
-        order = order[len(order) - min(unread, len(order)):]
-    return order
+    size = _CAPACITY.get(getattr(decoded, "tag", "")) if capacity is None else capacity
+    return [] if size is None else entry_order(decoded, size, unread_only)
 
 
 TABLES = (ET34, ET36, ET42, ET45, ET57, ET71, ET74)

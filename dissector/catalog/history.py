@@ -3,7 +3,8 @@
 Every table here is a C12.19-style list: a small header (flags, number of
 valid entries, last entry element, last sequence number, unread entries)
 followed by a circular queue of entries (:mod:`.queues`).  :func:`queue_order`
-and :func:`log_entries` put the physical entries in time order from that header.
+and :func:`log_entries` put the physical entries in time order from that header
+(the latter through :func:`.queues.entry_order`, as ET45/ET74's reader does).
 
 Register snapshots (BT26, ET31, ET41) repeat BT23's layout, so they reuse
 :data:`.basic.REGISTER_DATA` and follow the BT21 dimensions; the event logs
@@ -20,7 +21,7 @@ from .basic import BT21_NBR_DEMANDS, BT21_NBR_SELF_READS, REGISTER_DATA
 from .devices import ET36_CURRENT_ENTRIES, ET36_ENTRY_SIZE
 from .layout import TableDecode
 from .manufacturer import ET54_ET79_ENTRY_COUNT
-from .queues import LIST_TYPE, ORDER, SHORT_HEADER, list_header, queue_order
+from .queues import LIST_TYPE, ORDER, SHORT_HEADER, entry_order, list_header, queue_order
 from .types import (
     Array,
     BitGroup,
@@ -219,7 +220,12 @@ def queue_entries(n_entries: int, last_entry: int, nbr_valid: int,
     their numbers with each other, so :func:`log_entries` prefers the numbers
     the entries carry.
     """
-    order = queue_order(n_entries, last_entry, nbr_valid, descending)
+    return _numbered(queue_order(n_entries, last_entry, nbr_valid, descending),
+                     last_sequence, modulus)
+
+
+def _numbered(order: list[int], last_sequence: int | None, modulus: int) -> list[QueueEntry]:
+    """The elements of ``order`` (oldest first) numbered up to ``last_sequence``."""
     newest = len(order) - 1
     return [QueueEntry(i, None if last_sequence is None
                        else (last_sequence - (newest - k)) % modulus)
@@ -246,14 +252,10 @@ def log_entries(decoded: TableDecode) -> list[QueueEntry]:
     """
     array, dim = COUNTS[decoded.tag]
     v = decoded.values()
-    if not {"nbr_valid_entries", "last_entry_element"} <= v.keys():
-        return []
-    n = decoded.dim(dim)
     last_seq = v.get("last_entry_sequence_number")
     width = next((f.slot.size for f in decoded.fields
                   if f.slot.path == "last_entry_sequence_number"), 2)
-    out = queue_entries(n, v["last_entry_element"], v["nbr_valid_entries"], last_seq,
-                        1 << (8 * width), descending=bool(v.get("order")))
+    out = _numbered(entry_order(decoded, dim), last_seq, 1 << (8 * width))
     if last_seq is None or array != "history_records":
         return out
     fixed = []

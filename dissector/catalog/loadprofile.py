@@ -98,10 +98,17 @@ BT62_FORMAT = {n: Dim("BT62", f"format_set{n}", 32) for n in SETS}
 
 # ------------------------------------------------------------- value lists
 
-# BT62 Format: the C12.19 codes, which are 1 << (bit of the matching BT60/BT61
-# "... Supported" flag at offset 6).  The guide itself lists only 32 (INT32).
-FORMATS = {1: "UINT8", 2: "UINT16", 4: "UINT32", 8: "INT8", 16: "INT16", 32: "INT32",
-           64: "NI_FMAT1", 128: "NI_FMAT2"}
+# Interval data formats in the bit order of BT60/BT61's "... Supported" flags
+# (LP_FMATS at offset 6), with the integer type and size of their values (none
+# laid out for the NI formats).  BT62 Format holds the C12.19 code 1 << bit;
+# the guide itself lists only 32 (INT32).
+_FORMAT_BITS: tuple[tuple[str, type[UInt] | type[Int] | None, int], ...] = (
+    ("UINT8", UInt, 1), ("UINT16", UInt, 2), ("UINT32", UInt, 4),
+    ("INT8", Int, 1), ("INT16", Int, 2), ("INT32", Int, 4),
+    ("NI_FMAT1", None, 0), ("NI_FMAT2", None, 0),
+)
+FORMATS = {1 << bit: name for bit, (name, _, _) in enumerate(_FORMAT_BITS)}
+"""BT62 Format code -> format name."""
 
 CHANNEL_STATUS = {
     0: "No status flag", 1: "Overflow", 2: "Partial interval due to common state",
@@ -131,10 +138,8 @@ def _lp_flags() -> tuple[Field, ...]:
             flag("extended_interval_status", "Extended Interval Status", 10),
             flag("simple_interval_status", "Simple Interval Status", 11),
         )),
-        BitGroup(1, tuple(flag(f"{name.lower()}_supported", f"{name} Supported", i)
-                          for i, name in enumerate((
-                              "UINT8", "UINT16", "UINT32", "INT8", "INT16", "INT32",
-                              "NI_FMAT1", "NI_FMAT2")))),
+        BitGroup(1, tuple(flag(f"{name.lower()}_supported", f"{name} Supported", bit)
+                          for bit, (name, _, _) in enumerate(_FORMAT_BITS))),
     )
 
 
@@ -213,8 +218,9 @@ BT63 = TableSpec("BT63", "Load Profile Status", (
 
 # Interval data per BT62's format; INT32 (the only format the guide lists) and
 # anything unknown take the guide's 4-byte layout.
-_OTHER_FORMATS = ((1, "uint8", UInt, 1), (2, "uint16", UInt, 2), (4, "uint32", UInt, 4),
-                  (8, "int8", Int, 1), (16, "int16", Int, 2))
+_OTHER_FORMATS = tuple((1 << bit, name.lower(), kind, size)
+                       for bit, (name, kind, size) in enumerate(_FORMAT_BITS)
+                       if kind is not None and name != "INT32")
 
 
 def _channel_data(n: int) -> tuple[Field, ...]:

@@ -4,12 +4,19 @@ The log tables (BT26, BT74, ET31, ET41, ET45, ET74, ET75, ET79, ET81) and the
 load profile data sets (BT63) keep a fixed array of entries whose valid ones
 end at the "last entry element" and wrap around the end of the array.  The
 header in front of the array and the oldest-first order of its elements are
-defined once here; ``history``, ``devices`` and ``loadprofile`` build on them.
+defined once here (:func:`entry_order` reads that order from a decoded header);
+``history``, ``devices`` and ``loadprofile`` build on them.
 """
 
 from __future__ import annotations
 
-from .types import BitGroup, Field, flag, uint8, uint16, uint32
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .types import BitGroup, Dim, Field, flag, uint8, uint16, uint32
+
+if TYPE_CHECKING:
+    from .layout import TableDecode
 
 _UINT = {1: uint8, 2: uint16, 4: uint32}
 
@@ -63,4 +70,34 @@ def queue_order(n_entries: int, last_entry: int, nbr_valid: int,
     return [(last_entry - step * (valid - 1 - k)) % n_entries for k in range(valid)]
 
 
-__all__ = ["LIST_FLAGS", "SHORT_HEADER", "list_header", "queue_order"]
+def entry_order(decoded: TableDecode | Mapping[str, Any], capacity: Dim | int,
+                unread_only: bool = False) -> list[int]:
+    """:func:`queue_order` of a log from a decode holding its list header.
+
+    ``decoded`` is a :class:`~.layout.TableDecode` or a ``{path: value}``
+    mapping of the header; ``capacity`` the number of array elements, or the
+    :class:`Dim` counting them, whose value the decode was laid out with
+    (:meth:`~.layout.TableDecode.dim`; a mapping needs a number).  The Order
+    flag is honoured; ``unread_only`` keeps the newest "Number of Unread
+    Entries" elements.  Without the header in the decode: ``[]``.
+    """
+    if isinstance(decoded, Mapping):
+        if isinstance(capacity, Dim):
+            raise TypeError("a {path: value} mapping needs the capacity as a number")
+        values: Mapping[str, Any] = decoded
+    else:
+        values = decoded.values()
+        if isinstance(capacity, Dim):
+            capacity = decoded.dim(capacity)
+    try:
+        n, last = int(values["nbr_valid_entries"]), int(values["last_entry_element"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    order = queue_order(capacity, last, n, bool(values.get("order", False)))
+    if unread_only:
+        unread = max(0, int(values.get("nbr_unread_entries", 0)))
+        order = order[len(order) - min(unread, len(order)):]
+    return order
+
+
+__all__ = ["LIST_FLAGS", "SHORT_HEADER", "entry_order", "list_header", "queue_order"]
