@@ -39,8 +39,8 @@ from .frames import (
     MAX_BODY,
     MAX_RESPONSE_CODE,
     MEP,
+    PROBLEMS,
     READ_CODES,
-    REQUEST_CODES,
     RESPONSE_CODES,
     SEQ_LEN,
     SEQUENCE_ERROR,
@@ -55,6 +55,7 @@ from .frames import (
     frame_of,
     response_class,
 )
+from .framespec import INFO, NOTES
 from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
@@ -76,6 +77,15 @@ MIN_REQUEST_SPACING = 0.100
 """The meter serves at most one request per 100 ms."""
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
+
+
+def note(key: str, *args) -> str:
+    """The text of the expert note ``key`` of :data:`.framespec.NOTES`."""
+    return NOTES[key][1] % args
+
+
+def _code_text(names: dict[int, str], code: int) -> str:
+    return names.get(code) or f"0x{code:02X}"
 
 
 def infer_direction(body_first_byte: int | None) -> int | None:
@@ -168,30 +178,26 @@ class FrameInfo:
             text = "Alert"
         elif pkt is None:
             text = "Malformed frame"
-        elif self.kind == REQUEST and isinstance(pkt, _RC4Request):
-            label = table_label(pkt.table_id) if pkt.table_id is not None else "?"
-            args = pkt._args().split(" ", 1)[1]
-            text = f"Request: {REQUEST_CODES[pkt.request_code]} {label} {args}"
         elif self.kind in (REQUEST, RESPONSE) and not isinstance(pkt, MEPUnknown):
-            text = f"{self.kind.capitalize()}: {pkt.mysummary()}"
+            text = f"{self.kind.capitalize()}: {pkt.info(table_label)}"
             if self.kind == RESPONSE and self.table_id is not None:
                 text += f" ({table_label(self.table_id)})"
         else:
             text = f"{(self.kind or 'frame').capitalize()}: {pkt.mysummary()}"
             if not self.encrypted and self.digest_status != DIGEST_BAD:
-                text += " (encrypted without a key to open it, or garbage)"
+                text += INFO["unopened"]
         if self.kind == RESPONSE and self.request_in is not None:
-            text += f" [request in {self.request_in}, {_whole_ms(self.response_time)} ms]"
+            text += INFO["request_in"] % (self.request_in, _whole_ms(self.response_time))
         if self.encrypted:
-            text += " [encrypted]"
+            text += INFO["encrypted"]
         if self.retransmission_of is not None:
-            text += f" [retransmission of {self.retransmission_of}]"
+            text += INFO["retransmission"] % self.retransmission_of
         if self.no_response:
-            text += " [no response]"
+            text += INFO["no_response"]
         if self.digest_status == DIGEST_BAD:
-            text += " [bad digest]"
+            text += INFO["bad_digest"]
         if self.malformed:
-            text += " [malformed]"
+            text += INFO["malformed"]
         return text
 
 
@@ -246,7 +252,7 @@ class CaptureContext:
         frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
         if not frame.original:
             frame = MEP(b"\x00")  # an empty record: shown as a malformed frame
-            frame.flag("empty capture record")
+            frame.flag(PROBLEMS["empty"])
         t = float(pkt.time or 0.0)
         self.records += 1
         unframed = _unframed_reason(getattr(pkt, "comments", None))
@@ -284,10 +290,10 @@ class CaptureContext:
             # _response keep such bytes out of pairing on both dissectors alike
             # (the Lua side cannot afford to read packet comments).
             info.unframed = unframed
-            info.expert.append(f"mep-capture could not frame these bytes: {unframed}")
+            info.expert.append(note("unframed", unframed))
         if isinstance(frame, MEPAlert):
             info.kind = ALERT
-            info.expert.append("Alert sequence: the meter asks the client to read ET13")
+            info.expert.append(note("alert"))
         elif first is None:
             pass
         elif direction == TO_METER:
@@ -319,12 +325,10 @@ class CaptureContext:
                 info.original = original
                 info.retransmission_of = original.number
                 info.retried = original.retried = True
+                info.expert.append(note("retransmission", original.number))
             gap = info.time - prev.time
             if gap < MIN_REQUEST_SPACING:
-                info.expert.append(
-                    f"Request {gap * 1000:.0f} ms after the previous one "
-                    "(the meter serves at most one request per 100 ms)"
-                )
+                info.expert.append(note("spacing", gap * 1000, MIN_REQUEST_SPACING * 1000))
         if self._pending is not None:
             self._mark_no_response(self._pending)
         self._pending = info
@@ -348,7 +352,7 @@ class CaptureContext:
         if opened is None:
             if not looks_tls:
                 info.digest_status = DIGEST_BAD
-                info.expert.append("Digest verifies with no configured key, plain or decrypted")
+                info.expert.append(note("bad_request_digest"))
             return
         plain, seal = opened
         info.digest_status, info.key, info.seal = DIGEST_GOOD, seal.key.name, seal
@@ -362,10 +366,10 @@ class CaptureContext:
         length = info.frame.fields.get("length") or 0
         if length > MAX_BODY or len(raw) < length:
             # no meter sends this: line noise or a cut frame answers nothing
-            info.expert.append("Broken frame: not taken as the response to any request")
+            info.expert.append(note("broken"))
             return
         if req is None:
-            info.expert.append("Response with no request waiting for it")
+            info.expert.append(note("unpaired"))
             if isinstance(info.frame, _RC4Response) and len(raw) > DIGEST_LEN:
                 info.digest_status = DIGEST_UNVERIFIED
             return
@@ -377,17 +381,14 @@ class CaptureContext:
         info.table_id, info.offset, info.count = req.table_id, req.offset, req.count
         deadline = RESPONSE_TIMEOUT + (len(req.raw) + LEN_LEN) * 10.0 / self.baud
         if info.response_time > deadline:
-            info.expert.append(
-                f"Response {info.response_time * 1000:.0f} ms after its request "
-                f"(the client gives up after {RESPONSE_TIMEOUT * 1000:.0f} ms)"
-            )
+            info.expert.append(note("late", info.response_time * 1000, RESPONSE_TIMEOUT * 1000))
         if req.seal is not None:
             raw, ok, info.encrypted = open_response(raw, req.seal)
             info.digest_status = DIGEST_GOOD if ok else DIGEST_BAD
             if ok:
                 info.key = req.key
             else:
-                info.expert.append("Response digest does not match its request")
+                info.expert.append(note("bad_response_digest"))
         elif req.digest_status is not None and len(raw) > DIGEST_LEN:
             info.digest_status = DIGEST_UNVERIFIED
         if isinstance(req.packet, (_RC4Request, MEPTLSRequest)):
@@ -438,9 +439,9 @@ class CaptureContext:
     def _response_notes(info: FrameInfo, req: FrameInfo) -> None:
         pkt, code = info.packet, info.code
         if isinstance(pkt, _RC4Response) and code not in (None, 0x00):
-            info.expert.append(f"Error response: {RESPONSE_CODES.get(code, hex(code))}")
+            info.expert.append(note("error_response", _code_text(RESPONSE_CODES, code)))
         elif isinstance(pkt, MEPTLSResponse) and code:
-            info.expert.append(f"TLS error response: {TLS_RESPONSE_CODES.get(code, hex(code))}")
+            info.expert.append(note("tls_error_response", _code_text(TLS_RESPONSE_CODES, code)))
         elif (
             isinstance(pkt, _RC4Response)
             and code == 0x00
@@ -449,12 +450,12 @@ class CaptureContext:
             and req.count is not None
             and pkt.count > req.count
         ):
-            info.expert.append(f"Response has {pkt.count} bytes, {req.count} were asked for")
+            info.expert.append(note("overlong", pkt.count, req.count))
 
     def _mark_no_response(self, req: FrameInfo) -> None:
         if req.response_in is None and not req.no_response:
             req.no_response = True
-            req.expert.append("No response to this request")
+            req.expert.append(note("no_response"))
 
 
 def decode(

@@ -1,10 +1,4 @@
-"""scapy layers for MEP frames.
-
-A frame is a 2-byte big-endian length and a body of that many bytes
-(guide, chapter 2).  Length 0 is the alert sequence the meter sends on its
-own.  Bodies are RC4-secured C12.18 requests/responses (code, code data,
-4-byte sequence on requests, 8-byte digest) or TLS requests/responses (code
-and TLS records).
+"""scapy layers for MEP frames, made from the declarations in :mod:`.framespec`.
 
 Each kind of frame is one scapy class, length field included, all
 subclasses of :class:`MEP`; ``MEP(raw)`` picks the class from the body's
@@ -13,121 +7,242 @@ frames in the same capture record chain as payloads.
 
 A response carries no table id and no hint of whether it answers an RC4 or
 a TLS request: alone it is classified by its shape (:func:`guess_response`);
-:mod:`.context` re-dissects it with the class its request calls for.
+:mod:`.context` re-dissects it with the class its request calls for
+(:func:`response_class`).  Both follow the declared response rules.
 
 Every class names its Wireshark abbreviation prefix in ``wireshark_prefix``;
-a field's abbreviation is ``prefix + "." + field name`` (DESIGN.md), which
-is how the Lua generator and the differential tests agree with scapy.
-Malformed input never raises: each packet records what is wrong in
-``problems``; ``malformed`` says whether there is anything.
+a field's abbreviation is ``prefix + "." + field name``, which is how the
+Lua generator and the differential tests agree with scapy.  Malformed input
+never raises: the field classes stop where the bytes run out, and each
+packet records what is wrong in ``problems`` (texts from
+:data:`.framespec.PROBLEMS`); ``malformed`` says whether there is anything.
 """
 
 from __future__ import annotations
 
-from scapy.fields import (
-    ByteEnumField,
-    PacketListField,
-    ShortField,
-    StrField,
-    ThreeBytesField,
-    XIntField,
-    XShortEnumField,
-    XStrField,
-    XStrFixedLenField,
-    XStrLenField,
-)
+from typing import Any
+
+from scapy.fields import Field, PacketListField
 from scapy.packet import Packet, Raw
 
+from . import framespec as fs
+from .catalog.types import Ref
+from .framespec import (  # noqa: F401 - the frame constants, re-exported
+    ALL_REQUEST_CODES,
+    AUTH_FAILURE,
+    BAUD,
+    DIGEST_LEN,
+    LEN_LEN,
+    MAX_BODY,
+    MAX_READ,
+    MAX_RESPONSE_CODE,
+    NO_PERMISSION,
+    NOT_POSSIBLE,
+    OK,
+    PROBLEMS,
+    PSK_IDENTITY_AT,
+    PSK_IDENTITY_LEN,
+    PSK_KEY_IDS,
+    READ_CODES,
+    REQUEST_CODES,
+    RESPONSE_CODES,
+    SEQ_LEN,
+    SEQUENCE_ERROR,
+    TABLE_ERROR,
+    TLS_CLIENT_KEY_EXCHANGE,
+    TLS_CONTENT_TYPES,
+    TLS_HANDSHAKE,
+    TLS_RECORD_MAJOR,
+    TLS_REQUEST_CODES,
+    TLS_RESPONSE_CODES,
+    TLS_VERSIONS,
+    UNRECOGNIZED,
+    UNSUPPORTED,
+    WRITE_CODES,
+    FrameSpec,
+    Num,
+    Octets,
+    Records,
+    Tail,
+)
 from .tables import table_label, table_tag
 
-MAX_BODY = 476
-"""Largest body a frame may carry (the length field excludes itself)."""
-
-BAUD = 9600
-"""The MEP port's line speed (8N1): capture default and response-deadline arithmetic."""
-
-LEN_LEN = 2
-SEQ_LEN = 4
-DIGEST_LEN = 8
-MAX_READ = MAX_BODY - 1 - 2 - DIGEST_LEN
-"""Most table bytes one read response carries (code, count and digest besides): 465."""
-
-REQUEST_CODES = {
-    0x30: "Full Table Read",
-    0x3F: "Partial Table Read",
-    0x40: "Full Table Write",
-    0x4F: "Partial Table Write",
-}
-TLS_REQUEST_CODES = {
-    0x57: "TLS Terminate",
-    0x58: "TLS Handshake",
-    0x59: "TLS Handshake Continue",
-    0x80: "TLS Table",
-}
-OK, UNRECOGNIZED, UNSUPPORTED, NO_PERMISSION, NOT_POSSIBLE, TABLE_ERROR = range(6)
-AUTH_FAILURE = 0x0B
-"""Neither key verifies the request; the answer goes out in clear."""
-SEQUENCE_ERROR = 0x0C
-"""Wrong sequence number; the answer carries the one the meter expects."""
-RESPONSE_CODES = {
-    OK: "OK",
-    UNRECOGNIZED: "Unrecognized request",
-    UNSUPPORTED: "Unsupported request",
-    NO_PERMISSION: "No permission for specified request",
-    NOT_POSSIBLE: "Requested operation not possible",
-    TABLE_ERROR: "Table operation not possible",
-    AUTH_FAILURE: "Authentication failure",
-    SEQUENCE_ERROR: "Invalid sequence number",
-}
-TLS_RESPONSE_CODES = {
-    0x00: "Success",
-    0x01: "TLS error",
-    0x03: "Invalid identity or key",
-    0x0A: "Invalid service sequence state",
-}
-MAX_RESPONSE_CODE = max(RESPONSE_CODES)
-"""Response codes run 0x00..0x0C, below every request code."""
-ALL_REQUEST_CODES = frozenset(REQUEST_CODES) | frozenset(TLS_REQUEST_CODES)
-"""First body bytes that mark a client-to-meter frame; responses use 0x00..0x0C."""
-READ_CODES = frozenset({0x30, 0x3F})
-WRITE_CODES = frozenset({0x40, 0x4F})
-
-TLS_CONTENT_TYPES = {
-    20: "Change Cipher Spec",
-    21: "Alert",
-    22: "Handshake",
-    23: "Application Data",
-    24: "Heartbeat",
-}
-TLS_VERSIONS = {0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
-TLS_HANDSHAKE = 22
-TLS_CLIENT_KEY_EXCHANGE = 0x10
-PSK_IDENTITY_AT = 6
-"""Offset of the PSK identity in a ClientKeyExchange: type (1), length (3), identity length (2)."""
-PSK_IDENTITY_LEN = 3
-"""A MEP PSK identity: client id (2 bytes, least significant first) and key id."""
-PSK_KEY_IDS = {0: "MBK", 1: "MAK"}
-"""Key id in the PSK identity a MEP client sends (guide, PSK Identity Hint)."""
+# ------------------------------------------------------------------ fields
 
 
-def _hex32(v: int | None) -> str:
-    return "None" if v is None else f"0x{v:08X}"
+def _stopped(pkt: Packet) -> list | None:
+    """The fields found missing so far in this dissection (None: not dissecting)."""
+    return getattr(pkt, "_missing", None)
+
+
+def _stop(pkt: Packet, name: str) -> tuple[bytes, None]:
+    missing = _stopped(pkt)
+    if missing is not None:
+        missing.append(name)
+    return None
+
+
+class NumField(Field):
+    """A :class:`.framespec.Num`: big-endian, absent (None) from where the bytes ran out.
+
+    A count left as None when building is the length of the field it counts.
+    """
+
+    __slots__ = ["spec"]
+
+    def __init__(self, spec: Num):
+        self.spec = spec
+        super().__init__(spec.name, spec.default, fmt=f"{spec.size}s")
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
+        n = self.spec.size
+        if _stopped(pkt) or len(s) < n:
+            return s, _stop(pkt, self.name)
+        return s[n:], int.from_bytes(s[:n], "big")
+
+    def i2m(self, pkt: Packet | None, x: Any) -> int:
+        target = self.spec.length_of
+        if x is None and pkt is not None and target in pkt.fields_desc_names():
+            return len(pkt.getfieldval(target) or b"")
+        return x or 0
+
+    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
+        return s + self.i2m(pkt, val).to_bytes(self.spec.size, "big")
+
+    def i2len(self, pkt: Packet | None, x: Any) -> int:
+        return self.spec.size
+
+    def i2repr(self, pkt: Packet | None, x: Any) -> str:
+        if x is None:
+            return "None"
+        if self.spec.table:
+            return f"{table_label(x)} (0x{x:04X})"
+        if self.spec.values is not None:
+            return fs.code_name(self.spec, x) if x in self.spec.values else f"0x{x:X}"
+        return f"0x{x:0{2 * self.spec.size}X}" if self.spec.hex else str(x)
+
+
+TableIdField = NumField
+"""Table ids are Num fields marked ``table``."""
+
+
+class OctetsField(Field):
+    """A :class:`.framespec.Octets`: fixed, sized by an earlier field, or up to a trailer.
+
+    It never takes a negative slice: a run cut short keeps what is there.
+    """
+
+    __slots__ = ["spec"]
+
+    def __init__(self, spec: Octets):
+        self.spec = spec
+        super().__init__(spec.name, spec.default, fmt="s")
+
+    def length(self, pkt: Packet, s: bytes) -> int:
+        n = self.spec.n
+        if isinstance(n, Tail):
+            return max(0, len(s) - n.keep)
+        if isinstance(n, Ref):
+            return min(pkt.getfieldval(n.path) or 0, len(s))
+        return min(n, len(s))
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
+        if _stopped(pkt):
+            return s, _stop(pkt, self.name)
+        n = self.length(pkt, s)
+        return s[n:], s[:n]
+
+    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
+        return s + (val or b"")
+
+    def i2len(self, pkt: Packet | None, x: Any) -> int:
+        return len(x or b"")
+
+    def i2repr(self, pkt: Packet | None, x: Any) -> str:
+        return "None" if x is None else bytes(x).hex()
+
+
+class RecordListField(PacketListField):
+    """A run of records of one class, parsed while the bytes look like one."""
+
+    __slots__ = ["record_cls"]
+
+    def __init__(self, name: str, record_cls: type) -> None:
+        super().__init__(name, [], next_cls_cb=lambda p, lst, cur, rem: (
+            record_cls if looks_like_record(rem) else None
+        ))
+        self.record_cls = record_cls
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
+        if _stopped(pkt):
+            return s, _stop(pkt, self.name)
+        return super().getfield(pkt, s)
+
+
+def looks_like_record(b: bytes) -> bool:
+    """Whether bytes start with a TLS record header (known type, version 3.x)."""
+    return len(b) >= 5 and b[0] in TLS_CONTENT_TYPES and b[1] == TLS_RECORD_MAJOR
+
+
+# ------------------------------------------------------------------ checks
+
+
+def checks_of(spec: FrameSpec) -> list[tuple]:
+    """The consistency checks a declaration implies: ``("count", num, octets)``
+    for a count of a run up to a trailer, ``("cut", num, octets)`` for a run
+    sized by a field, ``("trailing", records, octets)``."""
+    out = []
+    for f in spec.fields:
+        if isinstance(f, Num) and f.length_of and spec.field(f.length_of) is not None:
+            target = spec.field(f.length_of)
+            out.append(("cut" if isinstance(target.n, Ref) else "count", f.name, target.name))
+    if spec.trailing_check:
+        recs = next(f for f in spec.fields if isinstance(f, Records))
+        out.append(("trailing", recs.name, "data"))
+    return out
+
+
+def check_problem(kind: str, a: str, b: str, fields: dict) -> str | None:
+    """The problem a check finds in decoded ``fields``, or None."""
+    va, vb = fields.get(a), fields.get(b)
+    if va is None or vb is None:
+        return None
+    if kind == "count" and va != len(vb):
+        return PROBLEMS["count"] % (a, va, len(vb), b)
+    if kind == "cut" and len(vb) < va:
+        return PROBLEMS["cut"] % (b, len(vb), va)
+    if kind == "trailing" and va and vb:
+        return PROBLEMS["trailing"] % len(vb)
+    return None
+
+
+# ------------------------------------------------------------------ packets
 
 
 class MEPPacket(Packet):
-    """Base of every MEP layer: a Wireshark prefix and a list of problems."""
+    """Base of every MEP layer: its declaration, a Wireshark prefix and a list of problems."""
 
-    __slots__ = ["_problems"]
+    __slots__ = ["_problems", "_missing"]
+    spec: FrameSpec
     wireshark_prefix = "mep"
     min_len = 0
-    """Bytes this packet needs at the least (length field included for frames)."""
-    checks: tuple[str, ...] = ()
-    """Consistency checks run after dissection (names in ``CHECKS``; the Lua
-    generator emits the same ones)."""
+    checks: tuple = ()
+
+    def fields_desc_names(self) -> set[str]:
+        return self._names
+
+    def pre_dissect(self, s: bytes) -> bytes:
+        self._missing = []
+        if len(s) < self.min_len:
+            self.flag(PROBLEMS["short"] % (len(s), self.name, self.min_len))
+        return s
 
     def post_dissect(self, s: bytes) -> bytes:
-        for name in self.checks:
-            problem = CHECKS[name](self.fields)
+        if self._missing:
+            self.flag(PROBLEMS["missing"] % ", ".join(self._missing))
+        self._missing = None
+        for check in self.checks:
+            problem = check_problem(*check, self.fields)
             if problem:
                 self.flag(problem)
         return s
@@ -153,130 +268,30 @@ class MEPPacket(Packet):
     def malformed(self) -> bool:
         return bool(self.problems)
 
-    def do_dissect(self, s: bytes) -> bytes:
-        """scapy's field loop, made to stop (and flag) where the bytes run out.
-
-        Fields past the end are set to None; a field cut in the middle stays
-        unparsed and its bytes are left over, so nothing is lost.
-        """
-        raw = s
-        if len(s) < self.min_len:
-            self.flag(f"{len(s)} byte(s), {self.name} needs at least {self.min_len}")
-        self.raw_packet_cache_fields = {}
-        fields = self.fields
-        missing = []
-        for f in self.fields_desc:
-            if missing or (not s and not isinstance(f, (StrField, PacketListField))):
-                fields[f.name] = None
-                missing.append(f.name)
+    def info(self, table=table_tag) -> str:
+        """The declaration's Info template filled in; ``table`` renders table ids."""
+        spec = self.spec
+        out = []
+        for literal, name, conv in _PARTS[spec.name]:
+            out.append(literal)
+            if name is None:
                 continue
-            try:
-                s, fval = f.getfield(self, s)
-            except Exception:  # noqa: BLE001 - struct.error and friends on short input
-                fields[f.name] = None
-                missing.append(f.name)
-                continue
-            if f.islist or f.holds_packets:
-                self.raw_packet_cache_fields[f.name] = self._raw_packet_cache_field_value(
-                    f, fval, copy=True
-                )
-            fields[f.name] = fval
-        if missing:
-            self.flag("missing: " + ", ".join(missing))
-        self.raw_packet_cache = raw[: -len(s)] if s else raw
-        self.explicit = 1
-        return s
+            v = self.getfieldval(name)
+            if conv == "name":
+                out.append(fs.code_name(spec.field(name), v))
+            elif conv == "hex32":
+                out.append("None" if v is None else f"0x{v:08X}")
+            elif conv == "table":
+                out.append("?" if v is None else table(v))
+            elif conv == "list":
+                out.append(", ".join(r.mysummary() for r in v) if v else
+                           fs.INFO["records_empty"] % len(self.getfieldval("data") or b""))
+            else:
+                out.append(str(v))
+        return "".join(out)
 
-
-def _check_count(f: dict) -> str | None:
-    count, data = f.get("count"), f.get("data")
-    if count is not None and data is not None and count != len(data):
-        return f"count is {count} but {len(data)} data byte(s) follow"
-    return None
-
-
-def _check_tls_trailing(f: dict) -> str | None:
-    if f.get("data") and f.get("records"):
-        return f"{len(f['data'])} byte(s) after the last TLS record"
-    return None
-
-
-def _check_content_length(f: dict) -> str | None:
-    length, content = f.get("length"), f.get("content")
-    if length is not None and content is not None and len(content) < length:
-        return f"record truncated: {len(content)} of {length} bytes"
-    return None
-
-
-CHECKS = {
-    "count": _check_count,
-    "tls_trailing": _check_tls_trailing,
-    "content_length": _check_content_length,
-}
-
-
-class TableIdField(ShortField):
-    """2-byte big-endian table id, shown with its tag and guide name."""
-
-    def i2repr(self, pkt: Packet | None, x: int | None) -> str:
-        if x is None:
-            return "None"
-        return f"{table_label(x)} (0x{x:04X})"
-
-
-class _TailField(XStrField):
-    """Variable bytes followed by a fixed-size trailer (sequence, digest).
-
-    Unlike ``StrField(remain=…)`` it never takes a negative slice when the
-    body is shorter than the trailer.
-    """
-
-    __slots__ = ["trailer"]
-
-    def __init__(self, name: str, default: bytes, trailer: int):
-        super().__init__(name, default)
-        self.trailer = trailer
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, bytes]:
-        cut = max(0, len(s) - self.trailer)
-        return s[cut:], s[:cut]
-
-
-class LenRefField(XStrLenField):
-    """Bytes whose length is the value of an earlier field, named in ``ref``.
-
-    The reference is data (not an opaque lambda) so that the Lua generator
-    can emit the same rule.
-    """
-
-    __slots__ = ["ref"]
-
-    def __init__(self, name: str, default: bytes, ref: str):
-        super().__init__(name, default, length_from=lambda p: p.getfieldval(ref) or 0)
-        self.ref = ref
-
-
-class RecordListField(PacketListField):
-    """A run of records of one class, parsed while the bytes look like one."""
-
-    __slots__ = ["record_cls"]
-
-    def __init__(self, name: str, record_cls: type, looks_like) -> None:
-        super().__init__(name, [], next_cls_cb=lambda p, lst, cur, rem: (
-            record_cls if looks_like(rem) else None
-        ))
-        self.record_cls = record_cls
-
-
-def _length() -> ShortField:
-    return ShortField("length", None)
-
-
-def _digest() -> XStrFixedLenField:
-    return XStrFixedLenField("digest", b"\x00" * DIGEST_LEN, DIGEST_LEN)
-
-
-# --- the frame base and dispatcher ---------------------------------------
+    def mysummary(self) -> str:
+        return self.info()
 
 
 class MEP(MEPPacket):
@@ -287,10 +302,6 @@ class MEP(MEPPacket):
 
     __slots__ = ["_rest"]
     name = "MEP"
-    fields_desc = [_length()]
-    min_len = LEN_LEN
-    _count_at: int | None = None
-    """Offset of a 2-byte count field that covers ``data`` (computed when None)."""
 
     @classmethod
     def dispatch_hook(cls, _pkt: bytes | None = None, *args, **kwargs) -> type[Packet]:
@@ -306,32 +317,29 @@ class MEP(MEPPacket):
     # dissection: cut the record at the length field, chain what follows
     def pre_dissect(self, s: bytes) -> bytes:
         self._rest = b""
-        if len(s) < LEN_LEN:
-            return s
-        length = (s[0] << 8) | s[1]
-        if length > MAX_BODY:
-            self.flag(f"length {length} exceeds the maximum body of {MAX_BODY} bytes")
-        end = LEN_LEN + length
-        if len(s) < end:
-            self.flag(f"truncated: {len(s) - LEN_LEN} of {length} body bytes present")
-        self._rest = s[end:]
-        return s[:end]
+        if len(s) >= LEN_LEN:
+            length = (s[0] << 8) | s[1]
+            if length > MAX_BODY:
+                self.flag(PROBLEMS["too_long"] % (length, MAX_BODY))
+            end = LEN_LEN + length
+            if len(s) < end:
+                self.flag(PROBLEMS["truncated"] % (len(s) - LEN_LEN, length))
+            self._rest = s[end:]
+            s = s[:end]
+        return super().pre_dissect(s)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return s, b""
 
     def do_dissect_payload(self, s: bytes) -> None:
         if s:
-            self.flag(f"{len(s)} byte(s) left over in the body")
+            self.flag(PROBLEMS["left_over"] % len(s))
             self.add_payload(Raw(s))
         rest = getattr(self, "_rest", b"")
         if rest:
             self.add_payload(MEP(rest, _internal=1, _underlayer=self))
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
-        if self._count_at is not None and self.fields.get("count") is None:
-            n = len(self.data).to_bytes(2, "big")
-            p = p[: self._count_at] + n + p[self._count_at + 2 :]
         if self.length is None:
             p = (len(p) - LEN_LEN).to_bytes(2, "big") + p[LEN_LEN:]
         return p + pay
@@ -362,203 +370,48 @@ class MEP(MEPPacket):
             pay = pay.payload
         return None
 
-    def mysummary(self) -> str:
-        return f"MEP frame len={self.length}"
-
     def hashret(self) -> bytes:
-        return b"MEP"
+        """Requests and the responses that may answer them hash alike: RC4 with
+        RC4, TLS with TLS (a response names nothing more of its request)."""
+        return _CHANNEL.get(self.spec.family, b"")
 
     def answers(self, other: Packet) -> int:
-        return 0
+        """Whether this response is what ``other``'s response rule gives for its code."""
+        rules = RESPONSE_RULES.get(type(other).__name__)
+        if rules is None or self.spec.family not in fs.RESPONSE_KINDS:
+            return 0
+        code = self.getfieldval(self.spec.fields[1].name)
+        return int(rules.get(code, rules.get(None)) == type(self).__name__)
 
 
-class MEPAlert(MEP):
-    """The alert sequence: a frame of length zero, sent by the meter unasked."""
-
-    name = "MEP Alert"
-    fields_desc = [_length()]
-
-    def mysummary(self) -> str:
-        return "Alert"
-
-
-# --- RC4-secured requests -------------------------------------------------
+_CHANNEL = {"request": b"RC4", "response": b"RC4", "tls_request": b"TLS", "tls_response": b"TLS"}
+RESPONSE_RULES = fs.response_rules()
+GUESS_RULES = fs.guess_rules()
+_PARTS = {name: fs.template_parts(s.info) for name, s in fs.SPECS.items()}
 
 
 class _RC4Request(MEP):
-    has_offset = False
-
-    def _args(self) -> str:
-        parts = [table_tag(self.table_id or 0)]
-        if self.has_offset:
-            parts.append(f"off={self.offset}")
-        parts.append(f"cnt={self.count}")
-        parts.append(f"seq={_hex32(self.sequence)}")
-        return " ".join(parts)
-
-    def mysummary(self) -> str:
-        return f"{REQUEST_CODES.get(self.request_code, 'Request')} {self._args()}"
-
-
-def _seq_digest() -> list:
-    return [XIntField("sequence", 0), _digest()]
-
-
-class MEPFullTableRead(_RC4Request):
-    name = "MEP Full Table Read"
-    min_len = LEN_LEN + 17
-    fields_desc = [
-        _length(),
-        ByteEnumField("request_code", 0x30, REQUEST_CODES),
-        TableIdField("table_id", 0),
-        ShortField("count", 0),
-        *_seq_digest(),
-    ]
-
-
-class MEPPartialTableRead(_RC4Request):
-    name = "MEP Partial Table Read"
-    min_len = LEN_LEN + 20
-    has_offset = True
-    fields_desc = [
-        _length(),
-        ByteEnumField("request_code", 0x3F, REQUEST_CODES),
-        TableIdField("table_id", 0),
-        ThreeBytesField("offset", 0),
-        ShortField("count", 0),
-        *_seq_digest(),
-    ]
-
-
-class _RC4Write(_RC4Request):
-    checks = ("count",)
-
-
-class MEPFullTableWrite(_RC4Write):
-    name = "MEP Full Table Write"
-    min_len = LEN_LEN + 17
-    _count_at = 5
-    fields_desc = [
-        _length(),
-        ByteEnumField("request_code", 0x40, REQUEST_CODES),
-        TableIdField("table_id", 0),
-        ShortField("count", None),
-        _TailField("data", b"", SEQ_LEN + DIGEST_LEN),
-        *_seq_digest(),
-    ]
-
-
-class MEPPartialTableWrite(_RC4Write):
-    name = "MEP Partial Table Write"
-    min_len = LEN_LEN + 20
-    has_offset = True
-    _count_at = 8
-    fields_desc = [
-        _length(),
-        ByteEnumField("request_code", 0x4F, REQUEST_CODES),
-        TableIdField("table_id", 0),
-        ThreeBytesField("offset", 0),
-        ShortField("count", None),
-        _TailField("data", b"", SEQ_LEN + DIGEST_LEN),
-        *_seq_digest(),
-    ]
-
-
-RC4_REQUESTS: dict[int, type[_RC4Request]] = {
-    0x30: MEPFullTableRead,
-    0x3F: MEPPartialTableRead,
-    0x40: MEPFullTableWrite,
-    0x4F: MEPPartialTableWrite,
-}
-
-
-# --- RC4-secured responses ------------------------------------------------
+    """RC4-secured requests (code, code data, sequence number, digest)."""
 
 
 class _RC4Response(MEP):
-    def answers(self, other: Packet) -> int:
-        return isinstance(other, _RC4Request)
-
-    def mysummary(self) -> str:
-        code = self.response_code
-        return RESPONSE_CODES.get(code, f"Response 0x{code:02X}" if code is not None else "?")
+    """RC4-secured responses (code, code data, digest)."""
 
 
-class MEPReadResponse(_RC4Response):
-    name = "MEP Read Response"
-    min_len = LEN_LEN + 11
-    _count_at = 3
-    fields_desc = [
-        _length(),
-        ByteEnumField("response_code", 0x00, RESPONSE_CODES),
-        ShortField("count", None),
-        _TailField("data", b"", DIGEST_LEN),
-        _digest(),
-    ]
-
-    checks = ("count",)
-
-    def answers(self, other: Packet) -> int:
-        return isinstance(other, (MEPFullTableRead, MEPPartialTableRead))
-
-    def mysummary(self) -> str:
-        return f"{super().mysummary()} cnt={self.count}"
-
-
-class MEPWriteResponse(_RC4Response):
-    name = "MEP Write Response"
-    min_len = LEN_LEN + 9
-    fields_desc = [_length(), ByteEnumField("response_code", 0x00, RESPONSE_CODES), _digest()]
-
-    def answers(self, other: Packet) -> int:
-        return isinstance(other, (MEPFullTableWrite, MEPPartialTableWrite))
-
-
-class MEPErrorResponse(_RC4Response):
-    name = "MEP Error Response"
-    min_len = LEN_LEN + 9
-    fields_desc = [_length(), ByteEnumField("response_code", 0x01, RESPONSE_CODES), _digest()]
-
-
-class MEPSequenceResponse(_RC4Response):
-    name = "MEP Invalid Sequence Response"
-    min_len = LEN_LEN + 13
-    fields_desc = [
-        _length(),
-        ByteEnumField("response_code", SEQUENCE_ERROR, RESPONSE_CODES),
-        XIntField("sequence", 0),
-        _digest(),
-    ]
-
-    def mysummary(self) -> str:
-        return f"{super().mysummary()} seq={_hex32(self.sequence)}"
-
-
-# --- TLS --------------------------------------------------------------------
+class _TLSFrame(MEP):
+    """TLS requests and responses (code and TLS records)."""
 
 
 class MEPTLSRecord(MEPPacket):
     """A TLS record header and its (opaque) content."""
 
     name = "TLS Record"
-    wireshark_prefix = "mep.tls.record"
-    min_len = 5
-    fields_desc = [
-        ByteEnumField("content_type", 22, TLS_CONTENT_TYPES),
-        XShortEnumField("version", 0x0303, TLS_VERSIONS),
-        ShortField("length", None),
-        LenRefField("content", b"", "length"),
-    ]
-
-    def post_build(self, p: bytes, pay: bytes) -> bytes:
-        if self.length is None:
-            p = p[:3] + len(self.content).to_bytes(2, "big") + p[5:]
-        return p + pay
-
-    checks = ("content_length",)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
+
+    def post_build(self, p: bytes, pay: bytes) -> bytes:
+        return p + pay
 
     @property
     def psk_identity(self) -> tuple[int, int] | None:
@@ -577,69 +430,67 @@ class MEPTLSRecord(MEPPacket):
         return c[at] | (c[at + 1] << 8), c[at + 2]
 
     def mysummary(self) -> str:
-        text = TLS_CONTENT_TYPES.get(self.content_type, f"type {self.content_type}")
+        text = self.info()
         psk = self.psk_identity
         if psk:
-            text += f" (PSK client {psk[0]}, {PSK_KEY_IDS.get(psk[1], psk[1])})"
+            text += fs.INFO["psk"] % (psk[0], PSK_KEY_IDS.get(psk[1], psk[1]))
         return text
 
 
-def _looks_like_record(b: bytes) -> bool:
-    return len(b) >= 5 and b[0] in TLS_CONTENT_TYPES and b[1] == 3
+_BASES = {"request": _RC4Request, "response": _RC4Response, "tls_request": _TLSFrame,
+          "tls_response": _TLSFrame}
 
 
-class _TLSFrame(MEP):
-    wireshark_prefix = "mep.tls"
-    min_len = LEN_LEN + 1
-
-    checks = ("tls_trailing",)
-
-    def _records_summary(self) -> str:
-        if not self.records:
-            return f"{len(self.data or b'')} byte(s)"
-        return ", ".join(r.mysummary() for r in self.records)
-
-
-class MEPTLSRequest(_TLSFrame):
-    name = "MEP TLS Request"
-    fields_desc = [
-        _length(),
-        ByteEnumField("code", 0x80, TLS_REQUEST_CODES),
-        RecordListField("records", MEPTLSRecord, _looks_like_record),
-        XStrField("data", b""),
-    ]
-
-    def mysummary(self) -> str:
-        return f"{TLS_REQUEST_CODES.get(self.code, 'TLS request')} [{self._records_summary()}]"
+def _scapy_fields(spec: FrameSpec) -> list[Field]:
+    out: list[Field] = []
+    for f in spec.fields:
+        if isinstance(f, Num):
+            out.append(NumField(f))
+        elif isinstance(f, Octets):
+            out.append(OctetsField(f))
+        else:
+            out.append(RecordListField(f.name, CLASSES[f.record]))
+    return out
 
 
-class MEPTLSResponse(_TLSFrame):
-    name = "MEP TLS Response"
-    fields_desc = [
-        _length(),
-        ByteEnumField("code", 0x00, TLS_RESPONSE_CODES),
-        RecordListField("records", MEPTLSRecord, _looks_like_record),
-        XStrField("data", b""),
-    ]
-
-    def answers(self, other: Packet) -> int:
-        return isinstance(other, MEPTLSRequest)
-
-    def mysummary(self) -> str:
-        code = self.code
-        name = TLS_RESPONSE_CODES.get(code, f"code 0x{code:02X}" if code is not None else "?")
-        return f"TLS {name} [{self._records_summary()}]"
+def _setup(cls: type, spec: FrameSpec) -> type:
+    cls.spec = spec
+    cls.fields_desc = _scapy_fields(spec)
+    cls._names = {f.name for f in spec.fields}
+    cls.min_len = spec.min_len
+    cls.checks = tuple(checks_of(spec))
+    cls.wireshark_prefix = spec.prefix
+    cls.has_offset = "offset" in cls._names
+    return cls
 
 
-class MEPUnknown(MEP):
-    """A body that starts with no known code: encrypted (no key to open it) or garbage."""
+CLASSES: dict[str, type[MEPPacket]] = {}
+"""Every frame class (and the TLS record's) by name."""
+CLASSES["MEPTLSRecord"] = _setup(MEPTLSRecord, fs.TLS_RECORD)
+CLASSES["MEP"] = _setup(MEP, fs.SPECS["MEP"])
+for _spec in fs.FRAMES[1:]:
+    _base = MEP if _spec.family in ("alert", "unknown") else _BASES[_spec.family]
+    _cls = type(_spec.name, (_base,), {"__module__": __name__, "name": _spec.title})
+    CLASSES[_spec.name] = _setup(_cls, _spec)
+    globals()[_spec.name] = CLASSES[_spec.name]
+# the generated classes, named for importers and type checkers
+MEPAlert = CLASSES["MEPAlert"]
+MEPFullTableRead = CLASSES["MEPFullTableRead"]
+MEPPartialTableRead = CLASSES["MEPPartialTableRead"]
+MEPFullTableWrite = CLASSES["MEPFullTableWrite"]
+MEPPartialTableWrite = CLASSES["MEPPartialTableWrite"]
+MEPReadResponse = CLASSES["MEPReadResponse"]
+MEPWriteResponse = CLASSES["MEPWriteResponse"]
+MEPErrorResponse = CLASSES["MEPErrorResponse"]
+MEPSequenceResponse = CLASSES["MEPSequenceResponse"]
+MEPTLSRequest = CLASSES["MEPTLSRequest"]
+MEPTLSResponse = CLASSES["MEPTLSResponse"]
+MEPUnknown = CLASSES["MEPUnknown"]
 
-    name = "MEP Unknown Body"
-    min_len = LEN_LEN + 1 + DIGEST_LEN
-    fields_desc = [_length(), _TailField("data", b"", DIGEST_LEN), _digest()]
-
-    def mysummary(self) -> str:
-        return f"Unknown body, {self.length} bytes"
+_BY_CODE = {code: CLASSES[s.name] for s in fs.FRAMES for code in s.codes}
+RC4_REQUESTS: dict[int, type[MEP]] = {
+    code: cls for code, cls in _BY_CODE.items() if cls.spec.family == "request"
+}
 
 
 # --- class selection ----------------------------------------------------------
@@ -647,28 +498,17 @@ class MEPUnknown(MEP):
 
 def guess_response(body: bytes) -> type[MEP]:
     """Class of a response body judged by its shape alone (no request known)."""
-    code = body[0]
-    if code in TLS_RESPONSE_CODES and _looks_like_record(body[1:]):
-        return MEPTLSResponse
-    if code == OK:
-        return MEPWriteResponse if len(body) == 1 + DIGEST_LEN else MEPReadResponse
-    if code == SEQUENCE_ERROR:
-        return MEPSequenceResponse
-    return MEPErrorResponse
+    for name, shape in GUESS_RULES[body[0]]:
+        if (shape is None or (shape == "records" and looks_like_record(body[1:]))
+                or len(body) == shape):
+            return CLASSES[name]
+    raise AssertionError("every guess list ends with an unconditional kind")
 
 
 def response_class(request: Packet, body: bytes) -> type[MEP]:
     """Class of a response body given the request it answers."""
-    if isinstance(request, MEPTLSRequest):
-        return MEPTLSResponse
-    code = body[0]
-    if code == OK:
-        if isinstance(request, (MEPFullTableWrite, MEPPartialTableWrite)):
-            return MEPWriteResponse
-        return MEPReadResponse
-    if code == SEQUENCE_ERROR:
-        return MEPSequenceResponse
-    return MEPErrorResponse
+    rules = RESPONSE_RULES[type(request).__name__]
+    return CLASSES[rules.get(body[0] if body else None, rules[None])]
 
 
 def body_class(body: bytes) -> type[MEP]:
@@ -676,10 +516,8 @@ def body_class(body: bytes) -> type[MEP]:
     if not body:
         return MEP
     code = body[0]
-    if code in RC4_REQUESTS:
-        return RC4_REQUESTS[code]
-    if code in TLS_REQUEST_CODES:
-        return MEPTLSRequest
+    if code in _BY_CODE:
+        return _BY_CODE[code]
     if code <= MAX_RESPONSE_CODE:
         return guess_response(body)
     return MEPUnknown

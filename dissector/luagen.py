@@ -15,20 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scapy.fields import (
-    ByteEnumField,
-    ByteField,
-    PacketListField,
-    ShortField,
-    ThreeBytesField,
-    XIntField,
-    XShortEnumField,
-    XStrField,
-    XStrFixedLenField,
-)
-
 from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
-from . import context, frames, security, tables
+from . import context, frames, framespec, security, tables
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import (
@@ -75,8 +63,9 @@ from .catalog.types import (
     contains,
     nodes_of,
 )
-from .frames import MEP, LenRefField, RecordListField, _TailField
-from .wsfields import WSField, abbrev_of, all_fields, frame_classes, spec_parts
+from .frames import CLASSES, checks_of
+from .framespec import FrameSpec, Num, Octets, Records, Tail
+from .wsfields import WSField, abbrev_of, all_fields, spec_parts
 
 RUNTIME = Path(__file__).with_name("mep_runtime.lua.in")
 OUTPUT = Path(__file__).with_name("mep.lua")
@@ -137,67 +126,79 @@ def _lua_set(keys) -> str:
     return "{" + ", ".join(f"[{k}] = true" for k in keys) + "}"
 
 
-def _field_spec(cls: type, f) -> str:
-    ab = _lua_str(abbrev_of(cls, f.name))
-    name = _lua_str(f.name)
-    if isinstance(f, RecordListField):
-        return f'{{"records", "records", "{f.record_cls.__name__}", {name}}}'
-    if isinstance(f, PacketListField):
-        raise TypeError(f"{cls.__name__}.{f.name}: list fields need a RecordListField")
-    if isinstance(f, ThreeBytesField):
-        return f'{{{ab}, "u", 3, {name}}}'
-    if isinstance(f, (ByteField, ByteEnumField, ShortField, XShortEnumField, XIntField)):
-        return f'{{{ab}, "u", {f.sz}, {name}}}'
-    if isinstance(f, XStrFixedLenField):
-        return f'{{{ab}, "fixed", {f.length_from(None)}, {name}}}'
-    if isinstance(f, _TailField):
-        return f'{{{ab}, "tail", {f.trailer}, {name}}}'
-    if isinstance(f, LenRefField):
-        return f'{{{ab}, "ref", {_lua_str(f.ref)}, {name}}}'
-    if isinstance(f, XStrField):
-        return f'{{{ab}, "rest", 0, {name}}}'
-    raise TypeError(f"{cls.__name__}.{f.name}: no Lua rule for {type(f).__name__}")
+def _abbrev(spec: FrameSpec, name: str) -> str:
+    return abbrev_of(CLASSES[spec.name], name)
 
 
-def _class_spec(cls: type) -> str:
-    fields = ",\n        ".join(_field_spec(cls, f) for f in cls.fields_desc)
-    checks = ", ".join(_lua_str(c) for c in cls.checks)
+def _field_spec(spec: FrameSpec, f) -> str:
+    """One field of a frame kind as the walker's {abbrev, kind, argument, name}."""
+    ab, name = _lua_str(_abbrev(spec, f.name)), _lua_str(f.name)
+    if isinstance(f, Records):
+        return f'{{"records", "records", "{f.record}", {name}}}'
+    if isinstance(f, Num):
+        return f'{{{ab}, "u", {f.size}, {name}}}'
+    if isinstance(f.n, Tail):
+        return f'{{{ab}, "tail", {f.n.keep}, {name}}}'
+    if isinstance(f.n, Ref):
+        return f'{{{ab}, "ref", {_lua_str(f.n.path)}, {name}}}'
+    return f'{{{ab}, "fixed", {f.n}, {name}}}'
+
+
+def _class_spec(spec: FrameSpec) -> str:
+    fields = ",\n        ".join(_field_spec(spec, f) for f in spec.fields)
     return (
-        f"CLASSES.{cls.__name__} = {{\n    name = {_lua_str(cls._name or cls.__name__)},"
-        f" min_len = {cls.min_len}, checks = {{{checks}}},\n"
+        f"CLASSES.{spec.name} = {{\n    name = {_lua_str(spec.title)},"
+        f" min_len = {spec.min_len}, check = CHECK_FN.{spec.name},\n"
         f"    fields = {{\n        {fields}\n    }},\n}}"
     )
 
 
-def _fast_decoder(cls: type) -> str | None:
-    """Straight-line Lua decoders for a well-formed frame of ``cls``.
+def _check_code(kind: str, a: str, b: str, t: str = "t") -> str:
+    """Lua returning the problem text of a failed check (values in table ``t``)."""
+    va, vb = f"{t}.{a}", f"{t}.{b}"
+    guard = f"{va} ~= nil and {vb} ~= nil and "
+    if kind == "count":
+        return (f"if {guard}{va} ~= #{vb} then return sfmt(PROBLEMS.count, "
+                f"{_lua_str(a)}, {va}, #{vb}, {_lua_str(b)}) end")
+    if kind == "cut":
+        return (f"if {guard}#{vb} < {va} then return sfmt(PROBLEMS.cut, "
+                f"{_lua_str(b)}, #{vb}, {va}) end")
+    return (f"if {guard}#{va} > 0 and #{vb} > 0 then return sfmt(PROBLEMS.trailing, #{vb}) end")
+
+
+def _checks_fn(spec: FrameSpec) -> str:
+    body = " ".join(_check_code(*c, t="v") for c in checks_of(spec))
+    return f"CHECK_FN.{spec.name} = function(v) {body} end"
+
+
+def _fast_decoder(spec: FrameSpec) -> str | None:
+    """Straight-line Lua decoders for a well-formed frame of kind ``spec``.
 
     Applies to layouts of fixed-size fields around at most one variable byte
     run (tail or rest).  ``FAST.<cls>(s, n, t)`` stores the field values in
     ``t`` (the frame's state: no table per frame) and returns the first failed
-    check or nil, or false (the runtime then walks the field list generically)
-    when the frame is too short for the layout; ``FAST_ITEMS.<cls>(s, n, t)``
-    lists the tree items of those values, made only when a tree is built.  The
-    values leave out fixed byte runs (the digest): no rule reads them, so only
-    the tree items cut them out.
+    check's problem or nil, or false (the runtime then walks the field list
+    generically) when the frame is too short for the layout;
+    ``FAST_ITEMS.<cls>(s, n, t)`` lists the tree items of those values, made
+    only when a tree is built.  The values leave out fixed byte runs (the
+    digest): no rule reads them, so only the tree items cut them out.
     """
-    fields = []  # (abbrev, scapy name, kind, size or None for the variable run)
-    for f in cls.fields_desc:
-        if isinstance(f, (PacketListField, LenRefField)):
+    fields = []  # (abbrev, name, kind, size or None for the variable run)
+    for f in spec.fields:
+        if isinstance(f, Records) or (isinstance(f, Octets) and isinstance(f.n, Ref)):
             return None
-        if isinstance(f, (_TailField, XStrField)) and not isinstance(f, XStrFixedLenField):
-            fields.append((abbrev_of(cls, f.name), f.name, "bytes", None))
-        elif isinstance(f, XStrFixedLenField):
-            fields.append((abbrev_of(cls, f.name), f.name, "bytes", f.length_from(None)))
+        if isinstance(f, Num):
+            fields.append((_abbrev(spec, f.name), f.name, "u", f.size))
+        elif isinstance(f.n, Tail):
+            fields.append((_abbrev(spec, f.name), f.name, "bytes", None))
         else:
-            size = 3 if isinstance(f, ThreeBytesField) else f.sz
-            fields.append((abbrev_of(cls, f.name), f.name, "u", size))
+            fields.append((_abbrev(spec, f.name), f.name, "bytes", f.n))
     variable = [k for k, fl in enumerate(fields) if fl[3] is None]
     if len(variable) > 1:
         return None
     fixed = sum(fl[3] for fl in fields if fl[3])
     split = variable[0] if variable else len(fields)
-    cond = f"n < {fixed}" if variable else f"n ~= {fixed}"
+    cond = f"n < {max(fixed, spec.min_len)}" if variable else f"n ~= {fixed}"
     # where each field starts: a number (from the start) or "n - k" (from the end)
     starts, pos = [], 1
     for _ab, _name, _kind, size in fields[:split]:
@@ -212,7 +213,7 @@ def _fast_decoder(cls: type) -> str | None:
     head = [fl for fl in fields[:split] if fl[2] == "u"]
     nbytes = max((int(starts[k]) + fields[k][3] - 1 for k in range(split)
                   if fields[k][2] == "u"), default=0)
-    out = [f"FAST.{cls.__name__} = function(s, n, t)", f"    if {cond} then return false end"]
+    out = [f"FAST.{spec.name} = function(s, n, t)", f"    if {cond} then return false end"]
     if head:
         out.append("    local " + ", ".join(f"b{i}" for i in range(1, nbytes + 1))
                    + f" = sbyte(s, 1, {nbytes})")
@@ -235,11 +236,11 @@ def _fast_decoder(cls: type) -> str | None:
     if names:
         out.append(f"    {', '.join(names)} =")
         out.append(f"        {', '.join(vals)}")
-    checks = " or ".join(f'(CHECK_FN.{c}(t) and "{c}")' for c in cls.checks)
-    out.append(f"    return {checks} or nil" if checks else "    return nil")
+    out.extend(f"    {_check_code(*c)}" for c in checks_of(spec))
+    out.append("    return nil")
     out.append("end")
     # the tree items of the values, in field order (an empty variable run: none)
-    out.append(f"FAST_ITEMS.{cls.__name__} = function(s, n, v)")
+    out.append(f"FAST_ITEMS.{spec.name} = function(s, n, v)")
 
     def value(k: int) -> str:
         _ab, name, kind, size = fields[k]
@@ -268,6 +269,66 @@ def _fast_decoder(cls: type) -> str | None:
     out.append("    return items")
     out.append("end")
     return "\n".join(out)
+
+
+def _summary_fn(spec: FrameSpec, names: dict[tuple, tuple[str, dict]]) -> str:
+    """SUMMARY.<cls>(v, tbl): the kind's Info template over values v (tbl: table ids)."""
+    parts = []
+    for literal, name, conv in framespec.template_parts(spec.info):
+        if literal:
+            parts.append(_lua_str(literal))
+        if name is None:
+            continue
+        v = f"v.{name}"
+        if conv == "name":
+            f = spec.field(name)
+            key = tuple(sorted((f.values or {}).items()))
+            table = names.setdefault(key, (f"NAMES{len(names) + 1}", f.values or {}))[0]
+            parts.append(f"code_name({table}, {v}, {_lua_str(f.unknown)})")
+        elif conv == "hex32":
+            parts.append(f"hex32({v})")
+        elif conv == "table":
+            parts.append(f"({v} == nil and \"?\" or tbl({v}))")
+        elif conv == "list":
+            parts.append("records_summary(v)")
+        else:
+            parts.append(f"dec({v})")
+    return f"SUMMARY.{spec.name} = function(v, tbl) return {' .. '.join(parts)} end"
+
+
+def _frame_rules_lua() -> list[str]:
+    """Class selection, response rules, Info templates and texts, from framespec."""
+    out = []
+    by_code = {c: s.name for s in framespec.FRAMES for c in s.codes}
+    out.append(f"local BY_CODE = {_lua_map(by_code)}")
+    rules = []
+    for req, rule in sorted(framespec.response_rules().items()):
+        items = [f"[{'other' if k is None else f'0x{k:02X}'}] = {_lua_str(v)}"
+                 .replace("[other]", "other") for k, v in sorted(
+                     rule.items(), key=lambda kv: -1 if kv[0] is None else kv[0])]
+        rules.append(f"{req} = {{{', '.join(items)}}}")
+    out.append("local RESPONSE_RULES = {" + ", ".join(rules) + "}")
+    guesses = []
+    for code, tries in sorted(framespec.guess_rules().items()):
+        alts = ", ".join("{" + _lua_str(n) + ("" if shape is None else ", " + (
+            _lua_str(shape) if isinstance(shape, str) else str(shape))) + "}" for n, shape in tries)
+        guesses.append(f"[{code}] = {{{alts}}}")
+    out.append("local GUESS = {" + ", ".join(guesses) + "}")
+    out.append(f"local PROBLEMS = {_lua_map(framespec.PROBLEMS, key=str)}"
+               .replace("[", "").replace("] =", " ="))
+    out.append(f"local MALFORMED = {_lua_str(framespec.MALFORMED)}")
+    out.append("local NOTES = {" + ", ".join(
+        f"{k} = {{{_lua_str(g)}, {_lua_str(t)}}}" for k, (g, t) in framespec.NOTES.items()) + "}")
+    out.append("local INFO = {" + ", ".join(
+        f"{k} = {_lua_str(t)}" for k, t in framespec.INFO.items()) + "}")
+    names: dict[tuple, tuple[str, dict]] = {}
+    fns = [_summary_fn(s, names) for s in framespec.SPECS.values()]
+    for table, values in names.values():
+        out.append(f"local {table} = {_lua_map(values, key=str)}")
+    out.append("local SUMMARY = {}")
+    out.append("local code_name, hex32, dec, records_summary  -- defined by the runtime")
+    out.extend(fns)
+    return out
 
 
 def _protofield(wf: WSField) -> str:
@@ -463,8 +524,8 @@ def _specs_lua() -> list[str]:
     return out
 
 
-def _classes_where(pred) -> list[str]:
-    return [c.__name__ for c in frame_classes() if pred(c) and not c.__name__.startswith("_")]
+def _kinds(*families: str) -> list[str]:
+    return [sp.name for sp in framespec.FRAMES if sp.family in families]
 
 
 def generate() -> str:
@@ -478,6 +539,7 @@ def generate() -> str:
     w("-- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install")
     w("")
     w('local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")')
+    w("local sfmt = string.format")
     w("")
     w("-- ---- protocol facts (from the Python definitions) ----")
     consts = {
@@ -490,6 +552,7 @@ def generate() -> str:
         "SEQUENCE_ERROR": frames.SEQUENCE_ERROR,
         "MAX_RESPONSE_CODE": frames.MAX_RESPONSE_CODE,
         "TLS_HANDSHAKE": frames.TLS_HANDSHAKE,
+        "TLS_RECORD_MAJOR": frames.TLS_RECORD_MAJOR,
         "TLS_CLIENT_KEY_EXCHANGE": frames.TLS_CLIENT_KEY_EXCHANGE,
         "PSK_IDENTITY_AT": frames.PSK_IDENTITY_AT + 1,  # 1-based in Lua
         "PSK_IDENTITY_LEN": frames.PSK_IDENTITY_LEN,
@@ -523,21 +586,23 @@ def generate() -> str:
     rc4_req = {code: cls.__name__ for code, cls in frames.RC4_REQUESTS.items()}
     w(f"local RC4_REQUEST_CLASS = {_lua_map(rc4_req)}")
     sets = {
-        "RC4_REQUEST_CLASSES": _classes_where(lambda c: issubclass(c, frames._RC4Request)),
-        "RC4_RESPONSE_CLASSES": _classes_where(lambda c: issubclass(c, frames._RC4Response)),
-        "WRITE_CLASSES": [frames.RC4_REQUESTS[c].__name__ for c in sorted(frames.WRITE_CODES)],
+        "RC4_REQUEST_CLASSES": _kinds("request"),
+        "RC4_RESPONSE_CLASSES": _kinds("response"),
+        "PAIRED_REQUEST_CLASSES": list(framespec.response_rules()),
         "READ_CLASSES": [frames.RC4_REQUESTS[c].__name__ for c in sorted(frames.READ_CODES)],
-        "OFFSET_CLASSES": _classes_where(lambda c: getattr(c, "has_offset", False)),
+        "OFFSET_CLASSES": [sp.name for sp in framespec.FRAMES if sp.field("offset")],
     }
     for name, members in sets.items():
         w(f"local {name} = {_lua_set(_lua_str(m) for m in members)}")
     w("")
     w("-- ---- frame classes: field lists the runtime walks ----")
-    w("local CLASSES = {}")
-    for cls in [*frame_classes(MEP), frames.MEPTLSRecord]:
-        if cls.__name__.startswith("_"):
-            continue
-        w(_class_spec(cls))
+    w("-- ---- class selection, Info templates, problem and expert texts ----")
+    out.extend(_frame_rules_lua())
+    w("")
+    w("local CLASSES, CHECK_FN = {}, {}")
+    for sp in framespec.SPECS.values():
+        w(_checks_fn(sp))
+        w(_class_spec(sp))
     w("")
     w("-- ---- fields ----")
     w("local F = {}")
@@ -574,8 +639,8 @@ def generate() -> str:
     w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
     w("")
     decoders = ["local FAST, FAST_ITEMS = {}, {}"]
-    for cls in frame_classes(MEP):
-        code = None if cls.__name__.startswith("_") else _fast_decoder(cls)
+    for sp in framespec.FRAMES:
+        code = _fast_decoder(sp)
         if code:
             decoders.append(code)
     runtime = RUNTIME.read_text()

@@ -4,6 +4,7 @@
 -- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install
 
 local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")
+local sfmt = string.format
 
 -- ---- protocol facts (from the Python definitions) ----
 local LEN_LEN = 2
@@ -15,6 +16,7 @@ local MANUFACTURER_BASE = 2048
 local SEQUENCE_ERROR = 12
 local MAX_RESPONSE_CODE = 12
 local TLS_HANDSHAKE = 22
+local TLS_RECORD_MAJOR = 3
 local TLS_CLIENT_KEY_EXCHANGE = 16
 local PSK_IDENTITY_AT = 7
 local PSK_IDENTITY_LEN = 3
@@ -136,27 +138,60 @@ local TABLE_NAMES = {
 }
 local RC4_REQUEST_CLASS = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite"}
 local RC4_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true}
-local RC4_RESPONSE_CLASSES = {["MEPReadResponse"] = true, ["MEPWriteResponse"] = true, ["MEPErrorResponse"] = true, ["MEPSequenceResponse"] = true}
-local WRITE_CLASSES = {["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true}
+local RC4_RESPONSE_CLASSES = {["MEPReadResponse"] = true, ["MEPWriteResponse"] = true, ["MEPSequenceResponse"] = true, ["MEPErrorResponse"] = true}
+local PAIRED_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSRequest"] = true}
 local READ_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true}
 local OFFSET_CLASSES = {["MEPPartialTableRead"] = true, ["MEPPartialTableWrite"] = true}
 
 -- ---- frame classes: field lists the runtime walks ----
-local CLASSES = {}
+-- ---- class selection, Info templates, problem and expert texts ----
+local BY_CODE = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite", [0x57] = "MEPTLSRequest", [0x58] = "MEPTLSRequest", [0x59] = "MEPTLSRequest", [0x80] = "MEPTLSRequest"}
+local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPFullTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPTLSRequest = {other = "MEPTLSResponse"}}
+local GUESS = {[0] = {{"MEPTLSResponse", "records"}, {"MEPWriteResponse", 9}, {"MEPReadResponse"}}, [1] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [2] = {{"MEPErrorResponse"}}, [3] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [4] = {{"MEPErrorResponse"}}, [5] = {{"MEPErrorResponse"}}, [6] = {{"MEPErrorResponse"}}, [7] = {{"MEPErrorResponse"}}, [8] = {{"MEPErrorResponse"}}, [9] = {{"MEPErrorResponse"}}, [10] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [11] = {{"MEPErrorResponse"}}, [12] = {{"MEPSequenceResponse"}}}
+local PROBLEMS = {count = "%s is %d but %d %s byte(s) follow", cut = "%s cut short: %d of %d byte(s)", empty = "empty capture record", left_over = "%d byte(s) left over in the body", missing = "missing: %s", short = "%d byte(s), %s needs at least %d", too_long = "length %d exceeds the maximum body of %d bytes", trailing = "%d byte(s) after the last TLS record", truncated = "truncated: %d of %d body bytes present"}
+local MALFORMED = "Malformed MEP frame: %s"
+local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}}
+local INFO = {request_in = " [request in %d, %d ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)"}
+local NAMES1 = {[48] = "Full Table Read", [63] = "Partial Table Read", [64] = "Full Table Write", [79] = "Partial Table Write"}
+local NAMES2 = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}
+local NAMES3 = {[87] = "TLS Terminate", [88] = "TLS Handshake", [89] = "TLS Handshake Continue", [128] = "TLS Table"}
+local NAMES4 = {[0] = "Success", [1] = "TLS error", [3] = "Invalid identity or key", [10] = "Invalid service sequence state"}
+local NAMES5 = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "Handshake", [23] = "Application Data", [24] = "Heartbeat"}
+local SUMMARY = {}
+local code_name, hex32, dec, records_summary  -- defined by the runtime
+SUMMARY.MEP = function(v, tbl) return "MEP frame len=" .. dec(v.length) end
+SUMMARY.MEPAlert = function(v, tbl) return "Alert" end
+SUMMARY.MEPFullTableRead = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
+SUMMARY.MEPPartialTableRead = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
+SUMMARY.MEPFullTableWrite = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
+SUMMARY.MEPPartialTableWrite = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
+SUMMARY.MEPReadResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") .. " cnt=" .. dec(v.count) end
+SUMMARY.MEPWriteResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") end
+SUMMARY.MEPSequenceResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") .. " seq=" .. hex32(v.sequence) end
+SUMMARY.MEPErrorResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") end
+SUMMARY.MEPTLSRequest = function(v, tbl) return code_name(NAMES3, v.code, "TLS request") .. " [" .. records_summary(v) .. "]" end
+SUMMARY.MEPTLSResponse = function(v, tbl) return "TLS " .. code_name(NAMES4, v.code, "code 0x%02X") .. " [" .. records_summary(v) .. "]" end
+SUMMARY.MEPUnknown = function(v, tbl) return "Unknown body, " .. dec(v.length) .. " bytes" end
+SUMMARY.MEPTLSRecord = function(v, tbl) return code_name(NAMES5, v.content_type, "type %d") end
+
+local CLASSES, CHECK_FN = {}, {}
+CHECK_FN.MEP = function(v)  end
 CLASSES.MEP = {
-    name = "MEP", min_len = 2, checks = {},
+    name = "MEP", min_len = 2, check = CHECK_FN.MEP,
     fields = {
         {"mep.length", "u", 2, "length"}
     },
 }
+CHECK_FN.MEPAlert = function(v)  end
 CLASSES.MEPAlert = {
-    name = "MEP Alert", min_len = 2, checks = {},
+    name = "MEP Alert", min_len = 2, check = CHECK_FN.MEPAlert,
     fields = {
         {"mep.length", "u", 2, "length"}
     },
 }
+CHECK_FN.MEPFullTableRead = function(v)  end
 CLASSES.MEPFullTableRead = {
-    name = "MEP Full Table Read", min_len = 19, checks = {},
+    name = "MEP Full Table Read", min_len = 19, check = CHECK_FN.MEPFullTableRead,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.request_code", "u", 1, "request_code"},
@@ -166,8 +201,9 @@ CLASSES.MEPFullTableRead = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPPartialTableRead = function(v)  end
 CLASSES.MEPPartialTableRead = {
-    name = "MEP Partial Table Read", min_len = 22, checks = {},
+    name = "MEP Partial Table Read", min_len = 22, check = CHECK_FN.MEPPartialTableRead,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.request_code", "u", 1, "request_code"},
@@ -178,8 +214,9 @@ CLASSES.MEPPartialTableRead = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPFullTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
 CLASSES.MEPFullTableWrite = {
-    name = "MEP Full Table Write", min_len = 19, checks = {"count"},
+    name = "MEP Full Table Write", min_len = 19, check = CHECK_FN.MEPFullTableWrite,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.request_code", "u", 1, "request_code"},
@@ -190,8 +227,9 @@ CLASSES.MEPFullTableWrite = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPPartialTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
 CLASSES.MEPPartialTableWrite = {
-    name = "MEP Partial Table Write", min_len = 22, checks = {"count"},
+    name = "MEP Partial Table Write", min_len = 22, check = CHECK_FN.MEPPartialTableWrite,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.request_code", "u", 1, "request_code"},
@@ -203,8 +241,9 @@ CLASSES.MEPPartialTableWrite = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPReadResponse = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
 CLASSES.MEPReadResponse = {
-    name = "MEP Read Response", min_len = 13, checks = {"count"},
+    name = "MEP Read Response", min_len = 13, check = CHECK_FN.MEPReadResponse,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -213,24 +252,18 @@ CLASSES.MEPReadResponse = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPWriteResponse = function(v)  end
 CLASSES.MEPWriteResponse = {
-    name = "MEP Write Response", min_len = 11, checks = {},
+    name = "MEP Write Response", min_len = 11, check = CHECK_FN.MEPWriteResponse,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
-CLASSES.MEPErrorResponse = {
-    name = "MEP Error Response", min_len = 11, checks = {},
-    fields = {
-        {"mep.length", "u", 2, "length"},
-        {"mep.response_code", "u", 1, "response_code"},
-        {"mep.digest", "fixed", 8, "digest"}
-    },
-}
+CHECK_FN.MEPSequenceResponse = function(v)  end
 CLASSES.MEPSequenceResponse = {
-    name = "MEP Invalid Sequence Response", min_len = 15, checks = {},
+    name = "MEP Invalid Sequence Response", min_len = 15, check = CHECK_FN.MEPSequenceResponse,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -238,34 +271,47 @@ CLASSES.MEPSequenceResponse = {
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPErrorResponse = function(v)  end
+CLASSES.MEPErrorResponse = {
+    name = "MEP Error Response", min_len = 11, check = CHECK_FN.MEPErrorResponse,
+    fields = {
+        {"mep.length", "u", 2, "length"},
+        {"mep.response_code", "u", 1, "response_code"},
+        {"mep.digest", "fixed", 8, "digest"}
+    },
+}
+CHECK_FN.MEPTLSRequest = function(v) if v.records ~= nil and v.data ~= nil and #v.records > 0 and #v.data > 0 then return sfmt(PROBLEMS.trailing, #v.data) end end
 CLASSES.MEPTLSRequest = {
-    name = "MEP TLS Request", min_len = 3, checks = {"tls_trailing"},
+    name = "MEP TLS Request", min_len = 3, check = CHECK_FN.MEPTLSRequest,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.tls.code", "u", 1, "code"},
         {"records", "records", "MEPTLSRecord", "records"},
-        {"mep.tls.data", "rest", 0, "data"}
+        {"mep.tls.data", "tail", 0, "data"}
     },
 }
+CHECK_FN.MEPTLSResponse = function(v) if v.records ~= nil and v.data ~= nil and #v.records > 0 and #v.data > 0 then return sfmt(PROBLEMS.trailing, #v.data) end end
 CLASSES.MEPTLSResponse = {
-    name = "MEP TLS Response", min_len = 3, checks = {"tls_trailing"},
+    name = "MEP TLS Response", min_len = 3, check = CHECK_FN.MEPTLSResponse,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.tls.code", "u", 1, "code"},
         {"records", "records", "MEPTLSRecord", "records"},
-        {"mep.tls.data", "rest", 0, "data"}
+        {"mep.tls.data", "tail", 0, "data"}
     },
 }
+CHECK_FN.MEPUnknown = function(v)  end
 CLASSES.MEPUnknown = {
-    name = "MEP Unknown Body", min_len = 11, checks = {},
+    name = "MEP Unknown Body", min_len = 11, check = CHECK_FN.MEPUnknown,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.data", "tail", 8, "data"},
         {"mep.digest", "fixed", 8, "digest"}
     },
 }
+CHECK_FN.MEPTLSRecord = function(v) if v.length ~= nil and v.content ~= nil and #v.content < v.length then return sfmt(PROBLEMS.cut, "content", #v.content, v.length) end end
 CLASSES.MEPTLSRecord = {
-    name = "TLS Record", min_len = 5, checks = {"content_length"},
+    name = "TLS Record", min_len = 5, check = CHECK_FN.MEPTLSRecord,
     fields = {
         {"mep.tls.record.content_type", "u", 1, "content_type"},
         {"mep.tls.record.version", "u", 2, "version"},
@@ -2454,16 +2500,6 @@ local sbyte, schar, sfmt = string.byte, string.char, string.format
 
 -- ---- small helpers -----------------------------------------------------------
 
-local function pystr(v)  -- as Python prints it: nil is None
-    if v == nil then return "None" end
-    return tostring(v)
-end
-
-local function hex32(v)
-    if v == nil then return "None" end
-    return sfmt("0x%08X", v)
-end
-
 local function table_tag(tid)
     if tid < MANUFACTURER_BASE then return sfmt("BT%02d", tid) end
     if tid < MANUFACTURER_BASE + 2048 then return sfmt("ET%02d", tid - MANUFACTURER_BASE) end
@@ -2497,7 +2533,7 @@ end
 
 local function looks_like_record(s, i)  -- s: string, i: 1-based start
     if #s - i + 1 < 5 then return false end
-    return TLS_CONTENT_TYPES[sbyte(s, i)] ~= nil and sbyte(s, i + 1) == 3
+    return TLS_CONTENT_TYPES[sbyte(s, i)] ~= nil and sbyte(s, i + 1) == TLS_RECORD_MAJOR
 end
 
 -- ---- digest (guide, Appendix A) -------------------------------------------------
@@ -2805,70 +2841,61 @@ end
 
 -- ---- frame classes -------------------------------------------------------------------
 
--- The class of a body: the bytes of s from i (a frame's from LEN_LEN + 1).
+-- The class of a body (the bytes of s from i), by the generated rules: requests
+-- by their code, a lone response by its shape, a paired one by its request.
 local function guess_response(s, i)
-    local code = sbyte(s, i)
-    if TLS_RESPONSE_CODES[code] and looks_like_record(s, i + 1) then return "MEPTLSResponse" end
-    if code == 0 then
-        if #s - i + 1 == 1 + DIGEST_LEN then return "MEPWriteResponse" end
-        return "MEPReadResponse"
+    for _, g in ipairs(GUESS[sbyte(s, i)]) do
+        local shape = g[2]
+        if shape == nil or #s - i + 1 == shape
+                or (shape == "records" and looks_like_record(s, i + 1)) then
+            return g[1]
+        end
     end
-    if code == SEQUENCE_ERROR then return "MEPSequenceResponse" end
-    return "MEPErrorResponse"
 end
 
 local function body_class(s, i)
     if #s < i then return "MEP" end
     local code = sbyte(s, i)
-    if RC4_REQUEST_CLASS[code] then return RC4_REQUEST_CLASS[code] end
-    if TLS_REQUEST_CODES[code] then return "MEPTLSRequest" end
+    if BY_CODE[code] then return BY_CODE[code] end
     if code <= MAX_RESPONSE_CODE then return guess_response(s, i) end
     return "MEPUnknown"
 end
 
 local function response_class(req_cls, s, i)
-    if req_cls == "MEPTLSRequest" then return "MEPTLSResponse" end
-    local code = sbyte(s, i)
-    if code == 0 then
-        if WRITE_CLASSES[req_cls] then return "MEPWriteResponse" end
-        return "MEPReadResponse"
-    end
-    if code == SEQUENCE_ERROR then return "MEPSequenceResponse" end
-    return "MEPErrorResponse"
+    local rules = RESPONSE_RULES[req_cls]
+    return rules[sbyte(s, i)] or rules.other
 end
 
 -- ---- field interpreter -----------------------------------------------------------------
 -- Walks a class's field list over a string, as scapy does: a field with no
 -- bytes left (other than a byte-string field) or cut in the middle is
--- missing, and so is every field after it.  Returns the list of
--- {abbrev, value, start, len} (start 1-based in s), the end position and
--- whether anything was wrong.
+-- missing, and so is every field after it.  Appends {abbrev, value, start,
+-- len} (start 1-based in s) to out and the problem texts to problems (a
+-- record's after its frame's); returns the end position and the values.
 
-local CHECK_FN = {}
-
-local function walk(spec, s, i, stop, out, problems)
+local function walk(spec, s, i, stop, out, problems, later)
     local vals = {}
-    if stop - i + 1 < spec.min_len then problems[#problems + 1] = "short" end
-    local missing = false
+    if stop - i + 1 < spec.min_len then
+        problems[#problems + 1] = sfmt(PROBLEMS.short, stop - i + 1, spec.name, spec.min_len)
+    end
+    local missing
     for _, f in ipairs(spec.fields) do
         local ab, kind, arg = f[1], f[2], f[3]
         local left = stop - i + 1
-        if missing then break end
-        if kind == "u" then
-            if left < arg then
-                missing = true
-            else
-                local v = be(s, i, arg)
-                vals[f[4]] = v
-                local k = #out
-                out[k + 1], out[k + 2], out[k + 3], out[k + 4] = ab, v, i, arg
-                i = i + arg
-            end
+        if missing or (kind == "u" and left < arg) then
+            missing = missing or {}
+            missing[#missing + 1] = f[4]
+        elseif kind == "u" then
+            local v = be(s, i, arg)
+            vals[f[4]] = v
+            local k = #out
+            out[k + 1], out[k + 2], out[k + 3], out[k + 4] = ab, v, i, arg
+            i = i + arg
         elseif kind == "records" then
             local recs = {}
             while i <= stop and looks_like_record(s, i) do
                 local rec, rstart = {}, i
-                i = walk(CLASSES[arg], s, i, stop, rec, problems)
+                i = walk(CLASSES[arg], s, i, stop, rec, later, later)
                 recs[#recs + 1] = rec
                 local k = #out
                 out[k + 1], out[k + 2], out[k + 3], out[k + 4] = "record", rec, rstart, i - rstart
@@ -2878,7 +2905,6 @@ local function walk(spec, s, i, stop, out, problems)
             local n
             if kind == "fixed" then n = math.min(arg, left)
             elseif kind == "tail" then n = math.max(0, left - arg)
-            elseif kind == "rest" then n = left
             else n = math.min(vals[arg] or 0, left) end  -- "ref": length in an earlier field
             local v = s:sub(i, i + n - 1)
             vals[f[4]] = v
@@ -2889,23 +2915,10 @@ local function walk(spec, s, i, stop, out, problems)
             i = i + n
         end
     end
-    if missing then problems[#problems + 1] = "missing" end
-    if not missing then
-        for _, c in ipairs(spec.checks) do
-            if CHECK_FN[c](vals) then problems[#problems + 1] = c end
-        end
-    end
+    if missing then problems[#problems + 1] = sfmt(PROBLEMS.missing, table.concat(missing, ", ")) end
+    local problem = spec.check(vals)
+    if problem then problems[#problems + 1] = problem end
     return i, vals
-end
-
-CHECK_FN.count = function(v)
-    return v.count ~= nil and v.data ~= nil and v.count ~= #v.data
-end
-CHECK_FN.tls_trailing = function(v)
-    return v.data ~= nil and #v.data > 0 and v.records ~= nil and #v.records > 0
-end
-CHECK_FN.content_length = function(v)
-    return v.length ~= nil and v.content ~= nil and #v.content < v.length
 end
 
 -- Decode one frame's bytes (length field included) as class cls into st:
@@ -2966,7 +2979,8 @@ FAST.MEPFullTableWrite = function(s, n, t)
     local b1, b2, b3, b4, b5, b6, b7 = sbyte(s, 1, 7)
     t.length, t.request_code, t.table_id, t.count, t.data, t.sequence =
         b1 * 256 + b2, b3, b4 * 256 + b5, b6 * 256 + b7, s:sub(8, n - 12), be(s, n - 11, 4)
-    return (CHECK_FN.count(t) and "count") or nil
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
 end
 FAST_ITEMS.MEPFullTableWrite = function(s, n, v)
     local items = {"mep.length", v.length, 1, 2, "mep.request_code", v.request_code, 3, 1, "mep.table_id", v.table_id, 4, 2, "mep.count", v.count, 6, 2}
@@ -2986,7 +3000,8 @@ FAST.MEPPartialTableWrite = function(s, n, t)
     local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 = sbyte(s, 1, 10)
     t.length, t.request_code, t.table_id, t.offset, t.count, t.data, t.sequence =
         b1 * 256 + b2, b3, b4 * 256 + b5, (b6 * 256 + b7) * 256 + b8, b9 * 256 + b10, s:sub(11, n - 12), be(s, n - 11, 4)
-    return (CHECK_FN.count(t) and "count") or nil
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
 end
 FAST_ITEMS.MEPPartialTableWrite = function(s, n, v)
     local items = {"mep.length", v.length, 1, 2, "mep.request_code", v.request_code, 3, 1, "mep.table_id", v.table_id, 4, 2, "mep.offset", v.offset, 6, 3, "mep.count", v.count, 9, 2}
@@ -3006,7 +3021,8 @@ FAST.MEPReadResponse = function(s, n, t)
     local b1, b2, b3, b4, b5 = sbyte(s, 1, 5)
     t.length, t.response_code, t.count, t.data =
         b1 * 256 + b2, b3, b4 * 256 + b5, s:sub(6, n - 8)
-    return (CHECK_FN.count(t) and "count") or nil
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
 end
 FAST_ITEMS.MEPReadResponse = function(s, n, v)
     local items = {"mep.length", v.length, 1, 2, "mep.response_code", v.response_code, 3, 1, "mep.count", v.count, 4, 2}
@@ -3030,17 +3046,6 @@ FAST_ITEMS.MEPWriteResponse = function(s, n, v)
     local items = {"mep.length", v.length, 1, 2, "mep.response_code", v.response_code, 3, 1, "mep.digest", s:sub(4, 11), 4, 8}
     return items
 end
-FAST.MEPErrorResponse = function(s, n, t)
-    if n ~= 11 then return false end
-    local b1, b2, b3 = sbyte(s, 1, 3)
-    t.length, t.response_code =
-        b1 * 256 + b2, b3
-    return nil
-end
-FAST_ITEMS.MEPErrorResponse = function(s, n, v)
-    local items = {"mep.length", v.length, 1, 2, "mep.response_code", v.response_code, 3, 1, "mep.digest", s:sub(4, 11), 4, 8}
-    return items
-end
 FAST.MEPSequenceResponse = function(s, n, t)
     if n ~= 15 then return false end
     local b1, b2, b3, b4, b5, b6, b7 = sbyte(s, 1, 7)
@@ -3052,8 +3057,19 @@ FAST_ITEMS.MEPSequenceResponse = function(s, n, v)
     local items = {"mep.length", v.length, 1, 2, "mep.response_code", v.response_code, 3, 1, "mep.sequence", v.sequence, 4, 4, "mep.digest", s:sub(8, 15), 8, 8}
     return items
 end
+FAST.MEPErrorResponse = function(s, n, t)
+    if n ~= 11 then return false end
+    local b1, b2, b3 = sbyte(s, 1, 3)
+    t.length, t.response_code =
+        b1 * 256 + b2, b3
+    return nil
+end
+FAST_ITEMS.MEPErrorResponse = function(s, n, v)
+    local items = {"mep.length", v.length, 1, 2, "mep.response_code", v.response_code, 3, 1, "mep.digest", s:sub(4, 11), 4, 8}
+    return items
+end
 FAST.MEPUnknown = function(s, n, t)
-    if n < 10 then return false end
+    if n < 11 then return false end
     local b1, b2 = sbyte(s, 1, 2)
     t.length, t.data =
         b1 * 256 + b2, s:sub(3, n - 8)
@@ -3071,18 +3087,28 @@ FAST_ITEMS.MEPUnknown = function(s, n, v)
     return items
 end
 
+local function add_problem(st, p)
+    local problems = st.problems
+    if problems == nil then
+        st.problems = {p}
+    else
+        problems[#problems + 1] = p
+    end
+end
+
 local function decode_frame(st, cls, frame)
     local fast = FAST[cls]
     if fast then
         local problem = fast(frame, #frame, st)
         if problem ~= false then
-            if problem then st.problems = {problem} end
+            if problem then add_problem(st, problem) end
             return st
         end
     end
-    local items, problems = {}, {}
-    local i, vals = walk(CLASSES[cls], frame, 1, #frame, items, problems)
-    if i <= #frame then problems[#problems + 1] = "left over" end
+    local items, problems, later = {}, st.problems or {}, {}
+    local i, vals = walk(CLASSES[cls], frame, 1, #frame, items, problems, later)
+    if i <= #frame then problems[#problems + 1] = sfmt(PROBLEMS.left_over, #frame - i + 1) end
+    for _, p in ipairs(later) do problems[#problems + 1] = p end
     st.vals, st.items = vals, items
     if #problems > 0 then st.problems = problems end
     return vals
@@ -3090,24 +3116,37 @@ end
 
 -- ---- one-line summaries (scapy's mysummary) -------------------------------------------
 
-local function records_summary(vals)
+hex32 = function(v)
+    if v == nil then return "None" end
+    return sfmt("0x%08X", v)
+end
+
+dec = function(v)
+    if v == nil then return "None" end
+    return sfmt("%d", v)
+end
+
+code_name = function(names, code, fallback)
+    if code == nil then return "?" end
+    return names[code] or sfmt(fallback, code)
+end
+
+-- A record list: each record's summary (a ClientKeyExchange with its PSK identity).
+records_summary = function(vals)
     local recs = vals.records
-    if recs == nil or #recs == 0 then
-        return sfmt("%d byte(s)", #(vals.data or ""))
-    end
+    if recs == nil or #recs == 0 then return sfmt(INFO.records_empty, #(vals.data or "")) end
     local parts = {}
     for _, rec in ipairs(recs) do
         local rv = {}
         for k = 1, #rec, 4 do rv[rec[k]] = rec[k + 1] end
-        local ct = rv["mep.tls.record.content_type"]
-        local text = TLS_CONTENT_TYPES[ct] or sfmt("type %d", ct)
-        local c = rv["mep.tls.record.content"]
+        local ct, c = rv["mep.tls.record.content_type"], rv["mep.tls.record.content"]
+        local text = SUMMARY.MEPTLSRecord({content_type = ct})
         local at = PSK_IDENTITY_AT
         if ct == TLS_HANDSHAKE and c and #c >= at + PSK_IDENTITY_LEN - 1
                 and sbyte(c, 1) == TLS_CLIENT_KEY_EXCHANGE
                 and be(c, at - 2, 2) == PSK_IDENTITY_LEN then
             local kid = sbyte(c, at + 2)
-            text = text .. sfmt(" (PSK client %d, %s)", sbyte(c, at) + 256 * sbyte(c, at + 1),
+            text = text .. sfmt(INFO.psk, sbyte(c, at) + 256 * sbyte(c, at + 1),
                                 PSK_KEY_IDS[kid] or tostring(kid))
         end
         parts[#parts + 1] = text
@@ -3115,34 +3154,8 @@ local function records_summary(vals)
     return table.concat(parts, ", ")
 end
 
-local function code_name(names, code, fallback)
-    if code == nil then return "?" end
-    return names[code] or sfmt(fallback, code)
-end
-
 local function mysummary(st)  -- st's values decoded as st.cls
-    local v, cls = st.vals or st, st.cls
-    if cls == "MEPAlert" then return "Alert" end
-    if cls == "MEP" then return "MEP frame len=" .. pystr(v.length) end
-    if cls == "MEPUnknown" then return sfmt("Unknown body, %d bytes", v.length) end
-    if RC4_REQUEST_CLASSES[cls] then
-        local t = {table_tag(v.table_id or 0)}
-        if OFFSET_CLASSES[cls] then t[#t + 1] = "off=" .. pystr(v.offset) end
-        t[#t + 1] = "cnt=" .. pystr(v.count)
-        t[#t + 1] = "seq=" .. hex32(v.sequence)
-        return (REQUEST_CODES[v.request_code] or "Request") .. " " .. table.concat(t, " ")
-    end
-    if cls == "MEPTLSRequest" then
-        return (TLS_REQUEST_CODES[v.code] or "TLS request") .. " [" .. records_summary(v) .. "]"
-    end
-    if cls == "MEPTLSResponse" then
-        return "TLS " .. code_name(TLS_RESPONSE_CODES, v.code, "code 0x%02X") ..
-            " [" .. records_summary(v) .. "]"
-    end
-    local text = code_name(RESPONSE_CODES, v.response_code, "Response 0x%02X")
-    if cls == "MEPReadResponse" then text = text .. " cnt=" .. pystr(v.count) end
-    if cls == "MEPSequenceResponse" then text = text .. " seq=" .. hex32(v.sequence) end
-    return text
+    return SUMMARY[st.cls](st.vals or st, table_tag)
 end
 
 -- ---- capture context (pairing, verification, timing) --------------------------------------
@@ -3680,18 +3693,19 @@ local function infer_direction(first)
     return nil
 end
 
-local function note(st, group, text)  -- notes: nil until the first one
+local function note(st, key, ...)  -- NOTES[key] formatted; st.notes: nil until the first
+    local n = NOTES[key]
     local notes = st.notes
     if notes == nil then
-        st.notes = {{group, text}}
+        st.notes = {{n[1], sfmt(n[2], ...)}}
     else
-        notes[#notes + 1] = {group, text}
+        notes[#notes + 1] = {n[1], sfmt(n[2], ...)}
     end
 end
 
 local function set_no_response(st)
     st.no_response = true
-    note(st, "no_response", "No response to this request")
+    note(st, "no_response")
 end
 
 local VERIFY, DECRYPT = true, true  -- the preferences, read with the keys
@@ -3721,7 +3735,7 @@ local function ctx_request(st)
             if seal == nil then
                 if not looks_tls then
                     st.digest_status = DIGEST_BAD
-                    note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")
+                    note(st, "bad_request_digest")
                 end
             else
                 st.digest_status, st.key, st.seal = DIGEST_GOOD, seal.key.name, seal
@@ -3747,12 +3761,11 @@ local function ctx_request(st)
         if same then
             local original = prev.original or prev
             st.original, st.retransmission_of = original, original.number
-            note(st, "retransmission", "Retransmission of frame " .. original.number)
+            note(st, "retransmission", original.number)
         end
         local gap = st.time - prev.time
         if gap < MIN_REQUEST_SPACING then
-            note(st, "timing", sfmt("Request %.0f ms after the previous one " ..
-                "(the meter serves at most one request per 100 ms)", gap * 1000))
+            note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
         end
     end
     local pending = S.pending
@@ -3769,11 +3782,11 @@ local function ctx_response(st, length)  -- length: the frame's length field
     local rawlen = #frame - LEN_LEN  -- a response has a body
     if length > MAX_BODY or rawlen < length then
         -- no meter sends this: line noise or a cut frame answers nothing
-        note(st, "unpaired", "Broken frame: not taken as the response to any request")
+        note(st, "broken")
         return
     end
     if req == nil then
-        note(st, "unpaired", "Response with no request waiting for it")
+        note(st, "unpaired")
         if RC4_RESPONSE_CLASSES[st.cls] and rawlen > DIGEST_LEN then
             st.digest_status = DIGEST_UNVERIFIED
         end
@@ -3786,34 +3799,24 @@ local function ctx_response(st, length)  -- length: the frame's length field
     local response_time = st.time - req.time
     local deadline = RESPONSE_TIMEOUT + #req.frame * 10.0 / BAUD  -- body and length field
     if response_time > deadline then
-        note(st, "timing", sfmt("Response %.0f ms after its request (the client gives up after %.0f ms)",
-            response_time * 1000, RESPONSE_TIMEOUT * 1000))
+        note(st, "late", response_time * 1000, RESPONSE_TIMEOUT * 1000)
     end
     local seal = req.seal
     if seal then
         req.seal = nil  -- no other response will use it: let it go
         local plain, ok, decrypted = open_response(st.frame, seal)
         st.digest_status = ok and DIGEST_GOOD or DIGEST_BAD
-        if ok then st.key = req.key else note(st, "bad_digest", "Response digest does not match its request") end
+        if ok then st.key = req.key else note(st, "bad_response_digest") end
         if decrypted then st.encrypted, st.plain = true, plain end
     elseif req.digest_status ~= nil and rawlen > DIGEST_LEN then
         st.digest_status = DIGEST_UNVERIFIED
     end
-    if RC4_REQUEST_CLASSES[req.cls] or req.cls == "MEPTLSRequest" then
+    if PAIRED_REQUEST_CLASSES[req.cls] then
         if st.plain then
             st.cls = response_class(req.cls, st.plain, 1)
         else
             st.cls = response_class(req.cls, frame, LEN_LEN + 1)
         end
-    end
-end
-
-local function add_problem(st, p)
-    local problems = st.problems
-    if problems == nil then
-        st.problems = {p}
-    else
-        problems[#problems + 1] = p
     end
 end
 
@@ -3832,6 +3835,10 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
     local st = {number = number, time = time, cls = cls, frame = frame,
                 direction = direction, kind = nil, digest_status = nil, length = nil,
                 count = nil}
+    if length > MAX_BODY then add_problem(st, sfmt(PROBLEMS.too_long, length, MAX_BODY)) end
+    if nf >= LEN_LEN and nf < LEN_LEN + length then
+        add_problem(st, sfmt(PROBLEMS.truncated, nf - LEN_LEN, length))
+    end
     local first = sbyte(frame, LEN_LEN + 1)  -- nil: no body
     if direction == nil then
         direction = infer_direction(first)
@@ -3840,7 +3847,7 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
     end
     if cls == "MEPAlert" then
         st.kind = "alert"
-        note(st, "alert", "Alert sequence: the meter asks the client to read ET13")
+        note(st, "alert")
     elseif first == nil then
         -- a bare or broken length field: nothing to pair
     elseif direction == TO_METER then
@@ -3864,12 +3871,12 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
         local code = vals.response_code
         local rcls = RC4_RESPONSE_CLASSES[st.cls]
         if rcls and code ~= nil and code ~= 0 then
-            note(st, "error_response", "Error response: " .. code_name(RESPONSE_CODES, code, "0x%02X"))
+            note(st, "error_response", code_name(RESPONSE_CODES, code, "0x%02X"))
         elseif st.cls == "MEPTLSResponse" and vals.code ~= nil and vals.code ~= 0 then
-            note(st, "error_response", "TLS error response: " .. code_name(TLS_RESPONSE_CODES, vals.code, "0x%02X"))
+            note(st, "tls_error_response", code_name(TLS_RESPONSE_CODES, vals.code, "0x%02X"))
         elseif rcls and code == 0 and READ_CLASSES[req.cls]
                 and vals.count ~= nil and req_count ~= nil and vals.count > req_count then
-            note(st, "error_response", sfmt("Response has %d bytes, %d were asked for", vals.count, req_count))
+            note(st, "overlong", vals.count, req_count)
         end
         st.code = code or vals.code
         local data = vals.data
@@ -3877,101 +3884,39 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
             ctx_table(st, true)
         end
     end
-    if nf < LEN_LEN then add_problem(st, "missing") end
-    if length > MAX_BODY then add_problem(st, "too long") end
-    if nf < LEN_LEN + length then add_problem(st, "truncated") end
     return st
 end
 
--- The leading words of Info texts, which repeat from frame to frame: made once.
--- A bounded cache (emptied when full): odd captures cannot grow it without end.
-local HEADS, HEADS_MAX, heads_n = {}, 4096, 0
-
-local function head_store(key, text)
-    if heads_n >= HEADS_MAX then HEADS, heads_n = {}, 0 end
-    HEADS[key] = text
-    heads_n = heads_n + 1
-    return text
-end
-
--- "Response: <mysummary> (<table>)" of a simple response, or nil
-local RESPONSE_HEAD_CLASSES = {MEPReadResponse = 1, MEPWriteResponse = 2, MEPErrorResponse = 3}
-
-local function response_head(st, tid)
-    local v = st.vals or st
-    local which, code, count = RESPONSE_HEAD_CLASSES[st.cls], v.response_code, v.count or 0
-    if which == nil or code == nil then return nil end
-    if which == 1 and v.count == nil then return nil end
-    -- distinct for every class (1..3), code (< 256), count (< 65536) and table (or none)
-    local key = -(((which * 256 + code) * 65536 + count) * 65537 + (tid or 65536))
-    local text = HEADS[key]
-    if text == nil then
-        if tid ~= nil then
-            text = "Response: " .. mysummary(st) .. " (" .. table_label(tid) .. ")"
-        else
-            text = "Response: " .. mysummary(st)
-        end
-        head_store(key, text)
-    end
-    return text
-end
-
--- The Info text of a frame.
+-- The Info text of a frame: the kind's template, then what the context adds.
 local function summary(st)
-    local kind = st.kind
+    local kind, cls = st.kind, st.cls
     local text
     if kind == "alert" then
         text = "Alert"
-    elseif kind == "request" and RC4_REQUEST_CLASSES[st.cls] then
-        local v = st.vals or st
-        local tid, off, cnt, seq = v.table_id, v.offset, v.count, v.sequence
-        local offsets = OFFSET_CLASSES[st.cls]
-        if tid ~= nil and cnt ~= nil and seq ~= nil and (off ~= nil or not offsets) then
-            local key = v.request_code * 65536 + tid  -- the same words for the same code and table
-            local head = HEADS[key] or head_store(key,
-                "Request: " .. REQUEST_CODES[v.request_code] .. " " .. table_label(tid))
-            if offsets then
-                text = sfmt("%s off=%d cnt=%d seq=0x%08X", head, off, cnt, seq)
-            else
-                text = sfmt("%s cnt=%d seq=0x%08X", head, cnt, seq)
-            end
-        else  -- a field missing: None in its place, as Python prints it
-            local label = tid ~= nil and table_label(tid) or "?"
-            text = "Request: " .. REQUEST_CODES[v.request_code] .. " " .. label ..
-                (offsets and " off=" .. pystr(off) or "") ..
-                " cnt=" .. pystr(cnt) .. " seq=" .. hex32(seq)
-        end
-    elseif kind == "request" and st.cls ~= "MEPUnknown" then
-        text = "Request: " .. mysummary(st)
-    elseif kind == "response" and st.cls ~= "MEPUnknown" then
-        local req = st.request
-        local tid = req and (asked(req))
-        text = response_head(st, tid)
-        if text == nil then
-            if tid ~= nil then
-                text = "Response: " .. mysummary(st) .. " (" .. table_label(tid) .. ")"
-            else
-                text = "Response: " .. mysummary(st)
-            end
-        end
+    elseif (kind == "request" or kind == "response") and cls ~= "MEPUnknown" then
+        text = SUMMARY[cls](st.vals or st, table_label)
+        local tid
+        if kind == "response" and st.request then tid = asked(st.request) end
+        if tid ~= nil then text = text .. " (" .. table_label(tid) .. ")" end
+        text = (kind == "request" and "Request: " or "Response: ") .. text
     else
         kind = kind or "frame"
         text = kind:sub(1, 1):upper() .. kind:sub(2) .. ": " .. mysummary(st)
         if not st.encrypted and st.digest_status ~= DIGEST_BAD then
-            text = text .. " (encrypted without a key to open it, or garbage)"
+            text = text .. INFO.unopened
         end
     end
     local req = st.request
     if req and kind == "response" then
         -- whole milliseconds, rounded half up from whole microseconds, as in Python
         local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
-        text = sfmt("%s [request in %d, %d ms]", text, req.number, ms)
+        text = text .. sfmt(INFO.request_in, req.number, ms)
     end
-    if st.encrypted then text = text .. " [encrypted]" end
-    if st.retransmission_of then text = text .. " [retransmission of " .. st.retransmission_of .. "]" end
-    if st.no_response then text = text .. " [no response]" end
-    if st.digest_status == DIGEST_BAD then text = text .. " [bad digest]" end
-    if st.problems then text = text .. " [malformed]" end
+    if st.encrypted then text = text .. INFO.encrypted end
+    if st.retransmission_of then text = text .. sfmt(INFO.retransmission, st.retransmission_of) end
+    if st.no_response then text = text .. INFO.no_response end
+    if st.digest_status == DIGEST_BAD then text = text .. INFO.bad_digest end
+    if st.problems then text = text .. INFO.malformed end
     return text
 end
 
@@ -4142,7 +4087,7 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     end
     local problems = st.problems
     if problems then
-        sub:add_proto_expert_info(E.malformed, "Malformed MEP frame (" .. table.concat(problems, ", ") .. ")")
+        sub:add_proto_expert_info(E.malformed, sfmt(MALFORMED, table.concat(problems, "; ")))
     end
     local text = summary(st)
     if real and tree.visible then sub:append_text(": " .. text) end

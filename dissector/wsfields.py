@@ -23,19 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scapy.fields import (
-    ByteEnumField,
-    ByteField,
-    Field,
-    PacketListField,
-    ShortField,
-    ThreeBytesField,
-    XIntField,
-    XShortEnumField,
-    XStrField,
-    XStrFixedLenField,
-    XStrLenField,
-)
+from scapy.fields import Field, PacketListField
 
 from .catalog import PROCEDURES, TableDecode
 from .catalog.layout import render
@@ -75,7 +63,7 @@ from .catalog.types import (
     When,
 )
 from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo
-from .frames import MEP, MEPTLSRecord, TableIdField
+from .frames import MEP, MEPTLSRecord, NumField, OctetsField
 from .tables import table_label
 
 
@@ -123,25 +111,14 @@ def abbrev_of(cls: type, name: str) -> str:
 
 
 def ws_field(cls: type, f: Field) -> WSField:
-    """The Wireshark field a scapy field of ``cls`` becomes."""
+    """The Wireshark field a frame field of ``cls`` becomes."""
     abbrev = abbrev_of(cls, f.name)
-    values: tuple[tuple[int, str], ...] = ()
-    enum = getattr(f, "i2s", None)
-    if enum:
-        values = tuple(sorted(enum.items()))
-    if isinstance(f, TableIdField):
-        return WSField(abbrev, _display(f.name), "uint16", "HEX")
-    if isinstance(f, (ByteEnumField, ByteField)):
-        return WSField(abbrev, _display(f.name), "uint8", "HEX" if values else "DEC", values)
-    if isinstance(f, XShortEnumField):
-        return WSField(abbrev, _display(f.name), "uint16", "HEX", values)
-    if isinstance(f, ShortField):
-        return WSField(abbrev, _display(f.name), "uint16", "DEC", values)
-    if isinstance(f, ThreeBytesField):
-        return WSField(abbrev, _display(f.name), "uint24", "DEC")
-    if isinstance(f, XIntField):
-        return WSField(abbrev, _display(f.name), "uint32", "HEX")
-    if isinstance(f, (XStrField, XStrFixedLenField, XStrLenField)):
+    if isinstance(f, NumField):
+        spec = f.spec
+        values = tuple(sorted((spec.values or {}).items()))
+        base = "HEX" if spec.hex else "DEC"
+        return WSField(abbrev, _display(f.name), f"uint{8 * spec.size}", base, values)
+    if isinstance(f, OctetsField):
         return WSField(abbrev, _display(f.name), "bytes", "NONE")
     raise TypeError(f"{cls.__name__}.{f.name}: no Wireshark type for {type(f).__name__}")
 

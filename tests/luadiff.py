@@ -2,7 +2,10 @@
 
 Shared by the Lua tests and the benchmark: both sides are reduced to, per
 capture record, a mapping ``abbreviation -> [values in tree order]`` plus
-the Info column and whether the record was flagged malformed.
+the Info column, whether the record was flagged malformed and its expert
+texts in order (a malformed frame's problems in one ``Malformed MEP frame: ...``).
+The capture tool's packet comments are left out on both sides: Wireshark
+shows them itself, the Lua dissector cannot read them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
-from mepshark.dissector.context import FROM_METER, TO_METER
+from mepshark.dissector.context import FROM_METER, TO_METER, note
+from mepshark.dissector.framespec import MALFORMED
 from mepshark.dissector.link import read_capture
 from mepshark.dissector.security import Key
 from mepshark.dissector.wsfields import all_fields, flatten
@@ -79,41 +83,55 @@ def _norm(abbrev: str, text: str):
 
 
 def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
-    """tshark's view: {frame number: (fields, info, malformed)} and stderr."""
+    """tshark's view: {frame number: (fields, info, malformed, experts)} and stderr."""
     abbrevs = [a for a in FIELDS]
     extra = ["-T", "fields", "-E", "occurrence=a", "-E", f"aggregator={AGG}", "-E", "quote=n"]
     extra += ["-e", "frame.number", "-e", "_ws.col.Info", "-e", "_ws.expert.message"]
+    extra += ["-e", "frame.comment"]
     for a in abbrevs:
         extra += ["-e", a]
     proc = run_tshark(pcap, keys, extra)
     out = {}
     for line in proc.stdout.splitlines():
         cols = line.split("\t")
-        number, info, experts = int(cols[0]), cols[1], cols[2]
+        number, info, comments = int(cols[0]), cols[1], set(cols[3].split(AGG))
+        experts = [m for m in cols[2].split(AGG) if m and m not in comments]
         fields = {}
-        for a, text in zip(abbrevs, cols[3:], strict=True):
+        for a, text in zip(abbrevs, cols[4:], strict=True):
             if text:
                 fields[a] = [_norm(a, t) for t in text.split(AGG)]
-        malformed = any(m.startswith("Malformed MEP frame") for m in experts.split(AGG))
-        out[number] = (fields, info, malformed)
+        malformed = any(m.startswith("Malformed MEP frame") for m in experts)
+        out[number] = (fields, info, malformed, experts)
     return out, proc.stderr + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")
+
+
+def scapy_experts(fi) -> list[str]:
+    """A frame's expert texts as the Lua dissector adds them: the context's notes
+    (but the capture tool's, from a packet comment), then the problems."""
+    unframed = note("unframed", fi.unframed) if fi.unframed is not None else None
+    out = [e for e in fi.expert if e != unframed]
+    if fi.malformed:
+        out.append(MALFORMED % "; ".join(fi.problems))
+    return out
 
 
 def scapy_decode(pcap: Path, keys: list[Key] = ()) -> dict:
     """scapy's view, in the same shape as :func:`lua_decode`."""
-    records: dict[int, tuple[dict, list[str], bool]] = {}
+    records: dict[int, tuple[dict, list[str], bool, list[str]]] = {}
     for fi in read_capture(pcap, keys):
-        fields, infos, bad = records.setdefault(fi.number, (defaultdict(list), [], False))
+        fields, infos, bad, experts = records.setdefault(
+            fi.number, (defaultdict(list), [], False, []))
         for abbrev, value in flatten(fi):
             if FIELDS[abbrev].ftype == "reltime":
                 value = round(value, 6)
             fields[abbrev].append(value)
         infos.append(fi.summary())
-        records[fi.number] = (fields, infos, bad or fi.malformed)
+        experts += scapy_experts(fi)
+        records[fi.number] = (fields, infos, bad or fi.malformed, experts)
     # tshark -T fields cannot tell one empty string from no field at all
     return {
-        n: ({a: v for a, v in f.items() if v != [""]}, " | ".join(i), m)
-        for n, (f, i, m) in records.items()
+        n: ({a: v for a, v in f.items() if v != [""]}, " | ".join(i), m, e)
+        for n, (f, i, m, e) in records.items()
     }
 
 
@@ -176,15 +194,18 @@ def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> 
         tag, *rest = line.split("\t")
         if tag == "R":
             current = int(rest[0])
-            out[current] = ({}, rest[1] if len(rest) > 1 else "", False)
+            out[current] = ({}, rest[1] if len(rest) > 1 else "", False, [])
         elif tag == "F":
             abbrev, text = rest[0], rest[1] if len(rest) > 1 else ""
             if abbrev in FIELDS:
                 out[current][0].setdefault(abbrev, []).append(_norm(abbrev, text))
-        elif tag == "E" and rest[0].startswith("Malformed MEP frame"):
-            out[current] = (out[current][0], out[current][1], True)
+        elif tag == "E":
+            fields, info, bad, experts = out[current]
+            experts.append(rest[0])
+            out[current] = (fields, info, bad or rest[0].startswith("Malformed MEP frame"), experts)
     # as tshark -T fields shows it: a lone empty string is no field
-    return {n: ({a: v for a, v in f.items() if v != [""]}, i, m) for n, (f, i, m) in out.items()}
+    return {n: ({a: v for a, v in f.items() if v != [""]}, i, m, e)
+            for n, (f, i, m, e) in out.items()}
 
 
 def compare(py: dict, other: dict) -> list[str]:
@@ -194,7 +215,7 @@ def compare(py: dict, other: dict) -> list[str]:
         if n not in other or n not in py:
             problems.append(f"frame {n}: only in {'scapy' if n in py else 'lua'}")
             continue
-        (pf, pi, pm), (lf, li, lm) = py[n], other[n]
+        (pf, pi, pm, pe), (lf, li, lm, le) = py[n], other[n]
         for a in sorted(set(pf) | set(lf)):
             if pf.get(a) != lf.get(a):
                 problems.append(f"frame {n} {a}: scapy {pf.get(a)!r} lua {lf.get(a)!r}")
@@ -202,4 +223,6 @@ def compare(py: dict, other: dict) -> list[str]:
             problems.append(f"frame {n} info:\n  scapy {pi}\n  lua   {li}")
         if pm != lm:
             problems.append(f"frame {n} malformed: scapy {pm} lua {lm}")
+        if pe != le:
+            problems.append(f"frame {n} experts:\n  scapy {pe}\n  lua   {le}")
     return problems

@@ -489,7 +489,7 @@ def test_every_catalog_table_agrees(catalog_capture, decoded, keys):
     py = decoded(pcap, keys)
     assert differences(pcap, keys, py=py) == []
     if keys:  # every table and procedure showed fields
-        shown_tags = {a.split(".")[1] for fields, _i, _m in py.values() for a in fields}
+        shown_tags = {a.split(".")[1] for fields, _i, _m, _e in py.values() for a in fields}
         expected = {s.tag.lower() for s in CATALOG.values()}
         expected |= {p.tag.lower() for p in PROCEDURES.values()} | {"procedure"}
         assert expected <= shown_tags

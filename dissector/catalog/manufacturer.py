@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..frames import REQUEST_CODES, RESPONSE_CODES
+from ..codes import REQUEST_CODES, RESPONSE_CODES
 from ..tables import TABLES, table_label
 from .layout import Slot, layout
 from .types import (

@@ -1,0 +1,39 @@
+"""MEP request and response codes with their guide names.
+
+A module of its own, importing nothing, so that the table catalog (which
+names codes in manufacturer tables) and the frame declarations can both use it.
+"""
+
+REQUEST_CODES = {
+    0x30: "Full Table Read",
+    0x3F: "Partial Table Read",
+    0x40: "Full Table Write",
+    0x4F: "Partial Table Write",
+}
+TLS_REQUEST_CODES = {
+    0x57: "TLS Terminate",
+    0x58: "TLS Handshake",
+    0x59: "TLS Handshake Continue",
+    0x80: "TLS Table",
+}
+OK, UNRECOGNIZED, UNSUPPORTED, NO_PERMISSION, NOT_POSSIBLE, TABLE_ERROR = range(6)
+AUTH_FAILURE = 0x0B
+"""Neither key verifies the request; the answer goes out in clear."""
+SEQUENCE_ERROR = 0x0C
+"""Wrong sequence number; the answer carries the one the meter expects."""
+RESPONSE_CODES = {
+    OK: "OK",
+    UNRECOGNIZED: "Unrecognized request",
+    UNSUPPORTED: "Unsupported request",
+    NO_PERMISSION: "No permission for specified request",
+    NOT_POSSIBLE: "Requested operation not possible",
+    TABLE_ERROR: "Table operation not possible",
+    AUTH_FAILURE: "Authentication failure",
+    SEQUENCE_ERROR: "Invalid sequence number",
+}
+TLS_RESPONSE_CODES = {
+    0x00: "Success",
+    0x01: "TLS error",
+    0x03: "Invalid identity or key",
+    0x0A: "Invalid service sequence state",
+}
