@@ -335,11 +335,12 @@ def _protofield(wf: WSField) -> str:
     """ProtoField constructor call (Wireshark 4.0 signatures)."""
     ab, name = _lua_str(wf.abbrev), _lua_str(wf.name)
     blurb = _lua_str(wf.blurb) if wf.blurb else "nil"
+    mask = f"0x{wf.mask:X}" if wf.mask else "nil"
     if wf.ftype.startswith(("uint", "int")):
         vs = _lua_map(dict(wf.values), key=str) if wf.values else "nil"
-        args = [ab, name, f"base.{wf.base}", vs, "nil", blurb]
+        args = [ab, name, f"base.{wf.base}", vs, mask, blurb]
     elif wf.ftype == "bool":
-        args = [ab, name, "base.NONE", "nil", "nil", blurb]
+        args = [ab, name, str(wf.bits) if wf.mask else "base.NONE", "nil", mask, blurb]
     elif wf.ftype == "framenum":
         ft = f"frametype.{wf.frametype}" if wf.frametype else "nil"
         args = [ab, name, "base.NONE", ft, "nil", blurb]
@@ -396,9 +397,12 @@ class _SpecWriter:
     def nodes(self, fields, prefix: str, ppath: str, pabbrev: str, own=None) -> str:
         return "{" + ", ".join(self.node(f, prefix, ppath, pabbrev, own) for f in fields) + "}"
 
-    def leaf(self, f, prefix: str, path: str, abbrev: str, size: int | None) -> str:
+    def leaf(self, f, prefix: str, path: str, abbrev: str, size: int | None,
+             msb: bool = False) -> str:
         kind = _LEAF_KINDS[type(f)]
         parts = [f'k = "{kind}"', f"ab = {_lua_str(prefix + '.' + abbrev)}"]
+        if msb:
+            parts.append("msb = true")
         if isinstance(f, (UInt, Int)):
             parts.append(f"size = {f.size}")
         elif type(f) in FIXED_SIZES:
@@ -410,9 +414,9 @@ class _SpecWriter:
         elif isinstance(f, (Chars, Bytes)):
             parts.append(f"n = {_count_lua(f.n)}")
         if isinstance(f, Bool):
-            parts.append(f"bit = {f.bit}")
+            parts.append(f"bit = {f.bit}, masked = true")
         if isinstance(f, Bits):
-            parts.append(f"lo = {f.lo}, width = {f.hi - f.lo + 1}")
+            parts.append(f"lo = {f.lo}, width = {f.hi - f.lo + 1}, masked = true")
             if f.signed:
                 parts.append("signed = true")
         if isinstance(f, (UInt, Int, Bits, Bool)):
@@ -446,7 +450,7 @@ class _SpecWriter:
         if isinstance(f, BitGroup):
             parts = ", ".join(
                 self.leaf(p, prefix, f"{bpath}.{p.name}" if bpath else p.name,
-                          f"{babbrev}.{p.name}" if babbrev else p.name, f.size)
+                          f"{babbrev}.{p.name}" if babbrev else p.name, f.size, f.msb_first)
                 for p in f.parts)
             msb = ", msb = true" if f.msb_first else ""
             return f'{{k = "group", size = {f.size}{msb}, parts = {{{parts}}}}}'

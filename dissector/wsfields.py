@@ -80,6 +80,10 @@ class WSField:
     blurb: str = ""
     frametype: str = ""
     """For framenum fields: REQUEST or RESPONSE (Wireshark draws the link)."""
+    mask: int = 0
+    """For bit fields: their bits in the container (Wireshark shows the bit pattern)."""
+    bits: int = 0
+    """For bit fields: the container's width in bits."""
 
 
 _NAMES = {
@@ -252,6 +256,15 @@ def leaf_ftype(leaf, size: int) -> str:
     return "string"
 
 
+def bit_mask(leaf) -> int:
+    """The bits a BOOL(x) or UINT(lo..hi) leaf takes in its container (0: not a bit field)."""
+    if isinstance(leaf, Bool):
+        return 1 << leaf.bit
+    if isinstance(leaf, Bits):
+        return ((1 << (leaf.hi - leaf.lo + 1)) - 1) << leaf.lo
+    return 0
+
+
 def printable(text: str) -> str:
     """A CHAR array as shown: bytes outside printable ASCII become ``\\xNN``."""
     return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text)
@@ -333,11 +346,13 @@ def table_ws_fields() -> list[WSField]:
         for prefix, fields in spec_parts(spec, proc):
             for abbrev, leaf, size in _static_leaves(fields, prefix, []):
                 values = tuple(sorted((getattr(leaf, "enum", None) or {}).items()))
+                mask = bit_mask(leaf)
                 wf = WSField(abbrev, leaf.label, leaf_ftype(leaf, size),
                              "HEX" if getattr(leaf, "hex", False) else "DEC", values,
-                             leaf.desc)
+                             leaf.desc, mask=mask, bits=8 * size if mask else 0)
                 if wf.ftype in ("bool", "bytes", "string"):
-                    wf = WSField(abbrev, leaf.label, wf.ftype, "NONE", (), leaf.desc)
+                    wf = WSField(abbrev, leaf.label, wf.ftype, "NONE", (), leaf.desc,
+                                 mask=mask, bits=wf.bits)
                 old = seen.setdefault(abbrev, wf)
                 if old != wf:
                     raise TypeError(f"{abbrev} declared twice: {old} / {wf}")

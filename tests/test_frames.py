@@ -224,3 +224,51 @@ def test_builders_fill_counts_and_lengths():
     r.digest = bytes.fromhex("303D9BBE3DA3A8B6")
     assert bytes(r) == EXAMPLES[13].wire
     assert b.ALERT == b"\x00\x00"
+
+
+# --- the declarations drive the classes ------------------------------------------
+
+
+def test_every_declared_kind_is_a_generated_class_and_lua_data():
+    """One declaration per kind: its scapy class has exactly the declared fields,
+    and the generated Lua has its field list, checks and Info template."""
+    from mepshark.dissector.frames import CLASSES
+    from mepshark.dissector.framespec import SPECS, guess_rules, response_rules
+    from mepshark.dissector.luagen import generate
+
+    lua = generate()
+    for name, spec in SPECS.items():
+        cls = CLASSES[name]
+        assert cls.spec is spec and cls.__name__ == name
+        assert [f.name for f in cls.fields_desc] == [f.name for f in spec.fields]
+        for mark in (f"CLASSES.{name} = {{", f"CHECK_FN.{name} = ", f"SUMMARY.{name} = "):
+            assert mark in lua, mark
+    named = {k for rule in response_rules().values() for k in rule.values()}
+    named |= {k for tries in guess_rules().values() for k, _shape in tries}
+    assert named <= set(SPECS)
+
+
+def test_dissection_uses_scapys_own_field_loop():
+    """No class overrides do_dissect: the field classes stop where bytes run out."""
+    from mepshark.dissector.frames import CLASSES, MEPPacket
+
+    assert all("do_dissect" not in c.__dict__ for c in (MEPPacket, *CLASSES.values()))
+    cut = MEP(bytes.fromhex("00113f0017000000"))
+    assert cut.table_id == 0x17 and cut.offset == 0 and cut.count is None
+    assert "missing: count, sequence, digest" in cut.problems
+
+
+def test_hashret_and_answers_follow_the_response_rules():
+    """RC4 frames hash with RC4 frames, TLS with TLS; a response answers the
+    requests whose rule gives its class for its code."""
+    read, write = MEP(EXAMPLES[8].wire), MEP(EXAMPLES[10].wire)
+    tls_req, tls_resp = MEP(EXAMPLES[0].wire), MEP(EXAMPLES[1].wire)
+    assert read.hashret() == write.hashret() == MEP(EXAMPLES[9].wire).hashret()
+    assert tls_req.hashret() == tls_resp.hashret() != read.hashret()
+    error = MEPErrorResponse(response_code=4)
+    resync = MEPSequenceResponse(sequence=1)
+    for req in (read, write):
+        assert error.answers(req) and resync.answers(req) and not error.answers(tls_req)
+    assert MEPTLSResponse(code=1).answers(tls_req)
+    assert not MEPReadResponse(data=b"\x01").answers(write)
+    assert not read.answers(MEP(EXAMPLES[9].wire))

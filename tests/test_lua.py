@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -555,3 +556,20 @@ def test_line_noise_is_not_taken_for_a_response():
     assert answered and all(f.digest_status == 1 for f in answered)
     lua, _ = lua_decode(noisy, [MAK, MBK])
     assert all("[request in" not in lua[f.number][1] for f in noise)
+
+
+def test_bit_fields_show_their_bit_pattern():
+    """A BOOL(x)/UINT(lo..hi) field has its mask in the ProtoField: Wireshark shows
+    the bits it takes in its container, and filters on the field's own value."""
+    from mepshark.dissector.wsfields import all_fields
+
+    unprogrammed = next(f for f in all_fields() if f.abbrev == "mep.bt03.unprogrammed")
+    assert (unprogrammed.mask, unprogrammed.bits) == (0x1, 16)
+    decl = 'ProtoField.bool("mep.bt03.unprogrammed", "Unprogrammed", 16, nil, 0x1'
+    assert decl in LUA.read_text()
+    pcap = Path(__file__).parent.parent / "pcaps" / "use-cases.pcapng"
+    shown = run_tshark(pcap, [MAK, MBK], ["-V"]).stdout
+    assert re.search(r"^\s+\.\.\.\. \.\.\.\. \.\.\.\. \.\.\.[01] = Unprogrammed: (True|False)$",
+                     shown, re.M), "no bit pattern for BT03 Unprogrammed"
+    assert re.search(r"^\s+[.01 ]*[01]{2}[.01 ]* = [^:]+: \d", shown, re.M), "no multi-bit field"
+    assert filtered_frames(pcap, [MAK, MBK], "mep.bt03.unprogrammed == 0")

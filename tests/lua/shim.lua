@@ -17,7 +17,9 @@ wtap_encaps = {}
 for i = 0, 15 do wtap_encaps["USER" .. i] = 45 + i end
 
 local function field(kind)
-    return function(abbrev, name) return {abbrev = abbrev, kind = kind, name = name} end
+    return function(abbrev, name, _, _, mask)
+        return {abbrev = abbrev, kind = kind, name = name, mask = mask}
+    end
 end
 ProtoField = {}
 for _, k in ipairs({"uint8", "uint16", "uint24", "uint32", "int8", "int16", "int24", "int32",
@@ -51,6 +53,11 @@ Range.__index = Range
 function Range:uint()
     local v = 0
     for k = self.off + 1, self.off + self.len do v = v * 256 + self.s:byte(k) end
+    return v
+end
+function Range:le_uint()
+    local v = 0
+    for k = self.off + self.len, self.off + 1, -1 do v = v * 256 + self.s:byte(k) end
     return v
 end
 function Range:raw() return self.s:sub(self.off + 1, self.off + self.len) end
@@ -87,7 +94,18 @@ function Item:add(f, v, given)
     if self.rec == nil then return NoItem end
     if type(f) == "table" and f.abbrev then
         local value = v
-        if given ~= nil then
+        if given ~= nil and f.mask then  -- a bit field given its container, as Wireshark does
+            local shift = 0
+            while math.floor(f.mask / 2 ^ shift) % 2 == 0 do shift = shift + 1 end
+            local width = 0
+            while math.floor(f.mask / 2 ^ (shift + width)) % 2 == 1 do width = width + 1 end
+            value = math.floor(math.floor(given / 2 ^ shift) % 2 ^ width)
+            if f.kind == "bool" then
+                value = value ~= 0
+            elseif f.kind:sub(1, 3) == "int" and value >= 2 ^ (width - 1) then
+                value = math.floor(value - 2 ^ width)
+            end
+        elseif given ~= nil then
             value = given
         elseif type(v) == "table" and getmetatable(v) == Range then
             if f.kind:sub(1, 4) == "uint" then value = v:uint() else value = v:raw() end
