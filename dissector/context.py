@@ -42,8 +42,6 @@ from .frames import (
     PROBLEMS,
     READ_CODES,
     RESPONSE_CODES,
-    SEQ_LEN,
-    SEQUENCE_ERROR,
     TLS_RESPONSE_CODES,
     MEPAlert,
     MEPTLSRequest,
@@ -55,7 +53,7 @@ from .frames import (
     frame_of,
     response_class,
 )
-from .framespec import INFO, NOTES
+from .framespec import BITS_PER_BYTE, COMMAND_END, INFO, NOTES, RESEND_AFTER
 from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
@@ -221,7 +219,7 @@ def _command(info: FrameInfo) -> bytes:
     """A request's code and code data: what stays the same when it is resent
     with a new sequence number.  Decrypted requests are compared in clear."""
     raw = info.packet.body_bytes if info.encrypted else info.raw
-    return raw[: -(SEQ_LEN + DIGEST_LEN)]
+    return raw[:-COMMAND_END]
 
 
 class CaptureContext:
@@ -316,7 +314,7 @@ class CaptureContext:
         if prev is not None:
             if prev.raw == info.raw or (
                 prev.response is not None
-                and prev.response.code == SEQUENCE_ERROR
+                and prev.response.code in RESEND_AFTER
                 and isinstance(pkt, _RC4Request)
                 and isinstance(prev.packet, _RC4Request)
                 and _command(info) == _command(prev)
@@ -379,7 +377,7 @@ class CaptureContext:
         info.response_time = info.time - req.time
         info.retried = req.retried
         info.table_id, info.offset, info.count = req.table_id, req.offset, req.count
-        deadline = RESPONSE_TIMEOUT + (len(req.raw) + LEN_LEN) * 10.0 / self.baud
+        deadline = RESPONSE_TIMEOUT + (len(req.raw) + LEN_LEN) * BITS_PER_BYTE / self.baud
         if info.response_time > deadline:
             info.expert.append(note("late", info.response_time * 1000, RESPONSE_TIMEOUT * 1000))
         if req.seal is not None:

@@ -302,6 +302,17 @@ def guess_rules() -> dict[int, list[tuple[str, str | int | None]]]:
     return out
 
 
+# ------------------------------------------------------------------ pairing rules
+
+BITS_PER_BYTE = 10
+"""A byte on the 8N1 line: start bit, 8 data bits, stop bit (response deadline)."""
+RESEND_AFTER = frozenset({SEQUENCE_ERROR})
+"""Answers after which the same command sent again with a new sequence number is
+a retransmission (an identical body always is)."""
+COMMAND_END = SEQ_LEN + DIGEST_LEN
+"""Bytes at the end of an RC4 request body that such a resend changes."""
+
+
 # ------------------------------------------------------------------ texts
 
 PROBLEMS = {

@@ -569,6 +569,8 @@ def generate() -> str:
         "DLT_FIRST": DLT_USER_RANGE.start,
         "DLT_LAST": DLT_USER_RANGE.stop - 1,
         "BAUD": frames.BAUD,
+        "BITS_PER_BYTE": framespec.BITS_PER_BYTE,
+        "COMMAND_END": framespec.COMMAND_END,
     }
     for k, v in consts.items():
         w(f"local {k} = {v}")
@@ -581,6 +583,7 @@ def generate() -> str:
     w(f"local TLS_RESPONSE_CODES = {_lua_map(frames.TLS_RESPONSE_CODES)}")
     w(f"local TLS_CONTENT_TYPES = {_lua_map(frames.TLS_CONTENT_TYPES, key=str)}")
     w(f"local PSK_KEY_IDS = {_lua_map(frames.PSK_KEY_IDS, key=str)}")
+    w(f"local RESEND_AFTER = {_lua_set(sorted(framespec.RESEND_AFTER))}")
     codes = sorted(frames.ALL_REQUEST_CODES)
     w(f"local REQUEST_CODE_SET = {_lua_set(f'0x{c:02X}' for c in codes)}")
     w("local TABLE_NAMES = {")

@@ -29,6 +29,8 @@ local DEFAULT_DLT = 147
 local DLT_FIRST = 147
 local DLT_LAST = 162
 local BAUD = 9600
+local BITS_PER_BYTE = 10
+local COMMAND_END = 12
 local RESPONSE_TIMEOUT = 0.5
 local MIN_REQUEST_SPACING = 0.1
 local CONST_KEY = "\56\139\143\188\54\168\85\133\135\175\201\15\178\58\59\153"
@@ -38,6 +40,7 @@ local RESPONSE_CODES = {[0x00] = "OK", [0x01] = "Unrecognized request", [0x02] =
 local TLS_RESPONSE_CODES = {[0x00] = "Success", [0x01] = "TLS error", [0x03] = "Invalid identity or key", [0x0A] = "Invalid service sequence state"}
 local TLS_CONTENT_TYPES = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "Handshake", [23] = "Application Data", [24] = "Heartbeat"}
 local PSK_KEY_IDS = {[0] = "MBK", [1] = "MAK"}
+local RESEND_AFTER = {[12] = true}
 local REQUEST_CODE_SET = {[0x30] = true, [0x3F] = true, [0x40] = true, [0x4F] = true, [0x57] = true, [0x58] = true, [0x59] = true, [0x80] = true}
 local TABLE_NAMES = {
     [0] = "General Configuration",
@@ -3722,7 +3725,7 @@ end
 
 local function command_of(st)
     local raw = st.plain or st.frame:sub(LEN_LEN + 1)  -- the body (a frame ends with it)
-    return raw:sub(1, #raw - SEQ_LEN - DIGEST_LEN)
+    return raw:sub(1, #raw - COMMAND_END)
 end
 
 local function ctx_request(st)
@@ -3754,7 +3757,7 @@ local function ctx_request(st)
     local prev = S.last
     if prev then
         local same = same_raw(prev.frame, st.frame)
-        if not same and prev.response and prev.response.code == SEQUENCE_ERROR
+        if not same and prev.response and RESEND_AFTER[prev.response.code]
                 and RC4_REQUEST_CLASSES[st.cls] and RC4_REQUEST_CLASSES[prev.cls] then
             same = command_of(st) == command_of(prev)
         end
@@ -3797,7 +3800,7 @@ local function ctx_response(st, length)  -- length: the frame's length field
     -- read through st.request
     st.request, req.response = req, st
     local response_time = st.time - req.time
-    local deadline = RESPONSE_TIMEOUT + #req.frame * 10.0 / BAUD  -- body and length field
+    local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
     if response_time > deadline then
         note(st, "late", response_time * 1000, RESPONSE_TIMEOUT * 1000)
     end
