@@ -583,6 +583,9 @@ def generate() -> str:
     w(f"local TLS_RESPONSE_CODES = {_lua_map(frames.TLS_RESPONSE_CODES)}")
     w(f"local TLS_CONTENT_TYPES = {_lua_map(frames.TLS_CONTENT_TYPES, key=str)}")
     w(f"local PSK_KEY_IDS = {_lua_map(frames.PSK_KEY_IDS, key=str)}")
+    w("local TAG_RANGES = {" + ", ".join(f"{{{a}, {b}, {_lua_str(f)}}}"
+                                        for a, b, f in tables.TAG_RANGES) + "}")
+    w(f"local OTHER_TAG = {_lua_str(tables.OTHER_TAG)}")
     w(f"local RESEND_AFTER = {_lua_set(sorted(framespec.RESEND_AFTER))}")
     codes = sorted(frames.ALL_REQUEST_CODES)
     w(f"local REQUEST_CODE_SET = {_lua_set(f'0x{c:02X}' for c in codes)}")

@@ -40,6 +40,8 @@ local RESPONSE_CODES = {[0x00] = "OK", [0x01] = "Unrecognized request", [0x02] =
 local TLS_RESPONSE_CODES = {[0x00] = "Success", [0x01] = "TLS error", [0x03] = "Invalid identity or key", [0x0A] = "Invalid service sequence state"}
 local TLS_CONTENT_TYPES = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "Handshake", [23] = "Application Data", [24] = "Heartbeat"}
 local PSK_KEY_IDS = {[0] = "MBK", [1] = "MAK"}
+local TAG_RANGES = {{0, 2048, "BT%02d"}, {2048, 4096, "ET%02d"}}
+local OTHER_TAG = "T%d"
 local RESEND_AFTER = {[12] = true}
 local REQUEST_CODE_SET = {[0x30] = true, [0x3F] = true, [0x40] = true, [0x4F] = true, [0x57] = true, [0x58] = true, [0x59] = true, [0x80] = true}
 local TABLE_NAMES = {
@@ -2504,9 +2506,10 @@ local sbyte, schar, sfmt = string.byte, string.char, string.format
 -- ---- small helpers -----------------------------------------------------------
 
 local function table_tag(tid)
-    if tid < MANUFACTURER_BASE then return sfmt("BT%02d", tid) end
-    if tid < MANUFACTURER_BASE + 2048 then return sfmt("ET%02d", tid - MANUFACTURER_BASE) end
-    return sfmt("T%d", tid)
+    for _, r in ipairs(TAG_RANGES) do
+        if tid >= r[1] and tid < r[2] then return sfmt(r[3], tid - r[1]) end
+    end
+    return sfmt(OTHER_TAG, tid)
 end
 
 local LABELS = {}

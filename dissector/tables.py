@@ -43,13 +43,18 @@ def table_id(tag: str) -> int:
     raise ValueError(f"not a table tag: {tag!r}")
 
 
+TAG_RANGES = ((0, MANUFACTURER_BASE, "BT%02d"),
+              (MANUFACTURER_BASE, 2 * MANUFACTURER_BASE, "ET%02d"))
+"""(first id, end, tag format of the number from the first id) of the numbered tables."""
+OTHER_TAG = "T%d"
+
+
 def table_tag(tid: int) -> str:
     """23 -> ``"BT23"``, 2098 -> ``"ET50"``; other ids as ``"T<id>"``."""
-    if 0 <= tid < MANUFACTURER_BASE:
-        return f"BT{tid:02d}"
-    if MANUFACTURER_BASE <= tid < MANUFACTURER_BASE + 2048:
-        return f"ET{tid - MANUFACTURER_BASE:02d}"
-    return f"T{tid}"
+    for first, end, fmt in TAG_RANGES:
+        if first <= tid < end:
+            return fmt % (tid - first)
+    return OTHER_TAG % tid
 
 
 TABLES: dict[int, tuple[str, str]] = {table_id(t): (t, n) for t, n in _NAMES.items()}
