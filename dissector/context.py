@@ -40,12 +40,8 @@ from .frames import (
     MAX_RESPONSE_CODE,
     MEP,
     PROBLEMS,
-    READ_CODES,
-    RESPONSE_CODES,
-    TLS_RESPONSE_CODES,
     MEPAlert,
     MEPTLSRequest,
-    MEPTLSResponse,
     MEPUnknown,
     _RC4Request,
     _RC4Response,
@@ -436,19 +432,14 @@ class CaptureContext:
     @staticmethod
     def _response_notes(info: FrameInfo, req: FrameInfo) -> None:
         pkt, code = info.packet, info.code
-        if isinstance(pkt, _RC4Response) and code not in (None, 0x00):
-            info.expert.append(note("error_response", _code_text(RESPONSE_CODES, code)))
-        elif isinstance(pkt, MEPTLSResponse) and code:
-            info.expert.append(note("tls_error_response", _code_text(TLS_RESPONSE_CODES, code)))
-        elif (
-            isinstance(pkt, _RC4Response)
-            and code == 0x00
-            and req.code in READ_CODES
-            and pkt.fields.get("count") is not None
-            and req.count is not None
-            and pkt.count > req.count
-        ):
-            info.expert.append(note("overlong", pkt.count, req.count))
+        spec = pkt.spec
+        if spec.error_note and code not in (None, 0x00):
+            names = spec.fields[1].values or {}
+            info.expert.append(note(spec.error_note, names.get(code) or f"0x{code:02X}"))
+        elif spec.at_most and code == 0x00 and req.packet is not None:
+            mine, theirs = pkt.fields.get(spec.at_most[0]), req.packet.fields.get(spec.at_most[1])
+            if mine is not None and theirs is not None and mine > theirs:
+                info.expert.append(note("overlong", mine, theirs))
 
     def _mark_no_response(self, req: FrameInfo) -> None:
         if req.response_in is None and not req.no_response:

@@ -151,6 +151,10 @@ class FrameSpec:
     """Bytes left after the records (``data``) are a problem."""
     least: int | None = None
     """Bytes the frame needs at the least, when more than its fixed fields."""
+    error_note: str | None = None
+    """A response: the :data:`NOTES` key for a code other than 0 (with the code's name)."""
+    at_most: tuple[str, str] | None = None
+    """A response: (its field, its request's field) that it may not exceed (with code 0)."""
 
     @property
     def min_len(self) -> int:
@@ -223,26 +227,28 @@ FRAMES: tuple[FrameSpec, ...] = (
          _DIGEST),
         "{response_code:name} cnt={count}",
         answers=("MEPFullTableRead", "MEPPartialTableRead"), answer_codes=(OK,),
+        error_note="error_response", at_most=("count", "count"),
     ),
     FrameSpec(
         "MEPWriteResponse", "MEP Write Response", "response",
         (_length(), _code("response_code", OK, RESPONSE_CODES, "Response 0x%02X"), _DIGEST),
         "{response_code:name}",
         answers=("MEPFullTableWrite", "MEPPartialTableWrite"), answer_codes=(OK,),
-        guess=1 + DIGEST_LEN,
+        guess=1 + DIGEST_LEN, error_note="error_response",
     ),
     FrameSpec(
         "MEPSequenceResponse", "MEP Invalid Sequence Response", "response",
         (_length(), _code("response_code", SEQUENCE_ERROR, RESPONSE_CODES, "Response 0x%02X"),
          Num("sequence", SEQ_LEN, hex=True), _DIGEST),
         "{response_code:name} seq={sequence:hex32}",
-        answers=_RC4_REQUESTS, answer_codes=(SEQUENCE_ERROR,),
+        answers=_RC4_REQUESTS, answer_codes=(SEQUENCE_ERROR,), error_note="error_response",
     ),
     FrameSpec(
         "MEPErrorResponse", "MEP Error Response", "response",
         (_length(), _code("response_code", UNRECOGNIZED, RESPONSE_CODES, "Response 0x%02X"),
          _DIGEST),
         "{response_code:name}", answers=_RC4_REQUESTS, answer_codes=None,
+        error_note="error_response",
     ),
     FrameSpec(
         "MEPTLSRequest", "MEP TLS Request", "tls_request",
@@ -257,6 +263,7 @@ FRAMES: tuple[FrameSpec, ...] = (
          Records("records", TLS_RECORD.name), Octets("data", Tail(0))),
         "TLS {code:name} [{records:list}]", answers=("MEPTLSRequest",), answer_codes=None,
         guess="records", guess_codes=tuple(TLS_RESPONSE_CODES), prefix="mep.tls",
+        error_note="tls_error_response",
         trailing_check=True,
     ),
     FrameSpec(

@@ -146,9 +146,16 @@ def _field_spec(spec: FrameSpec, f) -> str:
 
 def _class_spec(spec: FrameSpec) -> str:
     fields = ",\n        ".join(_field_spec(spec, f) for f in spec.fields)
+    notes = ""
+    if spec.error_note:
+        code = spec.fields[1]
+        notes += (f" error_note = {_lua_str(spec.error_note)}, code = {_lua_str(code.name)},"
+                  f" names = {_lua_map(code.values or {}, key=str)},")
+    if spec.at_most:
+        notes += f" at_most = {{{_lua_str(spec.at_most[0])}, {_lua_str(spec.at_most[1])}}},"
     return (
         f"CLASSES.{spec.name} = {{\n    name = {_lua_str(spec.title)},"
-        f" min_len = {spec.min_len}, check = CHECK_FN.{spec.name},\n"
+        f" min_len = {spec.min_len}, check = CHECK_FN.{spec.name},{notes}\n"
         f"    fields = {{\n        {fields}\n    }},\n}}"
     )
 

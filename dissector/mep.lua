@@ -248,7 +248,7 @@ CLASSES.MEPPartialTableWrite = {
 }
 CHECK_FN.MEPReadResponse = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
 CLASSES.MEPReadResponse = {
-    name = "MEP Read Response", min_len = 13, check = CHECK_FN.MEPReadResponse,
+    name = "MEP Read Response", min_len = 13, check = CHECK_FN.MEPReadResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}, at_most = {"count", "count"},
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -259,7 +259,7 @@ CLASSES.MEPReadResponse = {
 }
 CHECK_FN.MEPWriteResponse = function(v)  end
 CLASSES.MEPWriteResponse = {
-    name = "MEP Write Response", min_len = 11, check = CHECK_FN.MEPWriteResponse,
+    name = "MEP Write Response", min_len = 11, check = CHECK_FN.MEPWriteResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -268,7 +268,7 @@ CLASSES.MEPWriteResponse = {
 }
 CHECK_FN.MEPSequenceResponse = function(v)  end
 CLASSES.MEPSequenceResponse = {
-    name = "MEP Invalid Sequence Response", min_len = 15, check = CHECK_FN.MEPSequenceResponse,
+    name = "MEP Invalid Sequence Response", min_len = 15, check = CHECK_FN.MEPSequenceResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -278,7 +278,7 @@ CLASSES.MEPSequenceResponse = {
 }
 CHECK_FN.MEPErrorResponse = function(v)  end
 CLASSES.MEPErrorResponse = {
-    name = "MEP Error Response", min_len = 11, check = CHECK_FN.MEPErrorResponse,
+    name = "MEP Error Response", min_len = 11, check = CHECK_FN.MEPErrorResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.response_code", "u", 1, "response_code"},
@@ -297,7 +297,7 @@ CLASSES.MEPTLSRequest = {
 }
 CHECK_FN.MEPTLSResponse = function(v) if v.records ~= nil and v.data ~= nil and #v.records > 0 and #v.data > 0 then return sfmt(PROBLEMS.trailing, #v.data) end end
 CLASSES.MEPTLSResponse = {
-    name = "MEP TLS Response", min_len = 3, check = CHECK_FN.MEPTLSResponse,
+    name = "MEP TLS Response", min_len = 3, check = CHECK_FN.MEPTLSResponse, error_note = "tls_error_response", code = "code", names = {[0] = "Success", [1] = "TLS error", [3] = "Invalid identity or key", [10] = "Invalid service sequence state"},
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.tls.code", "u", 1, "code"},
@@ -3873,20 +3873,21 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
     end
     local req = st.request
     if req and st.kind == "response" then
-        local req_tid, _, req_count = asked(req)
-        local code = vals.response_code
-        local rcls = RC4_RESPONSE_CLASSES[st.cls]
-        if rcls and code ~= nil and code ~= 0 then
-            note(st, "error_response", code_name(RESPONSE_CODES, code, "0x%02X"))
-        elseif st.cls == "MEPTLSResponse" and vals.code ~= nil and vals.code ~= 0 then
-            note(st, "tls_error_response", code_name(TLS_RESPONSE_CODES, vals.code, "0x%02X"))
-        elseif rcls and code == 0 and READ_CLASSES[req.cls]
-                and vals.count ~= nil and req_count ~= nil and vals.count > req_count then
-            note(st, "overlong", vals.count, req_count)
+        local req_tid = asked(req)
+        local spec = CLASSES[st.cls]
+        local code = spec.code and vals[spec.code]
+        if spec.error_note and code ~= nil and code ~= 0 then
+            note(st, spec.error_note, code_name(spec.names, code, "0x%02X"))
+        elseif spec.at_most and code == 0 then  -- a request's value is its own or in vals
+            local mine, theirs = vals[spec.at_most[1]], (req.vals or req)[spec.at_most[2]]
+            if mine ~= nil and theirs ~= nil and mine > theirs then
+                note(st, "overlong", mine, theirs)
+            end
         end
-        st.code = code or vals.code
+        st.code = vals.response_code or vals.code
         local data = vals.data
-        if rcls and data ~= nil and #data > 0 and st.code == 0 and req_tid ~= nil then
+        if RC4_RESPONSE_CLASSES[st.cls] and data ~= nil and #data > 0 and st.code == 0
+                and req_tid ~= nil then
             ctx_table(st, true)
         end
     end
