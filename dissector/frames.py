@@ -75,7 +75,8 @@ def _stopped(pkt: Packet) -> list | None:
     return getattr(pkt, "_missing", None)
 
 
-def _stop(pkt: Packet, name: str) -> tuple[bytes, None]:
+def _stop(pkt: Packet, name: str) -> None:
+    """Note ``name`` as missing; its value is None."""
     missing = _stopped(pkt)
     if missing is not None:
         missing.append(name)
@@ -120,10 +121,6 @@ class NumField(Field):
         if self.spec.values is not None:
             return fs.code_name(self.spec, x) if x in self.spec.values else f"0x{x:X}"
         return f"0x{x:0{2 * self.spec.size}X}" if self.spec.hex else str(x)
-
-
-TableIdField = NumField
-"""Table ids are Num fields marked ``table``."""
 
 
 class OctetsField(Field):

@@ -11,6 +11,11 @@ From these declarations :mod:`.frames` makes the scapy classes and
 :mod:`.luagen` the Lua field lists, decoders, class selection and Info
 texts; the problem and expert texts at the end are formatted with ``%`` in
 Python and ``string.format`` in Lua, so both dissectors say the same words.
+
+Adding a frame kind: add its :class:`FrameSpec` to :data:`FRAMES`, run
+``mep-dissector generate`` and add tests; neither dissector needs code (a
+new field's Wireshark name comes from its own name, or from
+``wsfields._NAMES``).
 """
 
 from __future__ import annotations

@@ -593,6 +593,11 @@ def generate() -> str:
     w("local TAG_RANGES = {" + ", ".join(f"{{{a}, {b}, {_lua_str(f)}}}"
                                         for a, b, f in tables.TAG_RANGES) + "}")
     w(f"local OTHER_TAG = {_lua_str(tables.OTHER_TAG)}")
+    w("local FAMILY = {" + ", ".join(f"{sp.name} = {_lua_str(sp.family)}"
+                                    for sp in framespec.FRAMES) + "}")
+    single = [sp for sp in framespec.FRAMES if sp.family in ("bare", "alert", "unknown")]
+    w("local CLASS_OF = {" + ", ".join(f"{sp.family} = {_lua_str(sp.name)}" for sp in single)
+      + "}")
     w(f"local RESEND_AFTER = {_lua_set(sorted(framespec.RESEND_AFTER))}")
     codes = sorted(frames.ALL_REQUEST_CODES)
     w(f"local REQUEST_CODE_SET = {_lua_set(f'0x{c:02X}' for c in codes)}")

@@ -42,6 +42,8 @@ local TLS_CONTENT_TYPES = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "
 local PSK_KEY_IDS = {[0] = "MBK", [1] = "MAK"}
 local TAG_RANGES = {{0, 2048, "BT%02d"}, {2048, 4096, "ET%02d"}}
 local OTHER_TAG = "T%d"
+local FAMILY = {MEP = "bare", MEPAlert = "alert", MEPFullTableRead = "request", MEPPartialTableRead = "request", MEPFullTableWrite = "request", MEPPartialTableWrite = "request", MEPReadResponse = "response", MEPWriteResponse = "response", MEPSequenceResponse = "response", MEPErrorResponse = "response", MEPTLSRequest = "tls_request", MEPTLSResponse = "tls_response", MEPUnknown = "unknown"}
+local CLASS_OF = {bare = "MEP", alert = "MEPAlert", unknown = "MEPUnknown"}
 local RESEND_AFTER = {[12] = true}
 local REQUEST_CODE_SET = {[0x30] = true, [0x3F] = true, [0x40] = true, [0x4F] = true, [0x57] = true, [0x58] = true, [0x59] = true, [0x80] = true}
 local TABLE_NAMES = {
@@ -2860,11 +2862,11 @@ local function guess_response(s, i)
 end
 
 local function body_class(s, i)
-    if #s < i then return "MEP" end
+    if #s < i then return CLASS_OF.bare end
     local code = sbyte(s, i)
     if BY_CODE[code] then return BY_CODE[code] end
     if code <= MAX_RESPONSE_CODE then return guess_response(s, i) end
-    return "MEPUnknown"
+    return CLASS_OF.unknown
 end
 
 local function response_class(req_cls, s, i)
@@ -3733,7 +3735,7 @@ end
 
 local function ctx_request(st)
     if #st.frame - LEN_LEN > DIGEST_LEN then  -- a request has a body
-        local looks_tls = st.cls == "MEPTLSRequest"
+        local looks_tls = FAMILY[st.cls] == "tls_request"
         if #KEYS == 0 or not VERIFY then
             if not looks_tls then st.digest_status = DIGEST_UNVERIFIED end
         else
@@ -3830,9 +3832,9 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
     local nf = #frame
     local cls
     if nf < LEN_LEN or (nf == LEN_LEN and length ~= 0) then
-        cls = "MEP"
+        cls = CLASS_OF.bare
     elseif length == 0 then
-        cls = "MEPAlert"
+        cls = CLASS_OF.alert
     else
         cls = body_class(frame, LEN_LEN + 1)
     end
@@ -3851,7 +3853,7 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
         st.inferred = direction ~= nil
         st.direction = direction
     end
-    if cls == "MEPAlert" then
+    if cls == CLASS_OF.alert then
         st.kind = "alert"
         note(st, "alert")
     elseif first == nil then
@@ -3900,7 +3902,7 @@ local function summary(st)
     local text
     if kind == "alert" then
         text = "Alert"
-    elseif (kind == "request" or kind == "response") and cls ~= "MEPUnknown" then
+    elseif (kind == "request" or kind == "response") and cls ~= CLASS_OF.unknown then
         text = SUMMARY[cls](st.vals or st, table_label)
         local tid
         if kind == "response" and st.request then tid = asked(st.request) end
