@@ -89,15 +89,15 @@ class NumField(Field):
     A count left as None when building is the length of the field it counts.
     """
 
-    __slots__ = ["spec"]
+    __slots__ = ["spec", "size"]
 
     def __init__(self, spec: Num):
-        self.spec = spec
+        self.spec, self.size = spec, spec.size
         super().__init__(spec.name, spec.default, fmt=f"{spec.size}s")
 
     def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
-        n = self.spec.size
-        if _stopped(pkt) or len(s) < n:
+        n = self.size
+        if len(s) < n or pkt._missing:  # (set by MEPPacket.pre_dissect)
             return s, _stop(pkt, self.name)
         return s[n:], int.from_bytes(s[:n], "big")
 
@@ -129,24 +129,25 @@ class OctetsField(Field):
     It never takes a negative slice: a run cut short keeps what is there.
     """
 
-    __slots__ = ["spec"]
+    __slots__ = ["spec", "keep", "ref", "fixed"]
 
     def __init__(self, spec: Octets):
         self.spec = spec
+        n = spec.n
+        self.keep = n.keep if isinstance(n, Tail) else None
+        self.ref = n.path if isinstance(n, Ref) else None
+        self.fixed = n if isinstance(n, int) else None
         super().__init__(spec.name, spec.default, fmt="s")
 
-    def length(self, pkt: Packet, s: bytes) -> int:
-        n = self.spec.n
-        if isinstance(n, Tail):
-            return max(0, len(s) - n.keep)
-        if isinstance(n, Ref):
-            return min(pkt.getfieldval(n.path) or 0, len(s))
-        return min(n, len(s))
-
     def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
-        if _stopped(pkt):
+        if pkt._missing:  # (set by MEPPacket.pre_dissect)
             return s, _stop(pkt, self.name)
-        n = self.length(pkt, s)
+        if self.keep is not None:
+            n = max(0, len(s) - self.keep)
+        elif self.ref is not None:
+            n = max(0, pkt.getfieldval(self.ref) or 0)
+        else:
+            n = self.fixed
         return s[n:], s[:n]
 
     def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
@@ -229,7 +230,7 @@ class MEPPacket(Packet):
         return self._names
 
     def pre_dissect(self, s: bytes) -> bytes:
-        self._missing = []
+        object.__setattr__(self, "_missing", [])  # a slot: scapy's __setattr__ is slow
         if len(s) < self.min_len:
             self.flag(PROBLEMS["short"] % (len(s), self.name, self.min_len))
         return s
@@ -237,7 +238,6 @@ class MEPPacket(Packet):
     def post_dissect(self, s: bytes) -> bytes:
         if self._missing:
             self.flag(PROBLEMS["missing"] % ", ".join(self._missing))
-        self._missing = None
         for check in self.checks:
             problem = check_problem(*check, self.fields)
             if problem:
@@ -313,7 +313,7 @@ class MEP(MEPPacket):
 
     # dissection: cut the record at the length field, chain what follows
     def pre_dissect(self, s: bytes) -> bytes:
-        self._rest = b""
+        rest = b""
         if len(s) >= LEN_LEN:
             length = (s[0] << 8) | s[1]
             if length > MAX_BODY:
@@ -321,9 +321,12 @@ class MEP(MEPPacket):
             end = LEN_LEN + length
             if len(s) < end:
                 self.flag(PROBLEMS["truncated"] % (len(s) - LEN_LEN, length))
-            self._rest = s[end:]
-            s = s[:end]
-        return super().pre_dissect(s)
+            rest, s = s[end:], s[:end]
+        object.__setattr__(self, "_rest", rest)
+        object.__setattr__(self, "_missing", [])
+        if len(s) < self.min_len:
+            self.flag(PROBLEMS["short"] % (len(s), self.name, self.min_len))
+        return s
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return s, b""
