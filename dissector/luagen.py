@@ -279,11 +279,14 @@ def _fast_decoder(spec: FrameSpec) -> str | None:
 
 
 def _summary_fn(spec: FrameSpec, names: dict[tuple, tuple[str, dict]]) -> str:
-    """SUMMARY.<cls>(v, tbl): the kind's Info template over values v (tbl: table ids)."""
-    parts = []
+    """SUMMARY.<cls>(v, tbl, pre, post): pre, the kind's Info template over values v
+    (tbl renders table ids), then post.  One string.format when no number is missing
+    (the Info column is made for every frame), else pieces with None for the missing."""
+    parts, fmt, args, nums = ["pre"], ["%s"], ["pre"], []
     for literal, name, conv in framespec.template_parts(spec.info):
         if literal:
             parts.append(_lua_str(literal))
+            fmt.append(literal.replace("%", "%%"))
         if name is None:
             continue
         v = f"v.{name}"
@@ -291,16 +294,39 @@ def _summary_fn(spec: FrameSpec, names: dict[tuple, tuple[str, dict]]) -> str:
             f = spec.field(name)
             key = tuple(sorted((f.values or {}).items()))
             table = names.setdefault(key, (f"NAMES{len(names) + 1}", f.values or {}))[0]
-            parts.append(f"code_name({table}, {v}, {_lua_str(f.unknown)})")
+            piece = f"({table}[{v}] or code_name({table}, {v}, {_lua_str(f.unknown)}))"
+            parts.append(piece)
+            fmt.append("%s")
+            args.append(piece)
         elif conv == "hex32":
             parts.append(f"hex32({v})")
+            fmt.append("0x%08X")
+            args.append(v)
+            nums.append(v)
         elif conv == "table":
-            parts.append(f"({v} == nil and \"?\" or tbl({v}))")
+            piece = f"({v} == nil and \"?\" or tbl({v}))"
+            parts.append(piece)
+            fmt.append("%s")
+            args.append(piece)
         elif conv == "list":
             parts.append("records_summary(v)")
+            fmt.append("%s")
+            args.append("records_summary(v)")
         else:
             parts.append(f"dec({v})")
-    return f"SUMMARY.{spec.name} = function(v, tbl) return {' .. '.join(parts)} end"
+            fmt.append("%d")
+            args.append(v)
+            nums.append(v)
+    parts.append("post")
+    fmt.append("%s")
+    args.append("post")
+    whole = f"sfmt({_lua_str(''.join(fmt))}, {', '.join(args)})"
+    if not nums:
+        return f"SUMMARY.{spec.name} = function(v, tbl, pre, post) return {whole} end"
+    cond = " and ".join(f"{n} ~= nil" for n in nums)
+    return (f"SUMMARY.{spec.name} = function(v, tbl, pre, post)\n"
+            f"    if {cond} then return {whole} end\n"
+            f"    return {' .. '.join(parts)}\nend")
 
 
 def _frame_rules_lua() -> list[str]:

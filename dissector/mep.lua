@@ -166,20 +166,44 @@ local NAMES4 = {[0] = "Success", [1] = "TLS error", [3] = "Invalid identity or k
 local NAMES5 = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "Handshake", [23] = "Application Data", [24] = "Heartbeat"}
 local SUMMARY = {}
 local code_name, hex32, dec, records_summary  -- defined by the runtime
-SUMMARY.MEP = function(v, tbl) return "MEP frame len=" .. dec(v.length) end
-SUMMARY.MEPAlert = function(v, tbl) return "Alert" end
-SUMMARY.MEPFullTableRead = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
-SUMMARY.MEPPartialTableRead = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
-SUMMARY.MEPFullTableWrite = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
-SUMMARY.MEPPartialTableWrite = function(v, tbl) return code_name(NAMES1, v.request_code, "Request") .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) end
-SUMMARY.MEPReadResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") .. " cnt=" .. dec(v.count) end
-SUMMARY.MEPWriteResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") end
-SUMMARY.MEPSequenceResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") .. " seq=" .. hex32(v.sequence) end
-SUMMARY.MEPErrorResponse = function(v, tbl) return code_name(NAMES2, v.response_code, "Response 0x%02X") end
-SUMMARY.MEPTLSRequest = function(v, tbl) return code_name(NAMES3, v.code, "TLS request") .. " [" .. records_summary(v) .. "]" end
-SUMMARY.MEPTLSResponse = function(v, tbl) return "TLS " .. code_name(NAMES4, v.code, "code 0x%02X") .. " [" .. records_summary(v) .. "]" end
-SUMMARY.MEPUnknown = function(v, tbl) return "Unknown body, " .. dec(v.length) .. " bytes" end
-SUMMARY.MEPTLSRecord = function(v, tbl) return code_name(NAMES5, v.content_type, "type %d") end
+SUMMARY.MEP = function(v, tbl, pre, post)
+    if v.length ~= nil then return sfmt("%sMEP frame len=%d%s", pre, v.length, post) end
+    return pre .. "MEP frame len=" .. dec(v.length) .. post
+end
+SUMMARY.MEPAlert = function(v, tbl, pre, post) return sfmt("%sAlert%s", pre, post) end
+SUMMARY.MEPFullTableRead = function(v, tbl, pre, post)
+    if v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, v.sequence, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
+end
+SUMMARY.MEPPartialTableRead = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s off=%d cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, v.sequence, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
+end
+SUMMARY.MEPFullTableWrite = function(v, tbl, pre, post)
+    if v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, v.sequence, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
+end
+SUMMARY.MEPPartialTableWrite = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s off=%d cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, v.sequence, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
+end
+SUMMARY.MEPReadResponse = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.count, post) end
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPWriteResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPSequenceResponse = function(v, tbl, pre, post)
+    if v.sequence ~= nil then return sfmt("%s%s seq=0x%08X%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.sequence, post) end
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " seq=" .. hex32(v.sequence) .. post
+end
+SUMMARY.MEPErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPTLSRequest = function(v, tbl, pre, post) return sfmt("%s%s [%s]%s", pre, (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")), records_summary(v), post) end
+SUMMARY.MEPTLSResponse = function(v, tbl, pre, post) return sfmt("%sTLS %s [%s]%s", pre, (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")), records_summary(v), post) end
+SUMMARY.MEPUnknown = function(v, tbl, pre, post)
+    if v.length ~= nil then return sfmt("%sUnknown body, %d bytes%s", pre, v.length, post) end
+    return pre .. "Unknown body, " .. dec(v.length) .. " bytes" .. post
+end
+SUMMARY.MEPTLSRecord = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES5[v.content_type] or code_name(NAMES5, v.content_type, "type %d")), post) end
 
 local CLASSES, CHECK_FN = {}, {}
 CHECK_FN.MEP = function(v)  end
@@ -2525,6 +2549,12 @@ local function table_label(tid)
     return label
 end
 
+local LABELS_IN = {}  -- " (<label>)", as a response's Info names its table
+local function label_in(tid)
+    LABELS_IN[tid] = " (" .. table_label(tid) .. ")"
+    return LABELS_IN[tid]
+end
+
 local function be(s, i, n)  -- big-endian unsigned integer of n bytes at 1-based i
     if n == 1 then return sbyte(s, i) end
     if n == 2 then
@@ -3148,7 +3178,7 @@ records_summary = function(vals)
         local rv = {}
         for k = 1, #rec, 4 do rv[rec[k]] = rec[k + 1] end
         local ct, c = rv["mep.tls.record.content_type"], rv["mep.tls.record.content"]
-        local text = SUMMARY.MEPTLSRecord({content_type = ct})
+        local text = SUMMARY.MEPTLSRecord({content_type = ct}, nil, "", "")
         local at = PSK_IDENTITY_AT
         if ct == TLS_HANDSHAKE and c and #c >= at + PSK_IDENTITY_LEN - 1
                 and sbyte(c, 1) == TLS_CLIENT_KEY_EXCHANGE
@@ -3163,7 +3193,7 @@ records_summary = function(vals)
 end
 
 local function mysummary(st)  -- st's values decoded as st.cls
-    return SUMMARY[st.cls](st.vals or st, table_tag)
+    return SUMMARY[st.cls](st.vals or st, table_tag, "", "")
 end
 
 -- ---- capture context (pairing, verification, timing) --------------------------------------
@@ -3897,29 +3927,38 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
 end
 
 -- The Info text of a frame: the kind's template, then what the context adds.
+local TABLE_REQUEST_IN = "%s" .. INFO.request_in
 local function summary(st)
     local kind, cls = st.kind, st.cls
     local text
     if kind == "alert" then
         text = "Alert"
-    elseif (kind == "request" or kind == "response") and cls ~= CLASS_OF.unknown then
-        text = SUMMARY[cls](st.vals or st, table_label)
-        local tid
-        if kind == "response" and st.request then tid = asked(st.request) end
-        if tid ~= nil then text = text .. " (" .. table_label(tid) .. ")" end
-        text = (kind == "request" and "Request: " or "Response: ") .. text
+    elseif kind == "request" and cls ~= CLASS_OF.unknown then
+        text = SUMMARY[cls](st.vals or st, table_label, "Request: ", "")
+    elseif kind == "response" and cls ~= CLASS_OF.unknown then
+        local req, post = st.request, ""
+        if req then  -- the table asked for, the request, the response time, in one go
+            -- whole milliseconds, rounded half up from whole microseconds, as in Python
+            local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+            local tid = asked(req)
+            if tid ~= nil then
+                post = sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+            else
+                post = sfmt(INFO.request_in, req.number, ms)
+            end
+        end
+        text = SUMMARY[cls](st.vals or st, table_label, "Response: ", post)
     else
         kind = kind or "frame"
         text = kind:sub(1, 1):upper() .. kind:sub(2) .. ": " .. mysummary(st)
         if not st.encrypted and st.digest_status ~= DIGEST_BAD then
             text = text .. INFO.unopened
         end
-    end
-    local req = st.request
-    if req and kind == "response" then
-        -- whole milliseconds, rounded half up from whole microseconds, as in Python
-        local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
-        text = text .. sfmt(INFO.request_in, req.number, ms)
+        local req = st.request
+        if req and kind == "response" then
+            local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+            text = text .. sfmt(INFO.request_in, req.number, ms)
+        end
     end
     if st.encrypted then text = text .. INFO.encrypted end
     if st.retransmission_of then text = text .. sfmt(INFO.retransmission, st.retransmission_of) end
