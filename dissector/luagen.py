@@ -153,6 +153,8 @@ def _class_spec(spec: FrameSpec) -> str:
                   f" names = {_lua_map(code.values or {}, key=str)},")
     if spec.at_most:
         notes += f" at_most = {{{_lua_str(spec.at_most[0])}, {_lua_str(spec.at_most[1])}}},"
+    if any(isinstance(f, Records) for f in spec.fields):
+        notes += " records = true,"
     return (
         f"CLASSES.{spec.name} = {{\n    name = {_lua_str(spec.title)},"
         f" min_len = {spec.min_len}, check = CHECK_FN.{spec.name},{notes}\n"

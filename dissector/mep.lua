@@ -313,7 +313,7 @@ CLASSES.MEPErrorResponse = {
 }
 CHECK_FN.MEPTLSRequest = function(v) if v.records ~= nil and v.data ~= nil and #v.records > 0 and #v.data > 0 then return sfmt(PROBLEMS.trailing, #v.data) end end
 CLASSES.MEPTLSRequest = {
-    name = "MEP TLS Request", min_len = 3, check = CHECK_FN.MEPTLSRequest,
+    name = "MEP TLS Request", min_len = 3, check = CHECK_FN.MEPTLSRequest, records = true,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.tls.code", "u", 1, "code"},
@@ -323,7 +323,7 @@ CLASSES.MEPTLSRequest = {
 }
 CHECK_FN.MEPTLSResponse = function(v) if v.records ~= nil and v.data ~= nil and #v.records > 0 and #v.data > 0 then return sfmt(PROBLEMS.trailing, #v.data) end end
 CLASSES.MEPTLSResponse = {
-    name = "MEP TLS Response", min_len = 3, check = CHECK_FN.MEPTLSResponse, error_note = "tls_error_response", code = "code", names = {[0] = "Success", [1] = "TLS error", [3] = "Invalid identity or key", [10] = "Invalid service sequence state"},
+    name = "MEP TLS Response", min_len = 3, check = CHECK_FN.MEPTLSResponse, error_note = "tls_error_response", code = "code", names = {[0] = "Success", [1] = "TLS error", [3] = "Invalid identity or key", [10] = "Invalid service sequence state"}, records = true,
     fields = {
         {"mep.length", "u", 2, "length"},
         {"mep.tls.code", "u", 1, "code"},
@@ -3143,10 +3143,13 @@ local function decode_frame(st, cls, frame)
             return st
         end
     end
-    local items, problems, later = {}, st.problems or {}, {}
-    local i, vals = walk(CLASSES[cls], frame, 1, #frame, items, problems, later)
+    local spec = CLASSES[cls]
+    local items, problems, later = {}, st.problems or {}, spec.records and {}
+    local i, vals = walk(spec, frame, 1, #frame, items, problems, later)
     if i <= #frame then problems[#problems + 1] = sfmt(PROBLEMS.left_over, #frame - i + 1) end
-    for _, p in ipairs(later) do problems[#problems + 1] = p end
+    if later then
+        for _, p in ipairs(later) do problems[#problems + 1] = p end
+    end
     st.vals, st.items = vals, items
     if #problems > 0 then st.problems = problems end
     return vals
