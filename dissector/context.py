@@ -301,11 +301,12 @@ class CaptureContext:
     def _request(self, info: FrameInfo) -> None:
         self._open_request(info)
         pkt = info.packet
-        if isinstance(pkt, _RC4Request):
-            info.table_id, info.count = pkt.table_id, pkt.count
-            info.offset = pkt.offset if pkt.has_offset else None
-            if pkt.fields.get("data") and pkt.table_id is not None:
-                info._table = self._table_decoder(pkt.table_id, pkt.data, info.offset or 0)
+        if isinstance(pkt, _RC4Request):  # a request kind may name no table
+            f = pkt.fields
+            info.table_id, info.count = f.get("table_id"), f.get("count")
+            info.offset = f.get("offset")
+            if f.get("data") and info.table_id is not None:
+                info._table = self._table_decoder(info.table_id, f["data"], info.offset or 0)
         prev = self._last_request
         if prev is not None:
             if prev.raw == info.raw or (
