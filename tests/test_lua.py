@@ -573,3 +573,55 @@ def test_bit_fields_show_their_bit_pattern():
                      shown, re.M), "no bit pattern for BT03 Unprogrammed"
     assert re.search(r"^\s+[.01 ]*[01]{2}[.01 ]* = [^:]+: \d", shown, re.M), "no multi-bit field"
     assert filtered_frames(pcap, [MAK, MBK], "mep.bt03.unprogrammed == 0")
+
+
+_TRIAL_KIND = '''    FrameSpec("MEPPing", "MEP Ping", "request",
+              (_length(), _code("request_code", 0x31, {0x31: "Ping"}, "Request"), _SEQ, _DIGEST),
+              "{request_code:name} seq={sequence:hex32}", codes=(0x31,)),
+'''
+
+_TRIAL_RUN = '''
+import json, sys
+from pathlib import Path
+sys.path[:0] = [sys.argv[1]]
+import mepshark.dissector.frames as F
+from mepshark.dissector.context import FROM_METER, TO_METER
+from mepshark.dissector.luagen import write
+from luadiff import differences, lua_decode, write_records
+write(Path(sys.argv[2]) / "mep.lua")
+ping = bytes(F.MEPPing(sequence=0x01020304))
+pcap = write_records(Path(sys.argv[2]) / "ping.pcapng", [
+    (0.0, TO_METER, ping), (0.05, FROM_METER, bytes(F.MEPErrorResponse(response_code=2))),
+    (0.3, TO_METER, ping[:9]), (0.35, FROM_METER, bytes(F.MEPSequenceResponse(sequence=5)))])
+print(json.dumps([differences(pcap), [v[1] for v in lua_decode(pcap)[0].values()]]))
+'''
+
+
+def test_a_new_frame_kind_needs_only_its_declaration(tmp_path):
+    """A copy of the package with one more FrameSpec in framespec.py (nothing else
+    changed) dissects the new kind in scapy and in tshark alike."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    pkg = tmp_path / "pkg" / "mepshark"
+    shutil.copytree(root / "dissector", pkg / "dissector", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copytree(root / "capture", pkg / "capture", ignore=shutil.ignore_patterns("*.pyc"))
+    spec = pkg / "dissector" / "framespec.py"
+    text = spec.read_text()
+    anchor = '    FrameSpec(\n        "MEPReadResponse"'
+    requests = '"MEPPartialTableWrite")'
+    assert anchor in text and requests in text
+    text = text.replace(anchor, _TRIAL_KIND + anchor)
+    spec.write_text(text.replace(requests, '"MEPPartialTableWrite", "MEPPing")'))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "pkg"), MEP_LUA=str(tmp_path / "mep.lua"))
+    args = [sys.executable, "-c", _TRIAL_RUN, str(Path(__file__).parent), str(tmp_path)]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    problems, infos = json.loads(proc.stdout.splitlines()[-1])
+    assert problems == []
+    assert infos[0] == "Request: Ping seq=0x01020304"
+    assert infos[1].startswith("Response: Unsupported request [request in 1,")
+    assert infos[2].endswith("[malformed]")
