@@ -549,6 +549,7 @@ def _specs_lua() -> list[str]:
     out = [f"local MAX_SLOTS = {MAX_SLOTS}", f"local MFG_BASE = {MFG_BASE}",
            f"local PROCEDURE_NUMBER_MOD = {NUMBER_MASK + 1}",
            f"local PROCEDURE_TAGS = {_lua_set(_lua_str(t) for t in (BT07.tag, *RESPONSE_TABLES))}",
+           f"local PROC_REQUEST_TAG = {_lua_str(BT07.tag)}",
            *_dates_lua(),
            f"local DIMENSION_SOURCES = {_lua_set(_lua_str(t) for t in sorted(DIMENSION_SOURCES))}",
            "local TABLE_SPECS = {}"]

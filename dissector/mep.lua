@@ -2332,6 +2332,7 @@ local MAX_SLOTS = 20000
 local MFG_BASE = 2048
 local PROCEDURE_NUMBER_MOD = 4096
 local PROCEDURE_TAGS = {["BT07"] = true, ["BT08"] = true, ["ET59"] = true, ["ET85"] = true}
+local PROC_REQUEST_TAG = "BT07"
 local YEAR_BASE = 2000
 local ANSI_DATE_PARTS = {{"year", 0, 6}, {"month", 7, 10}, {"day", 11, 15}}
 local RDATE_MONTH = {0, 3}
@@ -3620,7 +3621,7 @@ local function spec_for_data(tid, data, offset)
     end
     local word = sbyte(data, 1) + 256 * sbyte(data, 2)
     local number = word % PROCEDURE_NUMBER_MOD  -- index and manufacturer flag
-    if spec.tag == "BT07" then return PROC_REQUEST[number] or spec end
+    if spec.tag == PROC_REQUEST_TAG then return PROC_REQUEST[number] or spec end
     local proc = PROC_RESPONSE[number]
     if proc == nil then return spec end
     if spec.proc_by_tag == nil then spec.proc_by_tag = {} end
