@@ -1,0 +1,81 @@
+"""TLS secrets for Wireshark: a key log, and pcapng Decryption Secrets Blocks.
+
+Wireshark's ``tls.psk`` preference holds one key, which opens a capture made
+under one key only; a MEP capture may hold sessions under the MBK and the
+MAK.  A TLS 1.2 session is opened by its master secret alone, so the
+sessions' secrets, computed here from the handshakes and the key each PSK
+identity names (:mod:`.tlspsk`), go into an NSS key log file or into a
+Decryption Secrets Block (pcapng block type 10, secrets type ``TLSK``) in a
+copy of the capture: Wireshark then opens the capture decrypted with no
+preference set, as after ``editcap --inject-secrets tls,KEYLOG``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterable
+
+from .security import Key
+from .tlspsk import SessionTracker
+
+DSB_TYPE = 0x0000000A
+"""pcapng Decryption Secrets Block."""
+TLS_KEY_LOG = 0x544C534B
+"""Secrets type 'TLSK': the block holds NSS key log lines."""
+SHB_TYPE = 0x0A0D0D0A
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+
+
+def dsb_block(keylog: str, little_endian: bool = True) -> bytes:
+    """One Decryption Secrets Block holding ``keylog`` (lines of NSS key log text)."""
+    data = keylog.encode("ascii")
+    order = "<" if little_endian else ">"
+    body = struct.pack(order + "II", TLS_KEY_LOG, len(data)) + data + b"\0" * (-len(data) % 4)
+    total = 12 + len(body)
+    return struct.pack(order + "II", DSB_TYPE, total) + body + struct.pack(order + "I", total)
+
+
+def tls_frames(frames: Iterable) -> Iterable[tuple[int, int, bytes]]:
+    """(direction, code, bytes after the code) of each TLS frame of a decoded capture.
+
+    ``frames`` are :class:`~.context.FrameInfo` objects in capture order: a
+    request is TLS by its code, a response by the request it answers.
+    """
+    from .frames import TLS_REQUEST_CODES
+
+    for fi in frames:
+        body = fi.raw or b""
+        if not body or fi.direction is None:
+            continue
+        req = fi.request
+        is_tls = body[0] in TLS_REQUEST_CODES if fi.direction == 0 else (
+            req is not None and bool(req.raw) and req.raw[0] in TLS_REQUEST_CODES
+        )
+        if is_tls:
+            yield fi.direction, body[0], body[1:]
+
+
+def track_sessions(frames: Iterable, keys: Iterable[Key]) -> SessionTracker:
+    """Follow every TLS session of a decoded capture with the given keys."""
+    tracker = SessionTracker(keys)
+    for direction, code, payload in tls_frames(frames):
+        tracker.frame(direction, code, payload)
+    return tracker
+
+
+def inject_secrets(src: str | os.PathLike, dst: str | os.PathLike, keylog: str) -> None:
+    """Copy pcapng ``src`` to ``dst`` with a Decryption Secrets Block after its header.
+
+    Raises ValueError when ``src`` is not pcapng (a pcap file has no place
+    for secrets).
+    """
+    data = open(src, "rb").read()  # noqa: SIM115 - small files, read once
+    if len(data) < 12 or struct.unpack_from("<I", data)[0] != SHB_TYPE:
+        raise ValueError(f"{os.fspath(src)}: not a pcapng file (secrets need pcapng)")
+    little = struct.unpack_from("<I", data, 8)[0] == BYTE_ORDER_MAGIC
+    total = struct.unpack_from("<I" if little else ">I", data, 4)[0]
+    if total < 28 or total > len(data):
+        raise ValueError(f"{os.fspath(src)}: section header block is damaged")
+    with open(dst, "wb") as out:
+        out.write(data[:total] + dsb_block(keylog, little) + data[total:])
