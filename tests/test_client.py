@@ -287,10 +287,9 @@ class RefusesFullReads(MepServer):
     """A meter that answers 0x04 to full reads of some tables and serves them in parts,
     as known clients found BT23 on some Gen 3/4 meters."""
 
-    refused = frozenset({table_id("BT23"), table_id("ET05")})
-
     def _read(self, pkt, offset, seal):
-        if isinstance(pkt, MEPFullTableRead) and pkt.table_id in self.refused:
+        refused = pkt.table_id == table_id("BT23") or spec_for(pkt.table_id) is None
+        if isinstance(pkt, MEPFullTableRead) and refused:
             ex = Exchange("read", 0, seal.key.name, pkt.table_id, seal.encrypted)
             return self._fail(ex, NOT_POSSIBLE, seal)
         return super()._read(pkt, offset, seal)
@@ -339,6 +338,18 @@ def test_fallback_reads_in_chunks_no_larger_than_a_read_carries(bench, tmp_path)
     reads = [(r.offset, r.count) for r in requests if r.table_id == table_id("ET05")]
     assert reads[0] == (None, MAX_READ)  # the full read the meter refused
     assert reads[1:] == [(0, MAX_READ), (MAX_READ, MAX_READ), (2 * MAX_READ, MAX_READ)]
+
+
+def test_fallback_reassembles_tables_of_every_length_at_the_chunk_edges(bench):
+    b = bench(server=RefusesFullReads)
+    c = b.client(sequence=0x1001)
+    sizes = (0, 1, MAX_READ - 1, MAX_READ, MAX_READ + 1, 2 * MAX_READ)
+    for tag, size in zip(("ET05", "ET06", "ET07", "BT02", "ET93", "ET20"), sizes, strict=True):
+        assert spec_for(tag) is None  # no layout: the size is the meter's to say
+        image = bytes((i * 13 + size) & 0xFF for i in range(size))
+        b.meter.images[table_id(tag)] = bytearray(image)
+        assert c.read_raw(tag) == image, (tag, size)
+    assert len(c.in_parts) == len(sizes)
 
 
 def test_no_permission_is_not_a_reason_to_read_in_parts(bench):
