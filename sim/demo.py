@@ -118,8 +118,7 @@ def decode(out: Path, keyfile: Path, folder: Path) -> None:
     print a few lines of each, and write the whole decodes into ``folder``."""
     frames = read_capture(out, demo_keys())
     digests = Counter(f.digest_status for f in frames if f.kind != "alert")
-    problems = sum(bool(f.expert) and any("malformed" in e.lower() for e in f.expert)
-                   for f in frames)
+    problems = sum(bool((f.packet or f.frame).problems) for f in frames)
     scapy_txt = folder / "decode.txt"
     with scapy_txt.open("w") as fh:
         subprocess.run([sys.executable, "-m", "mepshark.dissector.cli", "decode", "-V",
