@@ -6,6 +6,8 @@
   again with it (the client need not know the number in advance);
 * a response with a bad digest was damaged on the line: the request goes
   out again with a new sequence number;
+* a full read the meter refuses (or whose every answer is damaged) is done
+  again by partial reads, reassembled: some Gen 3/4 meters serve BT23 only so;
 * alerts: read the ET13 alert flags, post EP39 as they ask, read the
   procedure's response (guide, "Communication Model").
 """
