@@ -15,9 +15,11 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 from mepshark.capture.serialport import explain
 from mepshark.dissector.cliutil import (
@@ -133,11 +135,25 @@ def duration_of(args: argparse.Namespace) -> float | None:
     return limit
 
 
+@contextmanager
+def _signals_held():
+    """Hold SIGINT/SIGTERM back meanwhile: a Ctrl-C never cuts an output line in two."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _emit(args, obj: dict, lines: list[str]) -> None:
-    if args.json:
-        print(json.dumps(obj), flush=True)
-    else:
-        print("\n".join(lines), flush=True)
+    text = json.dumps(obj) if args.json else "\n".join(lines)
+    with _signals_held():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def _note(text: str) -> None:

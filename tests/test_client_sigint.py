@@ -9,6 +9,7 @@ and ``alerts`` end with one summary line, never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -64,16 +65,16 @@ class Terminal:
         self.text = ""
 
     def _read(self, timeout: float) -> bool:
-        """Read what is there; False once the child is gone (EOF/EIO)."""
+        """Read what is there; False once the child is gone and all it wrote was read."""
         r, _, _ = select.select([self.master], [], [], timeout)
         if not r:
             return True
         try:
             data = os.read(self.master, 4096)
-        except OSError:
+        except OSError:  # EIO: no process holds the terminal any more
             return False
         self.text += data.decode(errors="replace").replace("\r\n", "\n")
-        return bool(data)
+        return bool(data) or self.proc.poll() is None
 
     def wait_for(self, pattern: str, limit: float = 30.0) -> None:
         end = time.monotonic() + limit
@@ -106,7 +107,7 @@ def test_ctrl_c_ends_watch_with_a_summary(meter, after):
     rc, lines = term.finish()
     assert rc == 0
     assert len(lines) == 1 and re.fullmatch(
-        r"mep-client: watch stopped after \d+ readings? in \d+\.\d s.*", lines[0]), lines
+        r"mep-client: watch stopped after \d+ readings? in \d+\.\d s.*", lines[0]), term.text
 
 
 def test_ctrl_c_hammered_and_sigterm_end_watch_once(meter):
@@ -115,12 +116,14 @@ def test_ctrl_c_hammered_and_sigterm_end_watch_once(meter):
     term.wait_for(r"U1=.*kWh\n")
     term.ctrl_c(times=3)
     rc, lines = term.finish()
-    assert rc == 0 and len(lines) == 1 and "watch stopped after" in lines[0]
+    assert rc == 0 and len(lines) == 1 and "watch stopped after" in lines[0], term.text
     term = Terminal("--port", port, "--json", "watch", "--interval", "0.2")
     term.wait_for(r'"BT28.rms_voltage_l1": \d+')
     term.proc.terminate()
     rc, lines = term.finish()
-    assert rc == 0 and len(lines) == 1 and "watch stopped after" in lines[0]
+    assert rc == 0 and len(lines) == 1 and "watch stopped after" in lines[0], term.text
+    readings = [x for x in term.text.splitlines() if x not in lines]
+    assert readings and all(json.loads(x)["BT28.rms_voltage_l1"] for x in readings)  # whole
 
 
 def test_ctrl_c_while_starting_up_is_one_line(meter):
