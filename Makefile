@@ -30,8 +30,9 @@ sysdeps:
 	  $(APT) update -qq && $(APT) install -y -qq $(SYSPKGS) >/dev/null; fi
 
 # The main job: the simulated meter served on a pseudo-terminal, a client
-# session, both directions tapped by mep-capture into pcaps/demo.pcapng, then
-# decoded by tshark with the generated Lua dissector and by scapy.
+# session, both directions tapped by mep-capture into build/demo/demo.pcapng,
+# then decoded by tshark with the generated Lua dissector and by scapy; prints
+# a short summary, the full decodes go to build/demo/.
 demo: deps sysdeps
 	$(BIN)/python -m mepshark.sim.demo
 

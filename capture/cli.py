@@ -16,14 +16,13 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
-from mepshark.dissector.cliutil import Parser, UsageError, parse_conditions
+from mepshark.dissector.cliutil import Parser, UsageError, baud_warning, parse_conditions
 from mepshark.dissector.frames import BAUD
 
 from . import extcap
 from .pcapng import DLT_USER0, check_dlt
 from .ring import PcapngOutput, RingSpec
 from .serialport import (
-    GUIDE_BAUD_RANGE,
     PARITIES,
     LineSpec,
     PortError,
@@ -187,10 +186,8 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
         raise UsageError("-a files:N needs a ring buffer (-b filesize:KB or -b duration:SEC)")
     if args.silence is not None and args.silence <= 0:
         raise UsageError("--silence must be positive (milliseconds)")
-    lo, hi = GUIDE_BAUD_RANGE
-    if not lo <= args.baud <= hi and not extcap_mode:
-        print(f"{PROG}: warning: {args.baud} baud is outside the MEP range {lo}..{hi}",
-              file=sys.stderr)
+    if (warning := baud_warning(args.baud)) is not None and not extcap_mode:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     count = args.count
     if "packets" in stop:

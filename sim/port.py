@@ -8,6 +8,12 @@ Timing rules of the guide's chapter 2 that the meter side keeps:
 * while an ET13 alert flag is set, the alert sequence (00 00) goes out once
   per second, never within 1 s of the last frame received.
 
+ENABLE (pin 2 of the connector): a client raises it to say it is attached.
+:meth:`SimPort.set_enable` is how a line that carries it (an RFC 2217
+server, a real port's modem lines) tells the meter; while it is low the port
+ignores requests and sends no alerts, and dropping it clears a hung port.
+Lines that cannot carry it leave it high.
+
 ``tap`` mirrors the two directions onto two more lines (pty pairs), so that
 ``mep-capture --meter <meter tap> --client <client tap>`` records the session
 as a passive hardware tap would.
@@ -99,7 +105,16 @@ class SimPort:
         self.last_request = float("-inf")
         self.last_alert = float("-inf")
         self.next_scheduled = None
-        self.stats = {"requests": 0, "responses": 0, "alerts": 0, "dropped": 0, "unframed": 0}
+        self.enable = True
+        """ENABLE as the meter sees it (high unless a line says otherwise)."""
+        self.stats = {"requests": 0, "responses": 0, "alerts": 0, "dropped": 0, "unframed": 0,
+                      "ignored": 0}
+
+    def set_enable(self, level: bool) -> None:
+        """ENABLE is now ``level``; dropping it (high to low) resets the port: a hang ends."""
+        if self.enable and not level:
+            self.faults.hang = False
+        self.enable = level
 
     # --- main loop ----------------------------------------------------------------
 
@@ -147,6 +162,9 @@ class SimPort:
         if chunk.kind != FRAME:
             self.stats["unframed"] += 1
             self.log(f"mep-sim: ignored {len(chunk.data)} byte(s): {chunk.reason}")
+            return
+        if not self.enable or self.faults.hang:
+            self.stats["ignored"] += 1
             return
         now = time.monotonic()
         self.last_rx = now
@@ -200,6 +218,8 @@ class SimPort:
             meter.set_alert("scheduled_read_request_alert")
             self.next_scheduled = now + self.alert_every
         if now < self.last_alert + ALERT_PERIOD or now < self.last_rx + ALERT_HOLDOFF:
+            return
+        if not self.enable or self.faults.hang:
             return
         if meter.alerting():
             self.last_alert = now
