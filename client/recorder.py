@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.deframer import UNFRAMED, Chunk
 from mepshark.dissector.frames import BAUD
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
-from ..capture.pcapng import UNFRAMED_COMMENT
+from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
 from .catalog.procedures import BT07 as PROCEDURE_INITIATE
@@ -64,7 +64,7 @@ from .tables import table_label
 TO_METER = 0
 FROM_METER = 1
 DIRECTIONS = {TO_METER: "Client → Meter", FROM_METER: "Meter → Client"}
-_EPB_TO_P2P = {1: FROM_METER, 2: TO_METER}
+_EPB_TO_P2P = {EPB_INBOUND: FROM_METER, EPB_OUTBOUND: TO_METER}
 
 # mep.digest.status, Wireshark's checksum convention.
 DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2

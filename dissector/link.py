@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from scapy.config import conf
 from scapy.utils import PcapReader
 
-from ..capture.pcapng import DLT_USER0, check_dlt
+from .capture_format import DLT_USER0, check_dlt
 from .context import FrameInfo, decode
 from .frames import BAUD, MEP
 from .security import Key

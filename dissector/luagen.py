@@ -27,8 +27,8 @@ from scapy.fields import (
     XStrFixedLenField,
 )
 
-from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
 from . import context, frames, security, tables
+from .capture_format import DLT_USER0, DLT_USER_RANGE
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import (

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.catalog import DimensionContext, decode, encode, spec_for
 from mepshark.dissector.catalog.loadprofile import geometry
 from mepshark.dissector.catalog.manufacturer import MEP_SLOT, alert_flag_slots
