@@ -58,6 +58,7 @@ from .frames import (
 from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
+from .timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
 
 # Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
 # 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
@@ -69,11 +70,6 @@ _EPB_TO_P2P = {EPB_INBOUND: FROM_METER, EPB_OUTBOUND: TO_METER}
 # mep.digest.status, Wireshark's checksum convention.
 DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2
 DIGEST_STATUS = {DIGEST_BAD: "Bad", DIGEST_GOOD: "Good", DIGEST_UNVERIFIED: "Unverified"}
-
-RESPONSE_TIMEOUT = 0.500
-"""Client response timeout (guide, MEP Protocol Timing)."""
-MIN_REQUEST_SPACING = 0.100
-"""The meter serves at most one request per 100 ms."""
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
 
