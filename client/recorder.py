@@ -1,4 +1,4 @@
-"""Record a client's own traffic to pcapng, in mep-capture's layout (DESIGN.md).
+"""Record a client's own traffic to pcapng, in mep-capture's layout (docs/architecture.md).
 
 An active client is one adapter carrying both directions: one interface
 named after the port, each frame an Enhanced Packet Block stamped at its

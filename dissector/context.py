@@ -3,8 +3,8 @@
 A MEP response names no table and does not even say whether it answers an
 RC4 or a TLS request; only the request before it in the other direction
 does.  :class:`CaptureContext` walks a capture in order and gives every
-frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
-"Request/response pairing"):
+frame a :class:`FrameInfo` with what the frame alone cannot tell
+(docs/architecture.md, "Pairing and capture context"):
 
 * a response answers the latest unanswered request; an identical repeat of
   a request is a retry, and so is a request resent with a new sequence
