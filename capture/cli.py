@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
+from mepshark.dissector.capture_format import DLT_USER0, check_dlt
 from mepshark.dissector.cliutil import Parser, UsageError, baud_warning, parse_conditions
 from mepshark.dissector.frames import BAUD
 
 from . import extcap
-from .pcapng import DLT_USER0, check_dlt
 from .ring import PcapngOutput, RingSpec
 from .serialport import (
     PARITIES,

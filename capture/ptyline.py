@@ -6,7 +6,8 @@ pty delivers bytes as fast as they are written, so :class:`UartFeeder`
 writes each byte no earlier than the moment its stop bit would end on a real
 line at the given baud rate; the capture's timestamp model then applies
 unchanged.  ``vanish()`` / ``reappear()`` imitate a USB adapter being
-unplugged and plugged back in.
+unplugged and plugged back in.  :func:`paced` does the same for a writer
+that owns its line (the simulator, the client with ``pace=True``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 import tty
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +66,21 @@ class PtyLine:
 
     def close(self) -> None:
         self.vanish()
+
+
+def paced(data: bytes, byte_time: float, piece: int = 4) -> Iterator[bytes]:
+    """Yield ``data`` in pieces, each when a UART at ``byte_time`` per byte would finish it."""
+    if not byte_time:
+        yield data
+        return
+    start = time.monotonic()
+    for i in range(0, len(data), piece):
+        chunk = data[i : i + piece]
+        due = start + (i + len(chunk)) * byte_time
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        yield chunk
 
 
 @dataclass

@@ -18,7 +18,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .pcapng import DLT_USER0, PcapngWriter
+from mepshark.dissector.capture_format import DLT_USER0
+
+from .pcapng import PcapngWriter
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.context import TO_METER, infer_direction
 from mepshark.dissector.deframer import DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
 
-from .pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .ring import PcapngOutput
 from .serialport import BACK, DATA, ERRORS, LOST, LineSpec, PortReader, open_serial
 from .status import Counters, StatusLine, describe_errors

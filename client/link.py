@@ -24,10 +24,10 @@ from collections import deque
 
 import serial
 
-from mepshark.dissector.context import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
+from mepshark.capture.ptyline import paced
 from mepshark.dissector.deframer import ALERT, FRAME, Chunk, Deframer
 from mepshark.dissector.frames import BAUD
-from mepshark.sim.port import paced
+from mepshark.dissector.timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT, byte_time
 
 from .recorder import Recorder
 
@@ -78,7 +78,7 @@ class Link:
             self.fd = None  # network and loop ports: read through pyserial
         self.ser.reset_input_buffer()
         self.recorder = recorder
-        self.byte_time = 10 / baud if pace else 0.0
+        self.byte_time = byte_time(baud) if pace else 0.0
         """Pace writes like a UART (on a pty, which is instant otherwise)."""
         self.timeout = RESPONSE_TIMEOUT
         self.retries = RETRIES

@@ -1,4 +1,4 @@
-"""Record a client's own traffic to pcapng, in mep-capture's layout (DESIGN.md).
+"""Record a client's own traffic to pcapng, in mep-capture's layout (docs/architecture.md).
 
 An active client is one adapter carrying both directions: one interface
 named after the port, each frame an Enhanced Packet Block stamped at its
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.deframer import UNFRAMED, Chunk
 from mepshark.dissector.frames import BAUD
 

@@ -34,6 +34,14 @@ from mepshark.dissector.catalog import (
 )
 from mepshark.dissector.catalog.layout import TableDecode
 from mepshark.dissector.catalog.manufacturer import ALERT_FLAGS, alert_flag_slots
+from mepshark.dissector.catalog.procedure_calls import (
+    CLEAR_DELTA_ALERT,
+    CLEAR_MBUS_ALERT,
+    POST_MEP_DATA,
+    SCHEDULED_READ,
+    bt07_image,
+    ep39_params,
+)
 from mepshark.dissector.catalog.procedures import (
     RESPONSE_HEADER_SIZE,
     RESPONSE_TABLES,
@@ -55,14 +63,6 @@ from mepshark.dissector.frames import (
 from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_tag
-from mepshark.sim.procedures import (
-    CLEAR_DELTA_ALERT,
-    CLEAR_MBUS_ALERT,
-    EP39,
-    SCHEDULED_READ,
-    bt07_image,
-    ep39_params,
-)
 
 from .link import Link
 
@@ -271,7 +271,8 @@ class MepClient:
                    ("mbus_change", CLEAR_MBUS_ALERT), ("delta_data_alert", CLEAR_DELTA_ALERT))
         for flag, kind in actions:
             if flags.get(flag):
-                res = self.call(EP39, ep39_params(kind, posted if kind == SCHEDULED_READ else b""))
+                params = ep39_params(kind, posted if kind == SCHEDULED_READ else b"")
+                res = self.call(POST_MEP_DATA, params)
                 done.append({"flag": flag, "procedure": "EP39", "post_type": kind,
                              "result": res.result})
         if flags.get("on_demand_request_in_et15"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scapy.error import Scapy_Exception
 
-from ..capture.pcapng import DLT_USER0
+from .capture_format import DLT_USER0
 from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo
 from .frames import BAUD
 from .link import read_capture

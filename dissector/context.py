@@ -3,8 +3,8 @@
 A MEP response names no table and does not even say whether it answers an
 RC4 or a TLS request; only the request before it in the other direction
 does.  :class:`CaptureContext` walks a capture in order and gives every
-frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
-"Request/response pairing"):
+frame a :class:`FrameInfo` with what the frame alone cannot tell
+(docs/architecture.md, "Pairing and capture context"):
 
 * a response answers the latest unanswered request; an identical repeat of
   a request is a retry, and so is a request resent with a new sequence
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
-from ..capture.pcapng import UNFRAMED_COMMENT
+from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
 from .catalog.procedures import BT07 as PROCEDURE_INITIATE
@@ -58,22 +58,18 @@ from .frames import (
 from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
+from .timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
 
 # Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
 # 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
 TO_METER = 0
 FROM_METER = 1
 DIRECTIONS = {TO_METER: "Client → Meter", FROM_METER: "Meter → Client"}
-_EPB_TO_P2P = {1: FROM_METER, 2: TO_METER}
+_EPB_TO_P2P = {EPB_INBOUND: FROM_METER, EPB_OUTBOUND: TO_METER}
 
 # mep.digest.status, Wireshark's checksum convention.
 DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2
 DIGEST_STATUS = {DIGEST_BAD: "Bad", DIGEST_GOOD: "Good", DIGEST_UNVERIFIED: "Unverified"}
-
-RESPONSE_TIMEOUT = 0.500
-"""Client response timeout (guide, MEP Protocol Timing)."""
-MIN_REQUEST_SPACING = 0.100
-"""The meter serves at most one request per 100 ms."""
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
 

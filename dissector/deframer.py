@@ -5,7 +5,7 @@ first byte arrived; :class:`Chunk` objects come out: frames, alerts and
 *unframed* runs (each with a reason).  Concatenating every chunk's bytes in
 order gives back exactly the bytes fed in.
 
-Framing uses only the length field (DESIGN.md): a frame is a 2-byte
+Framing uses only the length field (docs/architecture.md): a frame is a 2-byte
 big-endian length and that many body bytes; 0x0000 is the alert sequence;
 a length above 476 cannot start a frame, so its first byte is set aside as
 unframed and the search goes on from the next byte.  A frame whose bytes

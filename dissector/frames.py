@@ -16,7 +16,7 @@ a TLS request: alone it is classified by its shape (:func:`guess_response`);
 :mod:`.context` re-dissects it with the class its request calls for.
 
 Every class names its Wireshark abbreviation prefix in ``wireshark_prefix``;
-a field's abbreviation is ``prefix + "." + field name`` (DESIGN.md), which
+a field's abbreviation is ``prefix + "." + field name``, which
 is how the Lua generator and the differential tests agree with scapy.
 Malformed input never raises: each packet records what is wrong in
 ``problems``; ``malformed`` says whether there is anything.

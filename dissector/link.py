@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from scapy.config import conf
 from scapy.utils import PcapReader
 
-from ..capture.pcapng import DLT_USER0, check_dlt
+from .capture_format import DLT_USER0, check_dlt
 from .context import FrameInfo, decode
 from .frames import BAUD, MEP
 from .security import Key
@@ -28,7 +28,7 @@ def _frame_classes(cls: type = MEP) -> list[type]:
 
 
 def register_dlt(dlt: int = DLT_USER0) -> None:
-    """Make scapy decode link type ``dlt`` as MEP (147 is registered on import).
+    """Make scapy decode link type ``dlt`` as MEP (importing the package registers 147).
 
     Every frame class is mapped to the DLT too, because scapy's writers look
     up the link type of a packet by its exact class.
@@ -56,5 +56,3 @@ def read_capture(
         if enabled:
             gc.enable()
 
-
-register_dlt(DLT_USER0)

@@ -27,8 +27,8 @@ from scapy.fields import (
     XStrFixedLenField,
 )
 
-from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
-from . import context, frames, security, tables
+from . import context, frames, security, tables, timing
+from .capture_format import DLT_USER0, DLT_USER_RANGE
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import (
@@ -505,8 +505,8 @@ def generate() -> str:
     }
     for k, v in consts.items():
         w(f"local {k} = {v}")
-    w(f"local RESPONSE_TIMEOUT = {context.RESPONSE_TIMEOUT!r}")
-    w(f"local MIN_REQUEST_SPACING = {context.MIN_REQUEST_SPACING!r}")
+    w(f"local RESPONSE_TIMEOUT = {timing.RESPONSE_TIMEOUT!r}")
+    w(f"local MIN_REQUEST_SPACING = {timing.MIN_REQUEST_SPACING!r}")
     w(f"local CONST_KEY = {_lua_bytes(security._CONST_KEY)}")
     w(f"local REQUEST_CODES = {_lua_map(frames.REQUEST_CODES)}")
     w(f"local TLS_REQUEST_CODES = {_lua_map(frames.TLS_REQUEST_CODES)}")

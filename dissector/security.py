@@ -4,7 +4,7 @@
 Everything here works on plain bytes so that the scapy layers, the capture
 context, the simulator and the client share one implementation.  Key material
 is held in :class:`Key` objects whose ``repr``/``str`` never show the bytes:
-keys must not reach logs, captures or test output (DESIGN.md, "Keys").
+keys must not reach logs, captures or test output (docs/architecture.md, "Keys").
 """
 
 from __future__ import annotations

@@ -29,19 +29,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mepshark.capture.ptyline import paced
 from mepshark.dissector.builders import ALERT
-from mepshark.dissector.context import MIN_REQUEST_SPACING
 from mepshark.dissector.deframer import ALERT as ALERT_CHUNK
 from mepshark.dissector.deframer import FRAME, Deframer
+from mepshark.dissector.timing import (
+    ALERT_HOLDOFF,
+    ALERT_PERIOD,
+    INTRA_FRAME_TIMEOUT,
+    MIN_REQUEST_SPACING,
+    SEGMENT,
+    SEGMENT_PAUSE,
+    byte_time,
+)
 
 from .faults import GARBAGE, Faults
 from .server import MepServer
 
-INTRA_FRAME_TIMEOUT = 0.050
-SEGMENT = 117
-SEGMENT_PAUSE = 0.025
-ALERT_PERIOD = 1.0
-ALERT_HOLDOFF = 1.0
 _TICK = 0.01
 
 
@@ -95,7 +99,7 @@ class SimPort:
         self.server = server
         self.faults = faults or Faults()
         self.tap = tap or Tap()
-        self.byte_time = 10 / baud if baud else 0.0
+        self.byte_time = byte_time(baud) if baud else 0.0
         self.alert_every = alert_every
         """Raise a scheduled read request alert every this many seconds (demo, corpus)."""
         self.log = log or (lambda msg: None)
@@ -225,21 +229,6 @@ class SimPort:
             self.last_alert = now
             self.stats["alerts"] += 1
             self._send(ALERT)
-
-
-def paced(data: bytes, byte_time: float, piece: int = 4):
-    """Yield ``data`` in pieces, each when a UART at ``byte_time`` per byte would finish it."""
-    if not byte_time:
-        yield data
-        return
-    start = time.monotonic()
-    for i in range(0, len(data), piece):
-        chunk = data[i : i + piece]
-        due = start + (i + len(chunk)) * byte_time
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        yield chunk
 
 
 def serve_in_thread(port: SimPort) -> threading.Thread:

@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 
 from mepshark.dissector.builders import bad_sequence, error, read_ok, respond, write_ok
+from mepshark.dissector.catalog.access import may_write
 from mepshark.dissector.frames import (
     AUTH_FAILURE,
     DIGEST_LEN,
@@ -36,7 +37,6 @@ from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id
 
 from . import procedures
-from .access import may_write
 from .meter import Meter
 
 SEQUENCE_WINDOW = 8

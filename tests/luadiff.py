@@ -13,7 +13,8 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER
 from mepshark.dissector.link import read_capture
 from mepshark.dissector.security import Key

@@ -13,12 +13,12 @@ from test_capture_support import frames_session, read_scapy
 
 from mepshark.capture import serialport
 from mepshark.capture.cli import main, parse_conditions
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.capture.ptyline import PtyLine
 from mepshark.capture.ring import PcapngOutput, RingSpec, ring_name
 from mepshark.capture.serialport import LineSpec, explain, latency_warning
 from mepshark.capture.session import CaptureSession, frame_direction, silence_for
 from mepshark.capture.status import Counters, status_text
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.deframer import ALERT, FRAME, UNFRAMED, Chunk
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.examples import EXAMPLES, GUIDE_KEY_HEX
 from mepshark.dissector.security import parse_key
 

@@ -183,7 +183,8 @@ def test_transaction_records_are_fields():
 
 def test_user_dlt_preference(tmp_path):
     """A capture made with DLT 150 decodes once the preference says so."""
-    from mepshark.capture.pcapng import EPB_OUTBOUND, PcapngWriter
+    from mepshark.capture.pcapng import PcapngWriter
+    from mepshark.dissector.capture_format import EPB_OUTBOUND
 
     pcap = tmp_path / "dlt150.pcapng"
     with open(pcap, "wb") as f, PcapngWriter(f, dlt=150) as w:
