@@ -32,10 +32,12 @@ from mepshark.dissector.cliutil import (
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_label, table_tag
+from mepshark.dissector.tlsendpoint import check as tls_check
 
 from .link import ENABLE_LINES, RESET_AFTER, EnableError, Link, NoResponse
 from .recorder import Recorder
 from .session import AuthError, GaveUp, MepClient, MepError
+from .tlschannel import INVALID_IDENTITY, TLSRefused
 from .values import as_json, as_text, watch_line, watch_record
 
 PROG = "mep-client"
@@ -69,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--use", choices=("MAK", "MBK"), type=str.upper,
                    help="which key to use (default: the MAK if given, else the MBK)")
     p.add_argument("--encrypt", action="store_true", help="RC4-encrypt requests")
+    p.add_argument("--tls", action="store_true",
+                   help="use TLS-PSK instead of RC4 (needs python-mbedtls: mepshark[tls])")
+    p.add_argument("--client-id", type=lambda s: int(s, 0), default=1, metavar="N",
+                   help="with --tls: the client id of the PSK identity (default 1; both "
+                   "bytes below 0x80 with python-mbedtls)")
     p.add_argument("--json", action="store_true", help="JSON output (one object per line)")
     p.add_argument("--sequence", type=lambda s: int(s, 0),
                    help="first sequence number (default random; 0x0C resynchronises)")
@@ -299,8 +306,16 @@ def run(args: argparse.Namespace) -> int:
         _note(f"warning: {warning}")
     if args.reset_after < 0:
         raise UsageError("--reset-after must be 0 (never) or positive")
+    if args.tls:
+        if args.encrypt:
+            raise UsageError("--tls and --encrypt exclude each other (TLS encrypts anyway)")
+        try:
+            tls_check(args.client_id)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     link = _open(args)
-    client = MepClient(link, key, encrypt=args.encrypt, sequence=args.sequence)
+    client = MepClient(link, key, encrypt=args.encrypt, sequence=args.sequence, tls=args.tls,
+                       client_id=args.client_id)
     session = Session(args, client, limit)
     stopped = False
     try:
@@ -335,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except GaveUp as exc:
         _note(f"{exc}; check the line")
+        return 1
+    except TLSRefused as exc:
+        hint = "; check the key" if exc.code == INVALID_IDENTITY else ""
+        _note(f"{exc}{hint}")
         return 1
     except OSError as exc:
         _note(f"{exc.strerror or exc} ({getattr(exc, 'filename', None) or 'the port'})")

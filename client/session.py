@@ -63,8 +63,10 @@ from mepshark.dissector.frames import (
 from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_tag
+from mepshark.dissector.tlsplain import parse_response
 
 from .link import Link
+from .tlschannel import TLSChannel
 
 CHUNK = MAX_READ
 """Bytes per partial read when a table does not fit one response: the most one carries."""
@@ -119,11 +121,17 @@ class MepClient:
     """Procedure sequence number of the next BT07 write."""
     in_parts: dict[int, str] = field(default_factory=dict)
     """Tables whose full read failed, read by partial reads since: id -> why."""
+    tls: bool = False
+    """Requests go through a TLS-PSK session (the key's first 16 bytes) instead of RC4."""
+    client_id: int = 1
+    """The client id of the TLS PSK identity (recorded by the meter in its events)."""
 
     def __post_init__(self) -> None:
         seq = random.getrandbits(32) if self.sequence is None else self.sequence
         self.requester = Requester(self.key, seq, self.encrypt)
         self.stats = {"resyncs": 0, "bad_digests": 0}
+        self.channel = (TLSChannel(self.link.transact, self.key, self.client_id)
+                        if self.tls else None)
 
     # --- one request ----------------------------------------------------------
 
@@ -134,6 +142,12 @@ class MepClient:
         intact answer came in ``max_attempts`` tries.
         """
         what = f"{type(body).__name__.replace('MEP', '')} {table_tag(body.table_id)}"
+        if self.channel is not None:
+            pkt = parse_response(body, self.channel.request(body))
+            code = pkt.response_code if pkt is not None else None
+            if code != 0:
+                raise MepError(0x01 if code is None else code, what)
+            return pkt
         for _ in range(self.max_attempts):
             frame, seal = self.requester.seal(body)
             raw = self.link.transact(frame)

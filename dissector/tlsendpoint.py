@@ -37,6 +37,15 @@ def _mbedtls():
     return tls
 
 
+def check(client_id: int) -> None:
+    """Raise ValueError (one line, with the fix) unless a TLS session can be made here."""
+    try:
+        _mbedtls()
+        identity(client_id, "MAK")
+    except TLSUnavailable as exc:
+        raise ValueError(str(exc)) from None
+
+
 def identity(client_id: int, key_name: str) -> str:
     """The MEP PSK identity (client id LSB first, key id) as python-mbedtls takes it."""
     raw = bytes([client_id & 0xFF, (client_id >> 8) & 0xFF, KEY_IDS[key_name]])
@@ -112,12 +121,18 @@ class Endpoint:
     def step(self) -> None:
         """Advance the handshake as far as the bytes fed so far allow.
 
-        Raises the library's TLSError on a failed handshake (wrong key).
+        The library signals "output written" as WantWrite (go on) and "input
+        needed" as WantRead (stop until the peer's next flight).  Raises the
+        library's TLSError on a failed handshake (unknown identity, wrong key).
         """
-        while not self.established:
+        for _ in range(64):  # a handshake has fewer steps; never spin
+            if self.established:
+                return
             try:
                 self._buf.do_handshake()
-            except (self._tls.WantReadError, self._tls.WantWriteError):
+            except self._tls.WantWriteError:
+                continue
+            except self._tls.WantReadError:
                 return
 
     def outgoing(self) -> bytes:

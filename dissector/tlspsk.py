@@ -80,6 +80,19 @@ def parse_identity(identity: bytes) -> tuple[int, int] | None:
     return identity[0] | (identity[1] << 8), identity[2]
 
 
+def identity_in(records: bytes) -> tuple[int, int] | None:
+    """The MEP PSK identity of a ClientKeyExchange among whole records in clear, if any."""
+    at = 0
+    while at + RECORD_HEADER <= len(records):
+        size = int.from_bytes(records[at + 3 : at + 5], "big")
+        frag = records[at + RECORD_HEADER : at + RECORD_HEADER + size]
+        if records[at] == HANDSHAKE and frag[:1] == bytes([CLIENT_KEY_EXCHANGE]) and len(frag) > 6:
+            n = int.from_bytes(frag[4:6], "big")
+            return parse_identity(frag[6 : 6 + n])
+        at += RECORD_HEADER + size
+    return None
+
+
 @dataclass
 class Record:
     """One TLS record as it crossed the line, and what opening it gave."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
+from mepshark.dissector.tlsendpoint import check as tls_check
 
 from .faults import Faults
 from .meter import Meter
@@ -17,6 +18,7 @@ from .port import SimPort, Tap
 from .pty import PtyPair
 from .server import MepServer
 from .tapped import demo_keys
+from .tlsservice import TLSService
 
 PROG = "mep-sim"
 
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--save", metavar="FILE", help="write the table images to FILE and exit")
     m.add_argument("--static", action="store_true", help="no running energy, power or clock")
     m.add_argument("--sequence", type=lambda s: int(s, 0), help="last sequence number accepted")
+    m.add_argument("--tls", action="store_true",
+                   help="the port requires TLS-PSK: RC4 requests get 0x0A (TLS sessions are "
+                   "served either way when python-mbedtls is installed)")
     m.add_argument("--alert-every", type=float, metavar="S",
                    help="raise a scheduled read request alert every S seconds")
     f = p.add_argument_group("misbehaviour (tests)")
@@ -93,7 +98,15 @@ def run(args: argparse.Namespace) -> int:
         meter.save(args.save)
         say(f"{PROG}: wrote {len(meter.images)} table images to {args.save}")
         return 0
-    server = MepServer(meter, keys_from(args))
+    keys = keys_from(args)
+    tls = None
+    if args.tls:
+        try:
+            tls_check(1)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        tls = TLSService(keys, required=True)
+    server = MepServer(meter, keys, tls=tls)
     if args.sequence is not None:
         server.last_sequence = args.sequence & 0xFFFFFFFF
     duration = _duration(args.autostop)

@@ -20,7 +20,7 @@ from mepshark.dissector.tables import table_id
 from mepshark.sim.meter import SERVED, Meter
 from mepshark.sim.port import SimPort, serve_in_thread
 from mepshark.sim.pty import PtyPair
-from mepshark.sim.server import Exchange, MepServer
+from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 
 MAK, MBK = demo_keys()
@@ -287,12 +287,11 @@ class RefusesFullReads(MepServer):
     """A meter that answers 0x04 to full reads of some tables and serves them in parts,
     as known clients found BT23 on some Gen 3/4 meters."""
 
-    def _read(self, pkt, offset, seal):
+    def _read(self, pkt, offset, ex):
         refused = pkt.table_id == table_id("BT23") or spec_for(pkt.table_id) is None
         if isinstance(pkt, MEPFullTableRead) and refused:
-            ex = Exchange("read", 0, seal.key.name, pkt.table_id, seal.encrypted)
-            return self._fail(ex, NOT_POSSIBLE, seal)
-        return super()._read(pkt, offset, seal)
+            return self._fail(ex, NOT_POSSIBLE)
+        return super()._read(pkt, offset, ex)
 
 
 def test_refused_full_read_gives_the_same_output_by_partial_reads(bench, capsys, monkeypatch):
@@ -354,9 +353,8 @@ def test_fallback_reassembles_tables_of_every_length_at_the_chunk_edges(bench):
 
 def test_no_permission_is_not_a_reason_to_read_in_parts(bench):
     class NoReads(MepServer):
-        def _read(self, pkt, offset, seal):
-            ex = Exchange("read", 0, seal.key.name, pkt.table_id, seal.encrypted)
-            return self._fail(ex, 0x03, seal)
+        def _read(self, pkt, offset, ex):
+            return self._fail(ex, 0x03)
 
     b = bench(server=NoReads)
     c = b.client(sequence=0x1001)
