@@ -77,6 +77,33 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_secrets(args: argparse.Namespace) -> int:
+    """Each TLS session's master secret, for Wireshark: a key log and/or a copy with a DSB."""
+    from .tlssecrets import inject_secrets, session_report, track_sessions
+
+    if not (args.keylog or args.output):
+        print("mep-dissector: say where the secrets go: --keylog FILE and/or -w FILE",
+              file=sys.stderr)
+        return 2
+    try:
+        keys = load_keys(args.mbk, args.mak, args.key_file)
+        frames = read_capture(args.file, keys, dlt=args.dlt)
+        tracker = track_sessions(frames, keys)
+        lines = list(tracker.keylog())
+        text = "".join(line + "\n" for line in lines)
+        if args.keylog:
+            Path(args.keylog).write_text(text)
+        if args.output:
+            inject_secrets(args.file, args.output, text)
+    except (OSError, ValueError, Scapy_Exception) as exc:
+        print(f"mep-dissector: {exc}", file=sys.stderr)
+        return 2
+    for line in session_report(tracker):
+        print(line)
+    print(f"{len(lines)} secret(s) written" if lines else "no session could be opened")
+    return 0 if lines else 1
+
+
 def plugin_dir() -> Path:
     """Wireshark's personal Lua plugin folder (the same on every 4.x release)."""
     return Path.home() / ".local" / "lib" / "wireshark" / "plugins"
@@ -124,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dlt", type=int, default=DLT_USER0, help="user DLT of the capture (147..162)")
     d.add_argument("--baud", type=int, default=BAUD, help="line speed, for timing checks")
     d.set_defaults(func=_decode)
+    t = sub.add_parser("tls-secrets", help="compute the TLS sessions' secrets for Wireshark")
+    t.add_argument("file")
+    t.add_argument("--keylog", metavar="FILE", help="write an NSS key log (tls.keylog_file)")
+    t.add_argument("-w", dest="output", metavar="FILE",
+                   help="write a copy of the capture with the secrets embedded (pcapng DSB)")
+    t.add_argument("--key-file", help="file with lines MBK=… and/or MAK=…")
+    t.add_argument("--mbk", help="MEP Basic Key (ASCII or hex)")
+    t.add_argument("--mak", help="MEP Advanced Key (ASCII or hex)")
+    t.add_argument("--dlt", type=int, default=DLT_USER0, help="user DLT of the capture")
+    t.set_defaults(func=_tls_secrets)
     g = sub.add_parser("generate", help="write the Lua dissector from the scapy definitions")
     g.add_argument("-o", "--output", help="output file (default: the packaged mep.lua; - = stdout)")
     g.set_defaults(func=_generate)

@@ -79,3 +79,15 @@ def inject_secrets(src: str | os.PathLike, dst: str | os.PathLike, keylog: str) 
         raise ValueError(f"{os.fspath(src)}: section header block is damaged")
     with open(dst, "wb") as out:
         out.write(data[:total] + dsb_block(keylog, little) + data[total:])
+
+
+def session_report(tracker: SessionTracker) -> list[str]:
+    """One line per session: its client, key, and whether a key opened it."""
+    lines = []
+    for n, s in enumerate(tracker.sessions, 1):
+        who = f"client {s.identity[0]}, {s.key_name or f'key id {s.identity[1]}'}" if (
+            s.identity) else "no PSK identity seen"
+        state = "secret computed" if s.master is not None else (s.problem or "not opened")
+        ems = ", extended master secret" if s.ems else ""
+        lines.append(f"session {n}: {who}{ems}: {state}")
+    return lines

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--static", action="store_true", help="no running energy, power or clock")
     m.add_argument("--sequence", type=lambda s: int(s, 0), help="last sequence number accepted")
     m.add_argument("--tls", action="store_true",
-                   help="the port requires TLS-PSK: RC4 requests get 0x0A (TLS sessions are "
+                   help="the port requires TLS-PSK: RC4 requests get 0x02 (TLS sessions are "
                    "served either way when python-mbedtls is installed)")
     m.add_argument("--alert-every", type=float, metavar="S",
                    help="raise a scheduled read request alert every S seconds")

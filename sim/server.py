@@ -34,6 +34,7 @@ from mepshark.dissector.frames import (
     TABLE_ERROR,
     TLS_REQUEST_CODES,
     UNRECOGNIZED,
+    UNSUPPORTED,
     frame_of,
 )
 from mepshark.dissector.sealing import Seal, open_request
@@ -43,7 +44,7 @@ from mepshark.dissector.tables import table_id
 from . import procedures
 from .exchange import Exchange
 from .meter import Meter
-from .tlsservice import INVALID_SERVICE_SEQUENCE, TLSService
+from .tlsservice import TLSService
 
 SEQUENCE_WINDOW = 8
 BT07 = table_id("BT07")
@@ -85,8 +86,9 @@ class MepServer:
         code = plain[0]
         if self.tls is not None and (self.tls.required or self.tls.active):
             # TLS required, or a session open: RC4 requests are refused until it ends.
-            return self._reply(error(INVALID_SERVICE_SEQUENCE), seal,
-                               Exchange("error", INVALID_SERVICE_SEQUENCE, seal.key.name))
+            # The guide names no code for this; 0x02 is the nearest of the RC4 ones.
+            return self._reply(error(UNSUPPORTED), seal,
+                               Exchange("error", UNSUPPORTED, seal.key.name))
         if code not in RC4_REQUESTS:
             return self._reply(error(UNRECOGNIZED), seal, Exchange("error", UNRECOGNIZED))
         pkt = frame_of(RC4_REQUESTS[code], plain)

@@ -42,7 +42,7 @@ class TLSService:
     def __init__(self, keys: list[Key], required: bool = True) -> None:
         self.keys = {k.name: k.raw for k in keys}
         self.required = required
-        """RC4 requests are refused (0x0A) when set, as on a port configured for TLS."""
+        """RC4 requests are refused (0x02) when set, as on a port configured for TLS."""
         self.endpoint: Endpoint | None = None
         self.key_name: str | None = None
 

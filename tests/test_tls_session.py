@@ -100,7 +100,7 @@ def test_rc4_is_refused_while_a_session_is_open_and_accepted_after_terminate(ben
     rc4 = b.client(key=MAK, sequence=0x1001)
     with pytest.raises(MepError) as err:
         rc4.read_raw("BT01")
-    assert err.value.code == 0x0A
+    assert err.value.code == 0x02
     tls.channel.close()
     assert rc4.read_raw("BT01") == bytes(b.meter.images[table_id("BT01")])
 
@@ -110,7 +110,7 @@ def test_a_port_that_requires_tls_refuses_rc4(bench):
     b.server.tls = TLSService([MAK, MBK], required=True)
     with pytest.raises(MepError) as err:
         b.client(key=MAK, sequence=0x1001).read_raw("BT01")
-    assert err.value.code == 0x0A
+    assert err.value.code == 0x02
     assert b.client(key=MAK, tls=True).read_raw("BT01")
 
 
@@ -143,7 +143,7 @@ def test_console_scripts_speak_tls(tmp_path):
         assert json.loads(run.stdout)["fields"]["utility_serial_number"].startswith("MEPSIM")
         rc4 = subprocess.run([*client, "--port", port, "read", "BT01"],
                              capture_output=True, text=True, timeout=30)
-        assert rc4.returncode == 1 and "0x0A" in rc4.stderr
+        assert rc4.returncode == 1 and "0x02" in rc4.stderr
         assert len(rc4.stderr.strip().splitlines()) == 1
         bad = subprocess.run([*client, "--port", port, "--tls", "--client-id", "0x80", "read",
                               "BT01"], capture_output=True, text=True, timeout=30)

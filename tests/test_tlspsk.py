@@ -161,3 +161,30 @@ def test_inject_refuses_a_pcap_file(tmp_path):
     bad.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(20))
     with pytest.raises(ValueError, match="not a pcapng"):
         inject_secrets(bad, tmp_path / "y.pcapng", "")
+
+
+TLS_SAMPLE = EXAMPLES.parent / "tls.pcapng"
+
+
+def test_the_tls_sample_holds_sessions_under_both_keys_and_a_wrong_one():
+    tracker = track_sessions(read_capture(TLS_SAMPLE), [MAK, MBK])
+    got = [(s.identity, s.master is not None, s.problem) for s in tracker.sessions]
+    assert got == [((0x0164, 1), True, None), ((7, 0), True, None),
+                   ((9, 1), False, "no key opens this session (MAK does not verify)")]
+
+
+def test_tls_secrets_command_writes_a_key_log_and_a_dsb_copy(tmp_path, capsys):
+    from mepshark.dissector.cli import main
+
+    keylog, copy = tmp_path / "keys.log", tmp_path / "tls+secrets.pcapng"
+    rc = main(["tls-secrets", str(TLS_SAMPLE), "--mak", "01" * 16, "--mbk", "02" * 16,
+               "--keylog", str(keylog), "-w", str(copy)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "2 secret(s) written" in out
+    assert "session 3: client 9, MAK, extended master secret: no key opens this session" in out
+    assert len(keylog.read_text().splitlines()) == 2
+    info = subprocess.run(["capinfos", str(copy)], capture_output=True, text=True, check=True)
+    assert "Number of decryption secrets in file: 1" in info.stdout
+    assert main(["tls-secrets", str(TLS_SAMPLE), "--mbk", "02" * 16]) == 2  # nowhere to write
+    assert main(["tls-secrets", str(EXAMPLES), "--mbk", "02" * 16, "--keylog",
+                 str(keylog)]) == 1  # the guide's session is under the MAK
