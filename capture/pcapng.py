@@ -99,6 +99,12 @@ class PcapngWriter:
         self._write(_block(_EPB, body + opts))
         self.packets += 1
 
+    def write_secrets(self, keylog: str) -> None:
+        """A Decryption Secrets Block holding TLS key log lines (before the packets they open)."""
+        from mepshark.dissector.tlssecrets import dsb_block
+
+        self._write(dsb_block(keylog))
+
     def _write(self, block: bytes) -> None:
         self.stream.write(block)
         self.stream.flush()

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encrypt", action="store_true", help="RC4-encrypt requests")
     p.add_argument("--tls", action="store_true",
                    help="use TLS-PSK instead of RC4 (needs python-mbedtls: mepshark[tls])")
+    p.add_argument("--embed-secrets", action="store_true",
+                   help="with --tls and -w: put each session's TLS secret into the file, so "
+                   "Wireshark decrypts it with no key (the file then opens those sessions)")
     p.add_argument("--client-id", type=lambda s: int(s, 0), default=1, metavar="N",
                    help="with --tls: the client id of the PSK identity (default 1; both "
                    "bytes below 0x80 with python-mbedtls)")
@@ -269,12 +272,13 @@ class Session:
         return "interrupted" if stopped else None
 
 
-def _open(args: argparse.Namespace) -> Link:
+def _open(args: argparse.Namespace, key: Key) -> Link:
     """The link with its recorder; every failure as one line naming the port or file."""
     recorder = None
     if args.pcapng:
         try:
-            recorder = Recorder(args.pcapng, args.port, args.baud)
+            recorder = Recorder(args.pcapng, args.port, args.baud,
+                                secrets=[key] if args.embed_secrets else ())
         except OSError as exc:
             raise UsageError(f"-w {args.pcapng}: {exc.strerror or exc}") from None
     try:
@@ -313,7 +317,9 @@ def run(args: argparse.Namespace) -> int:
             tls_check(args.client_id)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    link = _open(args)
+    if args.embed_secrets and not (args.tls and args.pcapng):
+        raise UsageError("--embed-secrets needs --tls and -w FILE")
+    link = _open(args, key)
     client = MepClient(link, key, encrypt=args.encrypt, sequence=args.sequence, tls=args.tls,
                        client_id=args.client_id)
     session = Session(args, client, limit)

@@ -91,3 +91,38 @@ def session_report(tracker: SessionTracker) -> list[str]:
         ems = ", extended master secret" if s.ems else ""
         lines.append(f"session {n}: {who}{ems}: {state}")
     return lines
+
+
+class LiveSecrets:
+    """Secrets of the TLS sessions a recording is making, as soon as they are known.
+
+    A recorder hands every frame to :meth:`frame` *before* writing it; the
+    returned key log lines go into a Decryption Secrets Block written ahead
+    of that frame.  A session's secret is known once its ClientKeyExchange
+    is seen, and that frame already carries the first encrypted record (the
+    Finished), which Wireshark can open only if the secret came before it.
+    """
+
+    def __init__(self, keys: Iterable[Key]) -> None:
+        from .frames import TLS_REQUEST_CODES
+
+        self._codes = TLS_REQUEST_CODES
+        self.tracker = SessionTracker(keys)
+        self._seen: set[str] = set()
+        self._tls_pending = False
+
+    def frame(self, direction: int, frame: bytes) -> str | None:
+        """Feed one frame (length field included); new key log text, or None."""
+        body = frame[2:]
+        if not body:
+            return None
+        if direction == 0:
+            self._tls_pending = body[0] in self._codes
+            if not self._tls_pending:
+                return None
+        elif not self._tls_pending:
+            return None
+        self.tracker.frame(direction, body[0], body[1:])
+        new = [line for line in self.tracker.keylog() if line not in self._seen]
+        self._seen.update(new)
+        return "".join(line + "\n" for line in new) or None

@@ -154,3 +154,40 @@ def test_console_scripts_speak_tls(tmp_path):
     frames = read_capture(tmp_path / "tls.pcapng")
     [session] = track_sessions(frames, [MAK]).sessions
     assert session.identity == (0x0164, 1) and session.master is not None
+
+
+def _blocks(path) -> list[tuple[int, bytes]]:
+    """(type, body) of each pcapng block, in file order."""
+    import struct
+
+    data, at, out = path.read_bytes(), 0, []
+    while at + 12 <= len(data):
+        kind, size = struct.unpack_from("<II", data, at)
+        out.append((kind, data[at + 8 : at + size - 4]))
+        at += size
+    return out
+
+
+def test_client_recording_embeds_each_secret_before_the_frame_it_opens(bench, tmp_path):
+    b = bench()
+    pcap = tmp_path / "tls-dsb.pcapng"
+    c = b.client(key=MBK, tls=True, recorder=Recorder(str(pcap), b.pair.device, secrets=[MBK]))
+    c.read_raw("BT01")
+    c.channel.close()
+    c.read_raw("BT52")  # a second session
+    c.link.close()
+    order = []
+    for kind, body in _blocks(pcap):
+        if kind == 0x0A:  # DSB: secrets type, length, key log text
+            order.append(("secret", body[8 : 8 + int.from_bytes(body[4:8], "little")]))
+        elif kind == 6:  # EPB: the frame's code byte
+            order.append(("frame", body[20 + 2]))
+    codes = [x for kind, x in order if kind == "frame"]
+    secrets = [i for i, (kind, _) in enumerate(order) if kind == "secret"]
+    assert len(secrets) == 2
+    for i in secrets:  # each secret precedes the frame with the ClientKeyExchange (0x59)
+        assert order[i + 1] == ("frame", 0x59)
+    assert codes.count(0x58) == 2
+    tracked = track_sessions(read_capture(pcap), [MBK])
+    expected = [line.encode() + b"\n" for line in tracked.keylog()]
+    assert [text for kind, text in order if kind == "secret"] == expected
