@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"{PROG}: taps: meter side {tm.name}, client side {tc.name}")
     port = SimPort(fd, server, faults=faults, tap=tap,
                    baud=args.baud if args.pace and not args.port else None,
+                   line_baud=args.baud,
                    alert_every=args.alert_every, log=say)
     # The client's end goes to stdout (one line, for scripts); the rest to stderr.
     print(where, flush=True)

@@ -4,6 +4,10 @@ Timing rules of the guide's chapter 2 that the meter side keeps:
 
 * a request whose bytes stop for more than 50 ms is abandoned;
 * at most one request is handled per 100 ms (later ones wait their turn);
+* no answer starts before a line at the baud rate could have carried the
+  whole request, also on a pty that hands it over at once: a meter
+  cannot answer a request it has not yet received, and a tap's capture
+  must see the request first;
 * a response longer than 117 bytes pauses 25 ms after each 117-byte segment;
 * while an ET13 alert flag is set, the alert sequence (00 00) goes out once
   per second, never within 1 s of the last frame received.
@@ -27,6 +31,7 @@ from mepshark.dissector.builders import ALERT
 from mepshark.dissector.context import MIN_REQUEST_SPACING
 from mepshark.dissector.deframer import ALERT as ALERT_CHUNK
 from mepshark.dissector.deframer import FRAME, Deframer
+from mepshark.dissector.frames import BAUD
 
 from .faults import GARBAGE, Faults
 from .server import MepServer
@@ -83,6 +88,7 @@ class SimPort:
 
     def __init__(self, fd: int, server: MepServer, *, faults: Faults | None = None,
                  tap: Tap | None = None, baud: int | None = None,
+                 line_baud: int = BAUD,
                  alert_every: float | None = None,
                  log: Callable[[str], None] | None = None):
         self.fd = fd
@@ -90,6 +96,9 @@ class SimPort:
         self.faults = faults or Faults()
         self.tap = tap or Tap()
         self.byte_time = 10 / baud if baud else 0.0
+        """Pacing of what the simulator sends (0: all at once)."""
+        self.line_byte_time = 10 / (baud or line_baud)
+        """One character on the simulated line, paced or not."""
         self.alert_every = alert_every
         """Raise a scheduled read request alert every this many seconds (demo, corpus)."""
         self.log = log or (lambda msg: None)
@@ -150,7 +159,9 @@ class SimPort:
             return
         now = time.monotonic()
         self.last_rx = now
-        wait = self.last_request + MIN_REQUEST_SPACING - now
+        # chunk.time: when its first byte was read; the last one follows at line pace.
+        received = chunk.time + (len(chunk.data) - 1) * self.line_byte_time
+        wait = max(self.last_request + MIN_REQUEST_SPACING, received) - now
         if wait > 0:
             time.sleep(wait)
         self.last_request = time.monotonic()

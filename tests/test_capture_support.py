@@ -32,9 +32,11 @@ TOLERANCE = 0.010
 class Capture:
     """A running mep-capture whose stderr is collected line by line."""
 
-    def __init__(self, args: list[str], stdout=subprocess.DEVNULL, env=None, wait_ready=True):
+    def __init__(self, args: list[str], stdout=subprocess.DEVNULL, env=None, wait_ready=True,
+                 prog: list[str] | None = None, cwd=None):
         self.proc = subprocess.Popen(
-            MEP_CAPTURE + args, stdout=stdout, stderr=subprocess.PIPE, text=False, env=env,
+            (prog or MEP_CAPTURE) + args, stdout=stdout, stderr=subprocess.PIPE, text=False,
+            env=env, cwd=cwd,
         )
         self.lines: list[str] = []
         self._q: queue.Queue = queue.Queue()
