@@ -80,8 +80,7 @@ class Walkthrough:
         self.cap, self.cap_env = as_command(cap, tmp)
         self.cli, self.cli_env = as_command(cli, tmp)
         # The client also records what it sent, and when: the truth the tap is checked against.
-        self.sent = tmp / "client.pcapng"
-        self.cli[self.cli.index("read"):self.cli.index("read")] = ["--pcapng", str(self.sent)]
+        self.sent = [tmp / "client.pcapng", tmp / "client-encrypted.pcapng"]
         i = self.sim.index("--tap")
         self.taps = [Path(p) for p in self.sim[i + 1 : i + 3]]
         self.output = tmp / self.cap[self.cap.index("-w") + 1]
@@ -104,10 +103,17 @@ class Walkthrough:
                 between(stack)
             cap = Capture(self.cap[1:], prog=self.cap[:1], env=self.cap_env, cwd=self.tmp)
             stack.callback(cap.stop)
-            res = subprocess.run(self.cli, cwd=self.tmp, env=self.cli_env, capture_output=True,
-                                 text=True, timeout=60)
-            assert res.returncode == 0, res.stderr
-            assert "BT28" in res.stdout and "ET03" in res.stdout, res.stdout
+            # As written, then the same read RC4-encrypted with the MBK (both keys set).
+            both_keys = dict(self.cli_env, MEP_MBK=MBK_HEX)
+            at = self.cli.index("read")
+            runs = [(["--pcapng", str(self.sent[0])], self.cli_env),
+                    (["--pcapng", str(self.sent[1]), "--use", "MBK", "--encrypt"], both_keys)]
+            for extra, env in runs:
+                cli = self.cli[:at] + extra + self.cli[at:]
+                res = subprocess.run(cli, cwd=self.tmp, env=env, capture_output=True,
+                                     text=True, timeout=60)
+                assert res.returncode == 0, res.stderr
+                assert "BT28" in res.stdout and "ET03" in res.stdout, res.stdout
             assert cap.stop() == 0, cap.stderr
         return self.output
 
@@ -137,17 +143,21 @@ def check_scapy(path: Path) -> list:
         assert resp.request_in is not None, table
         assert resp.response_time >= 0, table
         assert resp.digest_status == 1, table  # good: opened with the sim's keys
+    sealed = [i for i in infos if i.encrypted]
+    assert {i.kind for i in sealed} == {REQUEST, RESPONSE}, table
+    assert all(i.key == "MBK" and i.digest_status == 1 for i in sealed), table
+    assert any("BT28" in i.summary() for i in sealed if i.kind == RESPONSE), table
     return infos
 
 
-def check_not_before_sent(path: Path, sent: Path) -> None:
+def check_not_before_sent(path: Path, sent: list[Path]) -> None:
     """No request is stamped before the client wrote it (less the one byte time of the model).
 
     The client stamps each request as it writes it; the tap can only have
     seen it later.  Both files map the monotonic clock to the wall clock once
     at start; 2 ms cover the two mappings' difference.
     """
-    written = [p for p in read_scapy(sent) if p.direction == OUTBOUND]
+    written = [p for f in sent for p in read_scapy(f) if p.direction == OUTBOUND]
     tapped = [p for p in read_scapy(path) if p.direction == OUTBOUND]
     assert [p.data for p in tapped] == [p.data for p in written]
     early = [(round((w.time - t.time) * 1000, 3), t.data[2:3].hex())
@@ -161,14 +171,15 @@ def check_tshark(path: Path, home: Path) -> None:
            "-o", f"mep.mak:{MAK_HEX}", "-o", f"mep.mbk:{MBK_HEX}", "-T", "fields",
            "-E", "separator=\t", "-e", "frame.number", "-e", "mep.request_in",
            "-e", "mep.response_in", "-e", "mep.time", "-e", "mep.digest.status",
-           "-e", "_ws.expert.message"]
+           "-e", "_ws.expert.message", "-e", "mep.encrypted"]
     home.mkdir(exist_ok=True)
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, HOME=str(home)))
     assert res.returncode == 0 and "Lua" not in res.stderr, res.stderr
-    rows = [(row.split("\t") + [""] * 6)[:6] for row in res.stdout.splitlines()]
+    rows = [(row.split("\t") + [""] * 7)[:7] for row in res.stdout.splitlines()]
     assert len(rows) >= 6, res.stdout
-    for _number, request_in, response_in, rtime, digest, expert in rows:
+    assert sum(row[6] in ("1", "True") for row in rows) >= 2, res.stdout  # RC4, opened
+    for _number, request_in, response_in, rtime, digest, expert, _rc4 in rows:
         assert request_in or response_in, res.stdout
         assert digest == "1", res.stdout
         pairing = ("no response" in expert.lower(), "no request" in expert.lower())
