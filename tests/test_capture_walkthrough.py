@@ -20,7 +20,7 @@ import shlex
 import signal
 import subprocess
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
@@ -205,7 +205,7 @@ def test_readme_walkthrough_through_burst_delivering_adapters(tmp_path: Path) ->
 
     def adapters(stack: ExitStack) -> None:
         for sim_tap, name in pairs:
-            line = stack.enter_context(_closing(PtyLine(name)))
+            line = stack.enter_context(closing(PtyLine(name)))
             relays.append(stack.enter_context(BurstRelay(sim_tap, line, hold=0.016)))
 
     pairs = session.retap("-wire")
@@ -215,13 +215,3 @@ def test_readme_walkthrough_through_burst_delivering_adapters(tmp_path: Path) ->
     check_not_before_sent(path, session.sent)
     check_tshark(path, tmp_path / "home")
 
-
-class _closing:
-    def __init__(self, line: PtyLine):
-        self.line = line
-
-    def __enter__(self) -> PtyLine:
-        return self.line
-
-    def __exit__(self, *exc) -> None:
-        self.line.close()
