@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.context import TO_METER, infer_direction
 from mepshark.dissector.deframer import DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
+from mepshark.dissector.tlssecrets import LiveSecrets
 
 from .ring import PcapngOutput
 from .serialport import (
@@ -135,8 +136,11 @@ class CaptureSession:
         silence: float | None = None,
         status: StatusLine | None = None,
         log: Callable[[str], None] | None = None,
+        secrets: LiveSecrets | None = None,
     ):
         self.specs = list(specs)
+        self.secrets = secrets
+        """Follows TLS sessions with the keys given, to embed their secrets (or None)."""
         self.output = output
         self.max_packets = max_packets
         self.duration = duration
@@ -361,6 +365,10 @@ class CaptureSession:
         if self._limit_hit or self.output.done:
             self._dropped += len(data)
             return
+        if self.secrets is not None and not unframed and direction:
+            text = self.secrets.frame(0 if direction == EPB_OUTBOUND else 1, data)
+            if text:
+                self.output.write_secrets(text)
         self.output.write(line.ifid, self.units(t), data, direction, comments)
         c.packets += 1
         if unframed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -193,3 +194,16 @@ def test_serial_errors_counted_and_commented(tmp_path: Path, monkeypatch) -> Non
     assert pkts[0].comments == []
     assert pkts[1].comments == [
         "mep-capture: serial errors on this line before this packet: 2 framing, 1 overrun"]
+
+
+def test_ring_files_each_carry_the_tls_secrets_written_so_far(tmp_path: Path) -> None:
+    out = PcapngOutput(str(tmp_path / "s.pcapng"), ring=RingSpec(filesize=300))
+    a = out.add_interface("/dev/a", "meter TXD")
+    out.write_secrets("CLIENT_RANDOM 00 11\n")
+    for i in range(12):
+        out.write(a, 1_700_000_000_000_000 + i, bytes([i]) * 40, EPB_INBOUND)
+    out.close()
+    assert len(out.files) > 2
+    for name in out.files:  # a session may go on in any later file
+        info = subprocess.run(["capinfos", name], capture_output=True, text=True, check=True)
+        assert "Number of decryption secrets in file: 1" in info.stdout

@@ -191,3 +191,29 @@ def test_client_recording_embeds_each_secret_before_the_frame_it_opens(bench, tm
     tracked = track_sessions(read_capture(pcap), [MBK])
     expected = [line.encode() + b"\n" for line in tracked.keylog()]
     assert [text for kind, text in order if kind == "secret"] == expected
+
+
+def test_capture_on_a_tap_embeds_the_secrets_of_the_sessions_it_hears(tmp_path):
+    """mep-capture --embed-secrets with the keys in its environment, a TLS session tapped."""
+    from mepshark.client.link import Link
+    from mepshark.client.session import MepClient
+    from mepshark.sim.tapped import BAUD, record
+
+    def scenario(port, sim):
+        c = MepClient(Link(port, BAUD, pace=True), MAK, tls=True, client_id=5)
+        try:
+            c.read_raw("BT01")
+        finally:
+            c.link.close()
+
+    out = tmp_path / "tapped-tls.pcapng"
+    record(out, scenario, capture_args=["--embed-secrets"],
+           capture_env={"MEP_MAK": "01" * 16, "MEP_MBK": "02" * 16})
+    kinds = [kind for kind, _ in _blocks(out)]
+    assert kinds.count(0x0A) == 1
+    dsb = kinds.index(0x0A)
+    frames_before = [body[22] for kind, body in _blocks(out)[:dsb] if kind == 6]
+    assert frames_before[-2:] == [0x58, 0x00]  # after the hellos, before the key exchange
+    assert b"01" * 16 not in out.read_bytes() and bytes([1]) * 16 not in out.read_bytes()
+    [session] = track_sessions(read_capture(out), [MAK]).sessions
+    assert session.keylog_line().encode() in out.read_bytes()
