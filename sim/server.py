@@ -77,10 +77,12 @@ class MepServer:
         """The response frame to a request body (no length field); None: no answer."""
         if not body:
             return None
-        if body[0] in TLS_REQUEST_CODES:
-            return self._tls(body)
         opened = open_request(body, self.keys)
         if opened is None:
+            # An RC4-encrypted body may start with any byte, TLS codes included, so a
+            # body is taken for TLS only when no key opens it as RC4.
+            if body[0] in TLS_REQUEST_CODES:
+                return self._tls(body)
             return self._auth_failure(body)
         plain, seal = opened
         code = plain[0]

@@ -217,3 +217,21 @@ def test_capture_on_a_tap_embeds_the_secrets_of_the_sessions_it_hears(tmp_path):
     assert b"01" * 16 not in out.read_bytes() and bytes([1]) * 16 not in out.read_bytes()
     [session] = track_sessions(read_capture(out), [MAK]).sessions
     assert session.keylog_line().encode() in out.read_bytes()
+
+
+def test_an_encrypted_rc4_request_starting_with_a_tls_code_is_still_rc4(bench):
+    """RC4 ciphertext can begin with 0x57..0x59 or 0x80: the digest decides, not the byte."""
+    from mepshark.dissector import builders as bld
+
+    b = bench()
+    req = bld.Requester(MBK, 0x1001, encrypt=True)
+    for _ in range(400):  # about 1 in 64 ciphertexts starts with one of the four codes
+        frame, _seal = req.seal(bld.full_read(table_id("BT01"), 24))
+        if frame[2] in (0x57, 0x58, 0x59, 0x80):
+            break
+    else:
+        pytest.fail("no ciphertext started with a TLS code")
+    b.server.last_sequence = req.sequence - 2
+    answer = b.server.handle(frame[2:])
+    assert answer is not None and len(answer) > 3 + 8  # an RC4 read response, not a TLS one
+    assert b.server.history[-1].kind == "read" and b.server.history[-1].encrypted
