@@ -77,6 +77,16 @@ MIN_REQUEST_SPACING = 0.100
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
 
+LATEST_TIME = 253_402_300_800.0
+"""1 January 10000 UTC in Unix seconds.  A pcapng timestamp can say up to
+2^64 - 1 units (year 586524 in microseconds), which no clock reads; such a
+time is kept as it is and flagged (and Python's datetime cannot show it)."""
+
+
+def time_is_real(t: float) -> bool:
+    """Whether a capture time lies between year 1 and year 9999, as a clock's can."""
+    return -62_135_596_800.0 <= t < LATEST_TIME
+
 
 def infer_direction(body_first_byte: int | None) -> int | None:
     """Direction from the first body byte: request codes are disjoint from 0x00..0x0C."""
@@ -254,6 +264,11 @@ class CaptureContext:
         while frame is not None:
             infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
             frame = frame.next_frame
+        if not time_is_real(t):
+            infos[0].expert.append(
+                f"Timestamp {t:.0f} s after 1970 is past the year 9999: no clock reads that, "
+                "the capture's time is wrong"
+            )
         return infos
 
     def finish(self) -> None:

@@ -3154,7 +3154,7 @@ local function reset_state()
     -- from; replaced (never changed in place) on learning so each frame keeps the
     -- ones of its time
     -- frames: the first frame of each record by record number (an array), more:
-    -- the others by number * 64 + index
+    -- the others, a table per record number, by index (any number of them)
     S = {frames = {}, more = {}, pending = nil, last = nil, dims = {v = {}, f = {}},
          dim_reads = {}}
 end
@@ -4093,7 +4093,13 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     local flen = LEN_LEN + length
     if flen > avail then flen = avail end
     local frames, key = S.frames, number
-    if index > 0 then frames, key = S.more, number * 64 + index end
+    if index > 0 then
+        frames, key = S.more[number], index
+        if frames == nil then
+            frames = {}
+            S.more[number] = frames
+        end
+    end
     local st = frames[key]
     if st == nil or not visited then
         local frame = s
@@ -4158,12 +4164,14 @@ function mep.dissector(tvb, pinfo, tree)
     local number, visited = pinfo.number, pinfo.visited
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1
-    while off < n do  -- more frames in the record
-        local text
-        used, text = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
-        info = info .. " | " .. text
-        off = off + used
-        index = index + 1
+    if off < n then  -- more frames in the record: their texts joined once (not n times)
+        local texts = {info}
+        while off < n do
+            used, texts[index + 1] = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
+            off = off + used
+            index = index + 1
+        end
+        info = table.concat(texts, " | ")
     end
     cols.info = info
     return n

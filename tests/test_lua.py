@@ -555,3 +555,30 @@ def test_line_noise_is_not_taken_for_a_response():
     assert answered and all(f.digest_status == 1 for f in answered)
     lua, _ = lua_decode(noisy, [MAK, MBK])
     assert all("[request in" not in lua[f.number][1] for f in noise)
+
+
+def test_records_of_many_frames_keep_their_own_frames(tmp_path):
+    """More than 64 frames in one record: frame 65 of a record once shared its
+    second-pass slot with frame 1 of the next record, which showed that frame
+    (or raised "Range is out of bounds" where it did not fit)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    records = [
+        (0.0, FROM_METER, b.ALERT * 70),
+        (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 80),
+        (3.0, FROM_METER, b.ALERT * 130 + b"\x00"),
+    ]
+    pcap = write_records(tmp_path / "many.pcapng", records)
+    proc = run_tshark(pcap, [MAK], ["-V"])
+    assert proc.returncode == 0
+    assert "Lua Error" not in proc.stdout + proc.stderr
+    lua, _ = lua_decode(pcap, [MAK])
+    assert len(lua[1][0]["mep.alert"]) == 70
+    assert lua[2][0]["mep.table_id"] == [0x17] * 3
+    assert len(lua[3][0]["mep.request_code"]) == 80
+    assert len(lua[4][0]["mep.alert"]) == 130 and lua[4][2]
+    py = scapy_decode(pcap, [MAK])
+    for n, (fields, info, malformed) in py.items():
+        assert lua[n][0] == fields and lua[n][2] == malformed, n
+        # Wireshark cuts the Info column (COL_MAX_INFO_LEN)
+        assert info.startswith(lua[n][1]) and len(lua[n][1]) >= min(len(info), 4000), n
