@@ -41,7 +41,8 @@ def _own_layers(pkt: MEP) -> MEP:
     return type(pkt)(pkt.frame_bytes) if pkt.next_frame is not None else pkt
 
 
-def print_frames(frames: list[FrameInfo], verbose: bool = False, out=sys.stdout) -> None:
+def print_frames(frames: list[FrameInfo], verbose: bool = False, out=None) -> None:
+    out = out or sys.stdout  # looked up now, so that redirections apply
     # times relative to the first frame a clock could have stamped
     t0 = next((fi.time for fi in frames if time_is_real(fi.time)), 0.0)
     for fi in frames:

@@ -188,7 +188,9 @@ class FrameInfo:
                 text += f" ({table_label(self.table_id)})"
         else:
             text = f"{(self.kind or 'frame').capitalize()}: {pkt.mysummary()}"
-            if not self.encrypted and self.digest_status != DIGEST_BAD:
+            if self.digest_status == DIGEST_BAD:
+                text += " (no configured key opens it: encrypted under another key, or garbage)"
+            elif not self.encrypted:
                 text += " (encrypted without a key to open it, or garbage)"
         if self.kind == RESPONSE and self.request_in is not None:
             text += f" [request in {self.request_in}, {_whole_ms(self.response_time)} ms]"
@@ -210,8 +212,16 @@ def _unframed_reason(comments) -> str | None:
     for c in comments or ():
         text = c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
         if text.startswith(UNFRAMED_COMMENT):
-            return text[len(UNFRAMED_COMMENT) :]
+            # the file's words, shown in one line: control characters escaped
+            reason = text[len(UNFRAMED_COMMENT) :]
+            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in reason)
     return None
+
+
+def _fits(frame: MEP, raw: bytes) -> bool:
+    """Whether a body of at most MAX_BODY bytes fills the layout of its frame's
+    class exactly: no field missing, no byte left over, counts agree."""
+    return not frame_of(type(frame), raw).malformed
 
 
 def _whole_ms(seconds: float) -> int:
@@ -361,8 +371,27 @@ class CaptureContext:
             return
         opened = open_request(info.raw, self.keys)
         if opened is None:
-            if not looks_tls:
-                info.digest_status = DIGEST_BAD
+            if looks_tls:
+                return
+            info.digest_status = DIGEST_BAD
+            # No key verifies it, plain or decrypted: a plain request with a
+            # wrong digest (a client with another key; the meter answers 0x0B)
+            # or ciphertext under a key not configured.  A plain request fills
+            # its code's layout exactly (a read's fixed length, a write's
+            # count); ciphertext whose first byte happens to be a request code
+            # almost never does.  So one that fits is shown as the request it
+            # reads as, what the client asked in vain, and one that does not
+            # as an unknown body, rather than a made-up table, count and
+            # offset that its answer would inherit.  (A read's ciphertext that
+            # starts with its own code fits by chance, 1 in 256; without keys
+            # nothing tells ciphertext from a plain request, so nothing is
+            # decided then.)
+            if isinstance(info.frame, _RC4Request) and not _fits(info.frame, info.raw):
+                info.packet = MEPUnknown(info.frame.frame_bytes)
+                info.expert.append(
+                    "No configured key opens it: encrypted under another key, or garbage"
+                )
+            else:
                 info.expert.append("Digest verifies with no configured key, plain or decrypted")
             return
         plain, seal = opened

@@ -375,9 +375,10 @@ class MEP(MEPPacket):
                 end += (rest[at] << 8) | rest[at + 1]
             frames.append(MEP(rest[at:end]))
             at = end
-        for frame, following in zip(frames, [*frames[1:], None], strict=True):
-            frame._next = following
-        self._next = frames[0] if frames else None
+        frames.append(None)
+        for k in range(len(frames) - 1):
+            frames[k]._next = frames[k + 1]
+        self._next = frames[0]
         return self._next
 
     def mysummary(self) -> str:

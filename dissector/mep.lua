@@ -3712,6 +3712,7 @@ local function command_of(st)
 end
 
 local function ctx_request(st)
+    local unopened = false  -- keys given, none verifies it
     if #st.frame - LEN_LEN > DIGEST_LEN then  -- a request has a body
         local looks_tls = st.cls == "MEPTLSRequest"
         if #KEYS == 0 or not VERIFY then
@@ -3720,8 +3721,7 @@ local function ctx_request(st)
             local plain, seal = open_request(st.frame)
             if seal == nil then
                 if not looks_tls then
-                    st.digest_status = DIGEST_BAD
-                    note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")
+                    st.digest_status, unopened = DIGEST_BAD, true
                 end
             else
                 st.digest_status, st.key, st.seal = DIGEST_GOOD, seal.key.name, seal
@@ -3734,6 +3734,21 @@ local function ctx_request(st)
     end
     local body = st.plain and (schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain) or st.frame
     local v = decode_frame(st, st.cls, body)
+    if unopened then
+        -- A plain request with a wrong digest, or ciphertext under a key not
+        -- configured: one that does not fill its code's layout exactly is shown
+        -- as an unknown body, not as a made-up table its answer would inherit
+        -- (the reasoning is in context.py, CaptureContext._open_request).
+        if RC4_REQUEST_CLASSES[st.cls] and (st.problems or #st.frame - LEN_LEN > MAX_BODY) then
+            st.request_code, st.table_id, st.offset, st.count, st.data, st.sequence =
+                nil, nil, nil, nil, nil, nil
+            st.problems, st.vals, st.items, st.cls = nil, nil, nil, "MEPUnknown"
+            v = decode_frame(st, "MEPUnknown", body)
+            note(st, "bad_digest", "No configured key opens it: encrypted under another key, or garbage")
+        else
+            note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")
+        end
+    end
     if RC4_REQUEST_CLASSES[st.cls] and v.data ~= nil and #v.data > 0 and v.table_id ~= nil then
         ctx_table(st, false)
     end
@@ -3957,7 +3972,9 @@ local function summary(st)
     else
         kind = kind or "frame"
         text = kind:sub(1, 1):upper() .. kind:sub(2) .. ": " .. mysummary(st)
-        if not st.encrypted and st.digest_status ~= DIGEST_BAD then
+        if st.digest_status == DIGEST_BAD then
+            text = text .. " (no configured key opens it: encrypted under another key, or garbage)"
+        elseif not st.encrypted then
             text = text .. " (encrypted without a key to open it, or garbage)"
         end
     end

@@ -582,3 +582,34 @@ def test_records_of_many_frames_keep_their_own_frames(tmp_path):
         assert lua[n][0] == fields and lua[n][2] == malformed, n
         # Wireshark cuts the Info column (COL_MAX_INFO_LEN)
         assert info.startswith(lua[n][1]) and len(lua[n][1]) >= min(len(info), 4000), n
+
+
+def test_request_no_configured_key_opens(tmp_path):
+    """Ciphertext under a key not configured whose first byte reads as a request
+    code: with keys, an unknown body in Wireshark as in scapy, and its 0x0B answer
+    names no table; a plain request with a wrong digest stays a request."""
+    from test_context import OTHER, auth_failure, encrypted_under
+
+    records, t = [], 0.0
+    for body, first in [(b.partial_read(23, 0, 44), 0x40), (b.partial_read(23, 0, 44), 0x30),
+                        (b.full_read(0x34, 7), 0x4F), (b.partial_read(28, 0, 44), 0x3F)]:
+        wire, answer = encrypted_under(OTHER, body, first)
+        records += [(t, TO_METER, wire), (t + 0.05, FROM_METER, answer)]
+        t += 1.0
+    plain, _ = b.Requester(OTHER, 0x200).seal(b.full_write(0x0832, b"\x01\x02"))
+    records += [(t, TO_METER, plain), (t + 0.05, FROM_METER, auth_failure(plain))]
+    pcap = write_records(tmp_path / "unknown-key.pcapng", records)
+    for keys in ([], [MAK, MBK], [MBK]):
+        assert differences(pcap, keys) == [], keys
+    lua, _ = lua_decode(pcap, [MAK, MBK])
+    for n in (1, 3, 5):
+        fields, info, malformed = lua[n]
+        assert info.startswith("Request: Unknown body") and "no configured key opens it" in info
+        assert "mep.table_id" not in fields and fields["mep.digest.status"] == [0]
+        assert not malformed
+        assert lua[n + 1][1] == f"Response: Authentication failure [request in {n}, 50 ms]"
+    # a partial read's ciphertext that starts with its own code fills the layout:
+    # shown as the read it seems to be (1 in 256), with its bad digest
+    assert lua[7][1].startswith("Request: Partial Table Read") and "[bad digest]" in lua[7][1]
+    assert lua[9][0]["mep.table_id"] == [0x0832] and lua[9][0]["mep.digest.status"] == [0]
+    assert lua[10][1].startswith("Response: Authentication failure (ET50 MEP Inbound Data Space)")
