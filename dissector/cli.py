@@ -10,7 +10,10 @@ and the problems of malformed frames).  Keys come from ``--key-file``, the
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -78,16 +81,46 @@ def _decode(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"mep-dissector: bad key: {exc}", file=sys.stderr)
         return 2
-    try:
-        frames = read_capture(args.file, keys, dlt=args.dlt, baud=args.baud)
-    except (OSError, Scapy_Exception) as exc:
-        print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"mep-dissector: {exc}", file=sys.stderr)
-        return 2
+    with _reader_warnings() as warnings:
+        try:
+            frames = read_capture(args.file, keys, dlt=args.dlt, baud=args.baud)
+        except (OSError, Scapy_Exception) as exc:
+            print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            print(f"mep-dissector: {exc}", file=sys.stderr)
+            return 2
     print_frames(frames, args.verbose)
+    if warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        print(f"mep-dissector: warning: {args.file} is damaged: {warnings[0]}{more}; "
+              "what could be read is decoded above", file=sys.stderr)
     return 0
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _reader_warnings() -> Iterator[list[str]]:
+    """The warnings of scapy's reader (a block cut short, an undeclared
+    interface), collected rather than printed as they come, so that decode
+    reports them in one line after the frames."""
+    log = logging.getLogger("scapy.runtime")
+    handler, propagate = _Collect(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
 
 
 def _decode_guarded(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from luadiff import run_tshark, write_records
@@ -120,6 +121,28 @@ def test_read_capture_reads_records_longer_than_65535_bytes(tmp_path):
     assert all(f.kind == "alert" and not f.malformed for f in frames)
 
 
+@pytest.mark.parametrize("damage", ["cut", "undeclared interface", "not pcapng"])
+def test_a_damaged_file_is_reported_in_one_line(tmp_path, damage):
+    """scapy's reader warned line by line on stderr (or skipped a record without
+    a word); decode prints what it could read, then one line saying why it stopped."""
+    good = shb() + idb() + epb(READ, flags=2) + epb(bytes(b.read_ok(bytes(44))), 50_000, flags=1)
+    data = {
+        "cut": good + epb(READ, 1_000_000, flags=2)[:-7],
+        "undeclared interface": good + epb(READ, 1_000_000, interface=3, flags=2),
+        "not pcapng": b"\x0a\x0d\x0d\x0a" + bytes(30),
+    }[damage]
+    pcap = tmp_path / "damaged.pcapng"
+    pcap.write_bytes(data)
+    res = run_cli("decode", "-V", pcap)
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    if damage == "not pcapng":
+        assert res.returncode == 2 and res.stderr.startswith("mep-dissector: cannot read")
+        return
+    assert res.returncode == 0
+    assert res.stderr.startswith(f"mep-dissector: warning: {pcap} is damaged: PcapNg: ")
+    assert "Response: OK cnt=44 (BT23 Current Register Data) [request in 1, 50 ms]" in res.stdout
+
+
 # --- fuzzing whole files ----------------------------------------------------------------
 
 LINKTYPES = st.sampled_from([147, 147, 147, 148, 162, 0, 1, 101, 0xFFFF])
@@ -202,6 +225,7 @@ def test_fuzzed_files_decode_without_a_crash(tmp_path_factory, made, args):
         frames = None
     code, out, err = _decode_in_process([*args, str(pcap)])
     assert "Traceback" not in out + err
+    assert len(err.splitlines()) <= 1, err
     if frames is None:
         assert code == 2 and err.startswith("mep-dissector: cannot read"), err
     else:
