@@ -18,6 +18,7 @@ frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -226,9 +227,10 @@ def _fits(frame: MEP, raw: bytes) -> bool:
 
 def _whole_ms(seconds: float) -> int:
     """Milliseconds, rounded half up from whole microseconds (the capture's
-    resolution), so that float noise never flips the Info column (the Lua
-    dissector rounds the same way)."""
-    return (round(seconds * 1e6) + 500) // 1000
+    resolution), so that float noise never flips the Info column.  In float
+    arithmetic, step for step as the Lua dissector does it, so that the two
+    agree even on absurd times (a timestamp of 2^64 - 1 microseconds)."""
+    return math.floor((math.floor(seconds * 1e6 + 0.5) + 500) / 1000)
 
 
 def _command(info: FrameInfo) -> bytes:

@@ -3982,7 +3982,7 @@ local function summary(st)
     if req and kind == "response" then
         -- whole milliseconds, rounded half up from whole microseconds, as in Python
         local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
-        text = sfmt("%s [request in %d, %d ms]", text, req.number, ms)
+        text = sfmt("%s [request in %d, %.0f ms]", text, req.number, ms)  -- %d fails past 2^63
     end
     if st.encrypted then text = text .. " [encrypted]" end
     if st.retransmission_of then text = text .. " [retransmission of " .. st.retransmission_of .. "]" end
@@ -4027,7 +4027,10 @@ local function add_context(tree, st)
         if count ~= nil then gen(tree:add(F["mep.count"], count), v) end
         gen(tree:add(F["mep.request_in"], req.number), v)
         local rt = st.time - req.time
-        gen(tree:add(F["mep.time"], NSTime.new(floor(rt), floor((rt - floor(rt)) * 1e9 + 0.5))), v)
+        -- whole seconds toward zero: a negative time (a response stamped before its
+        -- request) has both parts negative, as Wireshark's nstime wants
+        local secs = rt < 0 and -floor(-rt) or floor(rt)
+        gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
     end
     if st.response then gen(tree:add(F["mep.response_in"], st.response.number), v) end
     if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end

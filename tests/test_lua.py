@@ -613,3 +613,31 @@ def test_request_no_configured_key_opens(tmp_path):
     assert lua[7][1].startswith("Request: Partial Table Read") and "[bad digest]" in lua[7][1]
     assert lua[9][0]["mep.table_id"] == [0x0832] and lua[9][0]["mep.digest.status"] == [0]
     assert lua[10][1].startswith("Response: Authentication failure (ET50 MEP Inbound Data Space)")
+
+
+def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
+    """A response stamped 88 ms before its request showed mep.time -1.912 s
+    (whole seconds rounded down, not toward zero); one 2^64 - 1 microseconds
+    after it raised a Lua error formatting the milliseconds with %d."""
+    from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+
+    client = b.Requester(MAK, 5)
+    for exp, times in [(6, [(1_000_000, 912_000), (2_000_000, 2**64 - 1)]),  # microseconds
+                       (0, [(2, 10**16)])]:  # seconds: 10^16 of them, ms past 2^63
+        pcap = tmp_path / f"times{exp}.pcapng"
+        with open(pcap, "wb") as f, PcapngWriter(f, tsresol_exp=exp) as w:
+            ifc, ifm = w.add_interface("client"), w.add_interface("meter")
+            for t_req, t_resp in times:
+                wire, seal = client.seal(b.partial_read(23, 0, 44))
+                w.write(ifc, t_req, wire, EPB_OUTBOUND)
+                w.write(ifm, t_resp, b.respond(b.read_ok(bytes(44)), seal), EPB_INBOUND)
+        proc = run_tshark(pcap, [MAK], ["-V"])
+        assert "Lua Error" not in proc.stdout + proc.stderr
+        lua, _ = lua_decode(pcap, [MAK])
+        if exp == 6:
+            assert lua[2][0]["mep.time"] == [-0.088]
+            assert lua[2][1].endswith("[request in 1, -88 ms]")
+            assert lua[4][1].endswith(f"[request in 3, {round((2**64 - 1) / 1e3 - 2e3)} ms]")
+        else:
+            assert lua[2][1].endswith(f"[request in 1, {round((1e16 - 2) * 1e3)} ms]")
+        assert differences(pcap, [MAK]) == []
