@@ -269,3 +269,21 @@ def tshark_bytes(pcap: Path, keys) -> tuple[str, str]:
     proc = subprocess.run(args, capture_output=True, timeout=300, check=False,
                           env=dict(os.environ, LC_ALL="C.UTF-8"))
     return (proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+def test_ctrl_c_during_decode_is_one_line(tmp_path):
+    """SIGINT while decode writes its lines (the pipe full, nobody reading)."""
+    import signal
+
+    pcap = write_records(tmp_path / "long.pcapng", [(0.0, FROM_METER, b.ALERT * 30_000)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEP_")}
+    proc = subprocess.Popen([str(CLI), "decode", str(pcap)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    # the first line is out: decode is printing, and blocks once the pipe is full
+    # (30,000 lines are far more than a pipe holds), so the signal finds it there
+    assert proc.stdout.readline().endswith(b"Alert\n")
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130, err
+    assert err == "mep-dissector: interrupted\n"
