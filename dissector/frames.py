@@ -339,6 +339,12 @@ class MEP(MEPPacket):
             p = (len(p) - LEN_LEN).to_bytes(2, "big") + p[LEN_LEN:]
         return p + pay
 
+    def copy(self) -> MEP:
+        clone = super().copy()
+        if hasattr(self, "_rest"):  # a copy of a record's first frame has its next frames too
+            clone._rest = self._rest
+        return clone
+
     # views
     @property
     def alert(self) -> bool:

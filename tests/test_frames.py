@@ -246,7 +246,12 @@ def test_records_of_many_frames_dissect_every_frame(n):
     assert len(first) == len(wire)
     first.show(dump=True)
     repr(first)
-    assert bytes(first.copy()) == wire
+    copy = first.copy()
+    assert bytes(copy) == wire
+    f, count = copy, 0
+    while f is not None:
+        count, f = count + 1, f.next_frame
+    assert count == n + 1
 
 
 def test_a_record_longer_than_65535_bytes_is_dissected_whole():
