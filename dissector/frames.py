@@ -308,7 +308,7 @@ class MEP(MEPPacket):
 
     # dissection: cut the record at the length field, keep what follows
     def pre_dissect(self, s: bytes) -> bytes:
-        self._rest = b""
+        self._rest, self._next = b"", None  # the usual record: one frame, no next
         if len(s) < LEN_LEN:
             return s
         length = (s[0] << 8) | s[1]
@@ -318,6 +318,8 @@ class MEP(MEPPacket):
         if len(s) < end:
             self.flag(f"truncated: {len(s) - LEN_LEN} of {length} body bytes present")
         self._rest = s[end:]
+        if self._rest:
+            del self._next  # found by next_frame when asked
         return s[:end]
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
