@@ -287,3 +287,17 @@ def test_ctrl_c_during_decode_is_one_line(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 130, err
     assert err == "mep-dissector: interrupted\n"
+
+
+def test_a_comment_cannot_forge_output_lines(tmp_path):
+    """An 'unframed' comment is the file's text: its newlines and control
+    characters are shown escaped, so -V prints it as one expert line."""
+    forged = "noise\n    9   0.000000  Client → Meter   Forged\x1b[2J"
+    comment = (UNFRAMED_COMMENT + forged).encode()
+    pcap = tmp_path / "comment.pcapng"
+    pcap.write_bytes(shb() + idb() + epb(b"\xff\xfe\x00", flags=1, comments=(comment,)))
+    res = run_cli("decode", "-V", pcap)
+    assert res.returncode == 0 and res.stderr == ""
+    assert "Forged" not in "\n".join(ln for ln in res.stdout.splitlines() if "expert:" not in ln)
+    assert "could not frame these bytes: noise\\n    9   0.000000" in res.stdout
+    assert "\x1b" not in res.stdout and "\\x1b[2J" in res.stdout
