@@ -641,3 +641,18 @@ def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
         else:
             assert lua[2][1].endswith(f"[request in 1, {round((1e16 - 2) * 1e3)} ms]")
         assert differences(pcap, [MAK]) == []
+
+
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
+def test_many_frames_and_backward_times_in_plain_lua(tmp_path, lua):
+    """The per-record frame slots and the response-time arithmetic above, under
+    both interpreters (Wireshark 4.4+ embeds Lua 5.4)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    pcap = write_records(tmp_path / "many.pcapng", [
+        (0.0, FROM_METER, b.ALERT * 70), (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 30),
+        (3.0, TO_METER, read), (2.9, FROM_METER, bytes(b.read_ok(bytes(44)))),
+    ])
+    py = scapy_decode(pcap, [MAK])
+    assert len(py[3][0]["mep.length"]) == 90
+    assert compare(py, shim_decode(pcap, [MAK], tmp_path, lua)) == []
