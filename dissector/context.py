@@ -390,6 +390,7 @@ class CaptureContext:
             # decided then.)
             if isinstance(info.frame, _RC4Request) and not _fits(info.frame, info.raw):
                 info.packet = MEPUnknown(info.frame.frame_bytes)
+            if isinstance(info.packet, MEPUnknown):
                 info.expert.append(
                     "No configured key opens it: encrypted under another key, or garbage"
                 )

@@ -3744,6 +3744,8 @@ local function ctx_request(st)
                 nil, nil, nil, nil, nil, nil
             st.problems, st.vals, st.items, st.cls = nil, nil, nil, "MEPUnknown"
             v = decode_frame(st, "MEPUnknown", body)
+        end
+        if st.cls == "MEPUnknown" then
             note(st, "bad_digest", "No configured key opens it: encrypted under another key, or garbage")
         else
             note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")

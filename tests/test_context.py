@@ -280,3 +280,12 @@ def test_plain_request_with_a_wrong_digest_stays_a_request():
     assert "Digest verifies with no configured key, plain or decrypted" in req.expert
     assert req.summary().endswith("[bad digest]")
     assert resp.table_id == 0x0832 and "Authentication failure (" in resp.summary()
+
+
+def test_an_unknown_body_no_key_opens_says_so():
+    """A request body starting with no code at all: the same note."""
+    wire, _ = encrypted_under(OTHER, b.partial_read(23, 0, 44), 0xEE)
+    (req,) = decode(_pkts([(0.0, TO_METER, wire)]), [MAK])
+    assert isinstance(req.packet, MEPUnknown) and req.digest_status == DIGEST_BAD
+    assert "No configured key opens it: encrypted under another key, or garbage" in req.expert
+    assert "no configured key opens it" in req.summary()

@@ -613,6 +613,11 @@ def test_request_no_configured_key_opens(tmp_path):
     assert lua[7][1].startswith("Request: Partial Table Read") and "[bad digest]" in lua[7][1]
     assert lua[9][0]["mep.table_id"] == [0x0832] and lua[9][0]["mep.digest.status"] == [0]
     assert lua[10][1].startswith("Response: Authentication failure (ET50 MEP Inbound Data Space)")
+    proc = run_tshark(pcap, [MAK, MBK], ["-T", "fields", "-e", "frame.number",
+                                         "-e", "_ws.expert.message"])
+    experts = dict(line.split("\t", 1) for line in proc.stdout.splitlines())
+    assert "No configured key opens it: encrypted under another key, or garbage" in experts["1"]
+    assert "Digest verifies with no configured key, plain or decrypted" in experts["9"]
 
 
 def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
