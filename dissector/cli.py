@@ -10,15 +10,18 @@ and the problems of malformed frames).  Keys come from ``--key-file``, the
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 from scapy.error import Scapy_Exception
 
 from .capture_format import DLT_USER0
-from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo
-from .frames import BAUD
+from .context import DIGEST_STATUS, DIRECTIONS, FrameInfo, time_is_real
+from .frames import BAUD, MEP
 from .link import read_capture
 from .security import load_keys
 
@@ -29,19 +32,32 @@ def _arrow(fi: FrameInfo) -> str:
     return DIRECTIONS[fi.direction] + (" (inferred)" if fi.direction_inferred else "")
 
 
-def print_frames(frames: list[FrameInfo], verbose: bool = False, out=sys.stdout) -> None:
-    t0 = frames[0].time if frames else 0.0
+def _arrival(t: float) -> str:
+    """The absolute time of a frame; one no clock can read is shown as seconds."""
+    if not time_is_real(t):
+        return f"{t:.6f} s after 1970-01-01 UTC (past the year 9999: not a real time)"
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="microseconds")
+
+
+def _own_layers(pkt: MEP) -> MEP:
+    """The frame without the record's later frames (which its Raw payload keeps)."""
+    return type(pkt)(pkt.frame_bytes) if pkt.next_frame is not None else pkt
+
+
+def print_frames(frames: list[FrameInfo], verbose: bool = False, out=None) -> None:
+    out = out or sys.stdout  # looked up now, so that redirections apply
+    # times relative to the first frame a clock could have stamped
+    t0 = next((fi.time for fi in frames if time_is_real(fi.time)), 0.0)
     for fi in frames:
         print(f"{fi.number:5d} {fi.time - t0:10.6f}  {_arrow(fi):16s} {fi.summary()}", file=out)
         if not verbose:
             continue
-        stamp = datetime.fromtimestamp(fi.time, timezone.utc).isoformat(timespec="microseconds")
-        print(f"      arrival {stamp}", file=out)
+        print(f"      arrival {_arrival(fi.time)}", file=out)
         if fi.digest_status is not None:
             key = f" ({fi.key})" if fi.key else ""
             print(f"      digest: {DIGEST_STATUS[fi.digest_status]}{key}", file=out)
         if fi.packet is not None:
-            for line in fi.packet.show(dump=True).splitlines():
+            for line in _own_layers(fi.packet).show(dump=True).splitlines():
                 print("      " + line, file=out)
         if fi.table is not None:
             t = fi.table
@@ -65,16 +81,63 @@ def _decode(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"mep-dissector: bad key: {exc}", file=sys.stderr)
         return 2
-    try:
-        frames = read_capture(args.file, keys, dlt=args.dlt, baud=args.baud)
-    except (OSError, Scapy_Exception) as exc:
-        print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"mep-dissector: {exc}", file=sys.stderr)
-        return 2
+    with _reader_warnings() as warnings:
+        try:
+            frames = read_capture(args.file, keys, dlt=args.dlt, baud=args.baud)
+        except (OSError, Scapy_Exception) as exc:
+            print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            print(f"mep-dissector: {exc}", file=sys.stderr)
+            return 2
     print_frames(frames, args.verbose)
+    if warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        print(f"mep-dissector: warning: {args.file} is damaged: {warnings[0]}{more}; "
+              "what could be read is decoded above", file=sys.stderr)
     return 0
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _reader_warnings() -> Iterator[list[str]]:
+    """The warnings of scapy's reader (a block cut short, an undeclared
+    interface), collected rather than printed as they come, so that decode
+    reports them in one line after the frames."""
+    log = logging.getLogger("scapy.runtime")
+    handler, propagate = _Collect(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+
+def _decode_guarded(args: argparse.Namespace) -> int:
+    """:func:`_decode`, ending in one line whatever happens: bad input is
+    decoded and flagged, so an exception here is a bug to report, not a
+    reason for a traceback."""
+    try:
+        return _decode(args)
+    except KeyboardInterrupt:
+        print("mep-dissector: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one-line promise holds for bugs too
+        print(f"mep-dissector: cannot decode {args.file}: {type(exc).__name__}: {exc} "
+              "(a bug: please report it with the capture)", file=sys.stderr)
+        return 1
 
 
 def _tls_secrets(args: argparse.Namespace) -> int:
@@ -150,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--mak", help="MEP Advanced Key (ASCII or hex)")
     d.add_argument("--dlt", type=int, default=DLT_USER0, help="user DLT of the capture (147..162)")
     d.add_argument("--baud", type=int, default=BAUD, help="line speed, for timing checks")
-    d.set_defaults(func=_decode)
+    d.set_defaults(func=_decode_guarded)
     t = sub.add_parser("tls-secrets", help="compute the TLS sessions' secrets for Wireshark")
     t.add_argument("file")
     t.add_argument("--keylog", metavar="FILE", help="write an NSS key log (tls.keylog_file)")

@@ -18,6 +18,7 @@ frame a :class:`FrameInfo` with what the frame alone cannot tell
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -72,6 +73,16 @@ DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2
 DIGEST_STATUS = {DIGEST_BAD: "Bad", DIGEST_GOOD: "Good", DIGEST_UNVERIFIED: "Unverified"}
 
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
+
+LATEST_TIME = 253_402_300_800.0
+"""1 January 10000 UTC in Unix seconds.  A pcapng timestamp can say up to
+2^64 - 1 units (year 586524 in microseconds), which no clock reads; such a
+time is kept as it is and flagged (and Python's datetime cannot show it)."""
+
+
+def time_is_real(t: float) -> bool:
+    """Whether a capture time lies between year 1 and year 9999, as a clock's can."""
+    return -62_135_596_800.0 <= t < LATEST_TIME
 
 
 def infer_direction(body_first_byte: int | None) -> int | None:
@@ -174,7 +185,9 @@ class FrameInfo:
                 text += f" ({table_label(self.table_id)})"
         else:
             text = f"{(self.kind or 'frame').capitalize()}: {pkt.mysummary()}"
-            if not self.encrypted and self.digest_status != DIGEST_BAD:
+            if self.digest_status == DIGEST_BAD:
+                text += " (no configured key opens it: encrypted under another key, or garbage)"
+            elif not self.encrypted:
                 text += " (encrypted without a key to open it, or garbage)"
         if self.kind == RESPONSE and self.request_in is not None:
             text += f" [request in {self.request_in}, {_whole_ms(self.response_time)} ms]"
@@ -196,15 +209,24 @@ def _unframed_reason(comments) -> str | None:
     for c in comments or ():
         text = c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
         if text.startswith(UNFRAMED_COMMENT):
-            return text[len(UNFRAMED_COMMENT) :]
+            # the file's words, shown in one line: control characters escaped
+            reason = text[len(UNFRAMED_COMMENT) :]
+            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in reason)
     return None
+
+
+def _fits(frame: MEP, raw: bytes) -> bool:
+    """Whether a body of at most MAX_BODY bytes fills the layout of its frame's
+    class exactly: no field missing, no byte left over, counts agree."""
+    return not frame_of(type(frame), raw).malformed
 
 
 def _whole_ms(seconds: float) -> int:
     """Milliseconds, rounded half up from whole microseconds (the capture's
-    resolution), so that float noise never flips the Info column (the Lua
-    dissector rounds the same way)."""
-    return (round(seconds * 1e6) + 500) // 1000
+    resolution), so that float noise never flips the Info column.  In float
+    arithmetic, step for step as the Lua dissector does it, so that the two
+    agree even on absurd times (a timestamp of 2^64 - 1 microseconds)."""
+    return math.floor((math.floor(seconds * 1e6 + 0.5) + 500) / 1000)
 
 
 def _command(info: FrameInfo) -> bytes:
@@ -250,6 +272,11 @@ class CaptureContext:
         while frame is not None:
             infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
             frame = frame.next_frame
+        if not time_is_real(t):
+            infos[0].expert.append(
+                f"Timestamp {t:.0f} s after 1970 is past the year 9999: no clock reads that, "
+                "the capture's time is wrong"
+            )
         return infos
 
     def finish(self) -> None:
@@ -342,8 +369,28 @@ class CaptureContext:
             return
         opened = open_request(info.raw, self.keys)
         if opened is None:
-            if not looks_tls:
-                info.digest_status = DIGEST_BAD
+            if looks_tls:
+                return
+            info.digest_status = DIGEST_BAD
+            # No key verifies it, plain or decrypted: a plain request with a
+            # wrong digest (a client with another key; the meter answers 0x0B)
+            # or ciphertext under a key not configured.  A plain request fills
+            # its code's layout exactly (a read's fixed length, a write's
+            # count); ciphertext whose first byte happens to be a request code
+            # almost never does.  So one that fits is shown as the request it
+            # reads as, what the client asked in vain, and one that does not
+            # as an unknown body, rather than a made-up table, count and
+            # offset that its answer would inherit.  (A read's ciphertext that
+            # starts with its own code fits by chance, 1 in 256; without keys
+            # nothing tells ciphertext from a plain request, so nothing is
+            # decided then.)
+            if isinstance(info.frame, _RC4Request) and not _fits(info.frame, info.raw):
+                info.packet = MEPUnknown(info.frame.frame_bytes)
+            if isinstance(info.packet, MEPUnknown):
+                info.expert.append(
+                    "No configured key opens it: encrypted under another key, or garbage"
+                )
+            else:
                 info.expert.append("Digest verifies with no configured key, plain or decrypted")
             return
         plain, seal = opened

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scapy.config import conf
+from scapy.packet import Packet
 from scapy.utils import PcapReader
 
 from .capture_format import DLT_USER0, check_dlt
@@ -51,8 +52,22 @@ def read_capture(
     gc.disable()
     try:
         with PcapReader(os.fspath(path)) as reader:
-            return decode(reader, keys, baud)
+            return decode(_records(reader), keys, baud)
     finally:
         if enabled:
             gc.enable()
 
+
+WHOLE_RECORD = 1 << 32
+"""Larger than any record a pcap or pcapng block can hold."""
+
+
+def _records(reader: PcapReader) -> Iterator[Packet]:
+    """The reader's packets, each whole: iterating a scapy reader cuts every
+    record to 65535 bytes without a word, and a record of many frames can be
+    longer."""
+    while True:
+        try:
+            yield reader.read_packet(size=WHOLE_RECORD)
+        except EOFError:
+            return

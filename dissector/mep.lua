@@ -3154,7 +3154,7 @@ local function reset_state()
     -- from; replaced (never changed in place) on learning so each frame keeps the
     -- ones of its time
     -- frames: the first frame of each record by record number (an array), more:
-    -- the others by number * 64 + index
+    -- the others, a table per record number, by index (any number of them)
     S = {frames = {}, more = {}, pending = nil, last = nil, dims = {v = {}, f = {}},
          dim_reads = {}}
 end
@@ -3712,6 +3712,7 @@ local function command_of(st)
 end
 
 local function ctx_request(st)
+    local unopened = false  -- keys given, none verifies it
     if #st.frame - LEN_LEN > DIGEST_LEN then  -- a request has a body
         local looks_tls = st.cls == "MEPTLSRequest"
         if #KEYS == 0 or not VERIFY then
@@ -3720,8 +3721,7 @@ local function ctx_request(st)
             local plain, seal = open_request(st.frame)
             if seal == nil then
                 if not looks_tls then
-                    st.digest_status = DIGEST_BAD
-                    note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")
+                    st.digest_status, unopened = DIGEST_BAD, true
                 end
             else
                 st.digest_status, st.key, st.seal = DIGEST_GOOD, seal.key.name, seal
@@ -3734,6 +3734,23 @@ local function ctx_request(st)
     end
     local body = st.plain and (schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain) or st.frame
     local v = decode_frame(st, st.cls, body)
+    if unopened then
+        -- A plain request with a wrong digest, or ciphertext under a key not
+        -- configured: one that does not fill its code's layout exactly is shown
+        -- as an unknown body, not as a made-up table its answer would inherit
+        -- (the reasoning is in context.py, CaptureContext._open_request).
+        if RC4_REQUEST_CLASSES[st.cls] and (st.problems or #st.frame - LEN_LEN > MAX_BODY) then
+            st.request_code, st.table_id, st.offset, st.count, st.data, st.sequence =
+                nil, nil, nil, nil, nil, nil
+            st.problems, st.vals, st.items, st.cls = nil, nil, nil, "MEPUnknown"
+            v = decode_frame(st, "MEPUnknown", body)
+        end
+        if st.cls == "MEPUnknown" then
+            note(st, "bad_digest", "No configured key opens it: encrypted under another key, or garbage")
+        else
+            note(st, "bad_digest", "Digest verifies with no configured key, plain or decrypted")
+        end
+    end
     if RC4_REQUEST_CLASSES[st.cls] and v.data ~= nil and #v.data > 0 and v.table_id ~= nil then
         ctx_table(st, false)
     end
@@ -3957,7 +3974,9 @@ local function summary(st)
     else
         kind = kind or "frame"
         text = kind:sub(1, 1):upper() .. kind:sub(2) .. ": " .. mysummary(st)
-        if not st.encrypted and st.digest_status ~= DIGEST_BAD then
+        if st.digest_status == DIGEST_BAD then
+            text = text .. " (no configured key opens it: encrypted under another key, or garbage)"
+        elseif not st.encrypted then
             text = text .. " (encrypted without a key to open it, or garbage)"
         end
     end
@@ -3965,7 +3984,7 @@ local function summary(st)
     if req and kind == "response" then
         -- whole milliseconds, rounded half up from whole microseconds, as in Python
         local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
-        text = sfmt("%s [request in %d, %d ms]", text, req.number, ms)
+        text = sfmt("%s [request in %d, %.0f ms]", text, req.number, ms)  -- %d fails past 2^63
     end
     if st.encrypted then text = text .. " [encrypted]" end
     if st.retransmission_of then text = text .. " [retransmission of " .. st.retransmission_of .. "]" end
@@ -4010,7 +4029,10 @@ local function add_context(tree, st)
         if count ~= nil then gen(tree:add(F["mep.count"], count), v) end
         gen(tree:add(F["mep.request_in"], req.number), v)
         local rt = st.time - req.time
-        gen(tree:add(F["mep.time"], NSTime.new(floor(rt), floor((rt - floor(rt)) * 1e9 + 0.5))), v)
+        -- whole seconds toward zero: a negative time (a response stamped before its
+        -- request) has both parts negative, as Wireshark's nstime wants
+        local secs = rt < 0 and -floor(-rt) or floor(rt)
+        gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
     end
     if st.response then gen(tree:add(F["mep.response_in"], st.response.number), v) end
     if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
@@ -4093,7 +4115,13 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     local flen = LEN_LEN + length
     if flen > avail then flen = avail end
     local frames, key = S.frames, number
-    if index > 0 then frames, key = S.more, number * 64 + index end
+    if index > 0 then
+        frames, key = S.more[number], index
+        if frames == nil then
+            frames = {}
+            S.more[number] = frames
+        end
+    end
     local st = frames[key]
     if st == nil or not visited then
         local frame = s
@@ -4158,12 +4186,14 @@ function mep.dissector(tvb, pinfo, tree)
     local number, visited = pinfo.number, pinfo.visited
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1
-    while off < n do  -- more frames in the record
-        local text
-        used, text = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
-        info = info .. " | " .. text
-        off = off + used
-        index = index + 1
+    if off < n then  -- more frames in the record: their texts joined once (not n times)
+        local texts = {info}
+        while off < n do
+            used, texts[index + 1] = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
+            off = off + used
+            index = index + 1
+        end
+        info = table.concat(texts, " | ")
     end
     cols.info = info
     return n

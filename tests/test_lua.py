@@ -556,3 +556,109 @@ def test_line_noise_is_not_taken_for_a_response():
     assert answered and all(f.digest_status == 1 for f in answered)
     lua, _ = lua_decode(noisy, [MAK, MBK])
     assert all("[request in" not in lua[f.number][1] for f in noise)
+
+
+def test_records_of_many_frames_keep_their_own_frames(tmp_path):
+    """More than 64 frames in one record: frame 65 of a record once shared its
+    second-pass slot with frame 1 of the next record, which showed that frame
+    (or raised "Range is out of bounds" where it did not fit)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    records = [
+        (0.0, FROM_METER, b.ALERT * 70),
+        (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 80),
+        (3.0, FROM_METER, b.ALERT * 130 + b"\x00"),
+    ]
+    pcap = write_records(tmp_path / "many.pcapng", records)
+    proc = run_tshark(pcap, [MAK], ["-V"])
+    assert proc.returncode == 0
+    assert "Lua Error" not in proc.stdout + proc.stderr
+    lua, _ = lua_decode(pcap, [MAK])
+    assert len(lua[1][0]["mep.alert"]) == 70
+    assert lua[2][0]["mep.table_id"] == [0x17] * 3
+    assert len(lua[3][0]["mep.request_code"]) == 80
+    assert len(lua[4][0]["mep.alert"]) == 130 and lua[4][2]
+    py = scapy_decode(pcap, [MAK])
+    for n, (fields, info, malformed) in py.items():
+        assert lua[n][0] == fields and lua[n][2] == malformed, n
+        # Wireshark cuts the Info column (COL_MAX_INFO_LEN)
+        assert info.startswith(lua[n][1]) and len(lua[n][1]) >= min(len(info), 4000), n
+
+
+def test_request_no_configured_key_opens(tmp_path):
+    """Ciphertext under a key not configured whose first byte reads as a request
+    code: with keys, an unknown body in Wireshark as in scapy, and its 0x0B answer
+    names no table; a plain request with a wrong digest stays a request."""
+    from test_context import OTHER, auth_failure, encrypted_under
+
+    records, t = [], 0.0
+    for body, first in [(b.partial_read(23, 0, 44), 0x40), (b.partial_read(23, 0, 44), 0x30),
+                        (b.full_read(0x34, 7), 0x4F), (b.partial_read(28, 0, 44), 0x3F)]:
+        wire, answer = encrypted_under(OTHER, body, first)
+        records += [(t, TO_METER, wire), (t + 0.05, FROM_METER, answer)]
+        t += 1.0
+    plain, _ = b.Requester(OTHER, 0x200).seal(b.full_write(0x0832, b"\x01\x02"))
+    records += [(t, TO_METER, plain), (t + 0.05, FROM_METER, auth_failure(plain))]
+    pcap = write_records(tmp_path / "unknown-key.pcapng", records)
+    for keys in ([], [MAK, MBK], [MBK]):
+        assert differences(pcap, keys) == [], keys
+    lua, _ = lua_decode(pcap, [MAK, MBK])
+    for n in (1, 3, 5):
+        fields, info, malformed = lua[n]
+        assert info.startswith("Request: Unknown body") and "no configured key opens it" in info
+        assert "mep.table_id" not in fields and fields["mep.digest.status"] == [0]
+        assert not malformed
+        assert lua[n + 1][1] == f"Response: Authentication failure [request in {n}, 50 ms]"
+    # a partial read's ciphertext that starts with its own code fills the layout:
+    # shown as the read it seems to be (1 in 256), with its bad digest
+    assert lua[7][1].startswith("Request: Partial Table Read") and "[bad digest]" in lua[7][1]
+    assert lua[9][0]["mep.table_id"] == [0x0832] and lua[9][0]["mep.digest.status"] == [0]
+    assert lua[10][1].startswith("Response: Authentication failure (ET50 MEP Inbound Data Space)")
+    proc = run_tshark(pcap, [MAK, MBK], ["-T", "fields", "-e", "frame.number",
+                                         "-e", "_ws.expert.message"])
+    experts = dict(line.split("\t", 1) for line in proc.stdout.splitlines())
+    assert "No configured key opens it: encrypted under another key, or garbage" in experts["1"]
+    assert "Digest verifies with no configured key, plain or decrypted" in experts["9"]
+
+
+def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
+    """A response stamped 88 ms before its request showed mep.time -1.912 s
+    (whole seconds rounded down, not toward zero); one 2^64 - 1 microseconds
+    after it raised a Lua error formatting the milliseconds with %d."""
+    from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+
+    client = b.Requester(MAK, 5)
+    for exp, times in [(6, [(1_000_000, 912_000), (2_000_000, 2**64 - 1)]),  # microseconds
+                       (0, [(2, 10**16)])]:  # seconds: 10^16 of them, ms past 2^63
+        pcap = tmp_path / f"times{exp}.pcapng"
+        with open(pcap, "wb") as f, PcapngWriter(f, tsresol_exp=exp) as w:
+            ifc, ifm = w.add_interface("client"), w.add_interface("meter")
+            for t_req, t_resp in times:
+                wire, seal = client.seal(b.partial_read(23, 0, 44))
+                w.write(ifc, t_req, wire, EPB_OUTBOUND)
+                w.write(ifm, t_resp, b.respond(b.read_ok(bytes(44)), seal), EPB_INBOUND)
+        proc = run_tshark(pcap, [MAK], ["-V"])
+        assert "Lua Error" not in proc.stdout + proc.stderr
+        lua, _ = lua_decode(pcap, [MAK])
+        if exp == 6:
+            assert lua[2][0]["mep.time"] == [-0.088]
+            assert lua[2][1].endswith("[request in 1, -88 ms]")
+            assert lua[4][1].endswith(f"[request in 3, {round((2**64 - 1) / 1e3 - 2e3)} ms]")
+        else:
+            assert lua[2][1].endswith(f"[request in 1, {round((1e16 - 2) * 1e3)} ms]")
+        assert differences(pcap, [MAK]) == []
+
+
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
+def test_many_frames_and_backward_times_in_plain_lua(tmp_path, lua):
+    """The per-record frame slots and the response-time arithmetic above, under
+    both interpreters (Wireshark 4.4+ embeds Lua 5.4)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    pcap = write_records(tmp_path / "many.pcapng", [
+        (0.0, FROM_METER, b.ALERT * 70), (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 30),
+        (3.0, TO_METER, read), (2.9, FROM_METER, bytes(b.read_ok(bytes(44)))),
+    ])
+    py = scapy_decode(pcap, [MAK])
+    assert len(py[3][0]["mep.length"]) == 90
+    assert compare(py, shim_decode(pcap, [MAK], tmp_path, lua)) == []
