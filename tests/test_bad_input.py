@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from luadiff import LUA, key_prefs, tshark, write_records
 from traffic import MAK, MBK
 
-from mepshark.capture.pcapng import UNFRAMED_COMMENT
 from mepshark.dissector import builders as b
 from mepshark.dissector import cli
+from mepshark.dissector.capture_format import UNFRAMED_COMMENT
 from mepshark.dissector.context import FROM_METER, TO_METER
 from mepshark.dissector.link import read_capture
 

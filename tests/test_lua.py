@@ -625,7 +625,8 @@ def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
     """A response stamped 88 ms before its request showed mep.time -1.912 s
     (whole seconds rounded down, not toward zero); one 2^64 - 1 microseconds
     after it raised a Lua error formatting the milliseconds with %d."""
-    from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+    from mepshark.capture.pcapng import PcapngWriter
+    from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 
     client = b.Requester(MAK, 5)
     for exp, times in [(6, [(1_000_000, 912_000), (2_000_000, 2**64 - 1)]),  # microseconds
