@@ -240,9 +240,11 @@ def test_not_a_capture(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expect"),
     [
-        (["--mak", "short"], "16 bytes"),
-        (["--mbk", "hex:0102"], "16 bytes"),
-        (["--mak", "hex:zz"], "not a hex key"),
+        (["--mak", "short"], "--mak: 5 characters"),
+        (["--mbk", "hex:0102"], "--mbk: 4 hex digits"),
+        (["--mak", "hex:zz"], "--mak: 'z' (position 5) is not a hex digit"),
+        (["--mak", "O" + GUIDE_KEY_HEX[1:]], "--mak: 'O' (position 1) is not a hex digit"),
+        (["--mak", GUIDE_KEY_HEX[:-1]], "--mak: 31 hex digits"),
     ],
 )
 def test_malformed_key(args, expect):
