@@ -1,8 +1,8 @@
 """What the command-line tools share: one-line usage errors, option values, keys.
 
-mep-sim and mep-client print every error as a single line with the fix
-(DESIGN.md, "Packaging and CLIs"); argparse's own exit on a usage error is
-turned into :class:`UsageError` so that the same printing applies.
+mep-sim and mep-client print every error as a single line with the fix;
+argparse's own exit on a usage error is turned into :class:`UsageError` so
+that the same printing applies.
 """
 
 from __future__ import annotations
