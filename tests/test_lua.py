@@ -311,6 +311,16 @@ def test_install_goes_where_this_users_wireshark_reads():
     assert ws.expected_user_lua(info) == ws.runs_user_lua(info)  # the 4.4 rule holds
 
 
+def test_install_that_cannot_write_says_why_in_one_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    res = _run([*MEP_DISSECTOR, "install", "--dir", str(blocker / "plugins")], tmp_path,
+               check=False)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [
+        f"mep-dissector: cannot install into {blocker / 'plugins'}: Not a directory"]
+
+
 @pytest.mark.skipif(not os.environ.get("MEPSHARK_THROWAWAY_SYSTEM"),
                     reason="installs into the global plugin folder: throw-away systems only "
                     "(make test-trixie)")
