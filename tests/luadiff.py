@@ -174,7 +174,47 @@ def _norm(abbrev: str, text: str):
         return text in ("1", "True", "true")
     if ftype == "reltime":
         return round(float(text), 6)
-    return text
+    return _unescape(text)
+
+
+_PROBE_STRING = "a\\x09\\b"
+_STRING_PROBE = f"""
+local p = Proto("mepshark_strings", "mepshark -T fields probe")
+local f = ProtoField.string("mepshark_strings.s", "S")
+p.fields = {{f}}
+function p.dissector(tvb, pinfo, tree) tree:add(f, tvb(0, 1), [[{_PROBE_STRING}]]) end
+DissectorTable.get("wtap_encap"):add(wtap_encaps.USER1, p)
+"""
+
+
+@functools.cache
+def _fields_escape_backslashes() -> bool:
+    """Whether ``tshark -T fields`` doubles backslashes in strings (4.4 does, 4.0 not).
+
+    Asked of tshark with a probe dissector, so that string values compare on both.
+    """
+    from mepshark.capture.pcapng import PcapngWriter
+
+    probe = _share() / "strings.lua"
+    probe.write_text(_STRING_PROBE)
+    probe.chmod(0o644)
+    pcap = _share() / "strings.pcapng"
+    with open(pcap, "wb") as f, PcapngWriter(f, dlt=148) as w:
+        w.write(w.add_interface("probe"), 1.0, b"\x00")
+    pcap.chmod(0o644)
+    out = subprocess.run(
+        tshark_command("-X", f"lua_script:{probe}", "-r", pcap, "-T", "fields",
+                       "-e", "mepshark_strings.s"),
+        capture_output=True, text=True, env=tshark_env(), timeout=60, check=True,
+    ).stdout.strip()
+    if out not in (_PROBE_STRING, _PROBE_STRING.replace("\\", "\\\\")):
+        raise RuntimeError(f"tshark -T fields shows the string {_PROBE_STRING!r} as {out!r}")
+    return out != _PROBE_STRING
+
+
+def _unescape(text: str) -> str:
+    """A string as tshark -T fields printed it, as the dissector gave it."""
+    return text.replace("\\\\", "\\") if _fields_escape_backslashes() else text
 
 
 def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
@@ -188,7 +228,7 @@ def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
     out = {}
     for line in proc.stdout.splitlines():
         cols = line.split("\t")
-        number, info, experts = int(cols[0]), cols[1], cols[2]
+        number, info, experts = int(cols[0]), _unescape(cols[1]), _unescape(cols[2])
         fields = {}
         for a, text in zip(abbrevs, cols[3:], strict=True):
             if text:

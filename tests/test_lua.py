@@ -212,7 +212,9 @@ def test_key_given_as_ascii_in_preferences(tmp_path):
     pcap = write_records(tmp_path / "ascii.pcapng", records)
     proc = run_tshark(pcap, [], ["-o", "mep.mbk:ABCDEFGHIJKLMNOP", "-T", "fields",
                                  "-e", "mep.digest.status", "-e", "mep.encrypted", "-e", "mep.key"])
-    assert [line.split("\t") for line in proc.stdout.splitlines()] == [
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    # a bool shows as 1 on tshark 4.0, as True on 4.4
+    assert [[s, e.replace("True", "1"), k] for s, e, k in rows] == [
         ["1", "1", "MBK"],
         ["1", "1", "MBK"],
     ]
@@ -356,7 +358,8 @@ def test_a_second_copy_steps_aside_with_one_line():
     _run([*MEP_DISSECTOR, "install", "--dir", str(folder)], home)
     proc = _run(tshark_command("-X", f"lua_script:{readable(LUA)}", "-r", readable(EXAMPLES)),
                 home)
-    notes = [line for line in proc.stderr.splitlines() if "MEP" in line or "Lua" in line]
+    assert "two protocols" not in proc.stderr and "Lua: Error" not in proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "MEP" in line]
     assert notes == [f"MEP: {readable(LUA)} not loaded: the MEP dissector is already loaded "
                      f"from {folder / 'mep.lua'}"]
     assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
