@@ -164,7 +164,7 @@ def filtered_frames(pcap: Path, keys: list[Key], display_filter: str) -> list[in
     return [int(n) for n in proc.stdout.split()]
 
 
-def _norm(abbrev: str, text: str):
+def _norm(abbrev: str, text: str, from_tshark: bool = False):
     ftype = FIELDS[abbrev].ftype
     if ftype.startswith(("uint", "int")) or ftype == "framenum":
         return int(text, 0)  # signed types print a minus sign
@@ -174,7 +174,7 @@ def _norm(abbrev: str, text: str):
         return text in ("1", "True", "true")
     if ftype == "reltime":
         return round(float(text), 6)
-    return _unescape(text)
+    return _unescape(text) if from_tshark else text
 
 
 _PROBE_STRING = "a\\x09\\b"
@@ -232,7 +232,7 @@ def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
         fields = {}
         for a, text in zip(abbrevs, cols[3:], strict=True):
             if text:
-                fields[a] = [_norm(a, t) for t in text.split(AGG)]
+                fields[a] = [_norm(a, t, True) for t in text.split(AGG)]
         malformed = any(m.startswith("Malformed MEP frame") for m in experts.split(AGG))
         out[number] = (fields, info, malformed)
     return out, proc.stderr + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")
