@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("mep-dissector: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
