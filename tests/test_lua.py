@@ -282,6 +282,10 @@ def test_install_puts_the_plugin_where_tshark_finds_it():
     assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
     assert "MEP:" not in proc.stderr  # no duplicate, no key warning
     check = _run([*MEP_DISSECTOR, "check"], home, check=False)
+    version = _run([tshark(), "-v"], home).stdout.split()
+    wireshark = version[version.index("(Wireshark)") + 1].rstrip(".")
+    lua = version[version.index("Lua") + 1].rstrip(",")
+    assert check.stdout.splitlines()[0] == f"tshark: {tshark()} (Wireshark {wireshark}, Lua {lua})"
     if drops_privileges():  # this (root) user's tshark does not read the personal folder
         assert check.returncode == 1, check.stdout
         assert "NOT loaded for this user" in check.stdout
