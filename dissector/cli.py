@@ -1,4 +1,4 @@
-"""``mep-dissector``: decode MEP captures with scapy; generate and install the Lua dissector.
+"""``mep-dissector``: decode MEP captures with scapy; generate, install and check the Lua dissector.
 
 ``mep-dissector decode FILE`` prints one line per frame in the style of
 Wireshark's Info column (``-V`` adds the decoded fields, the expert notes
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -185,21 +186,160 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _install(args: argparse.Namespace) -> int:
+def _packaged_lua() -> str:
     from .luagen import OUTPUT, generate
 
-    folder = Path(args.dir) if args.dir else plugin_dir()
+    return OUTPUT.read_text() if OUTPUT.exists() else generate()
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def _install_folder() -> tuple[Path, str | None]:
+    """Where this user's Wireshark reads Lua plugins from, and why if not the usual.
+
+    Raises :class:`~.wireshark.TsharkError` with the reason when there is no such place.
+    """
+    from . import wireshark as ws
+
+    try:
+        tshark = ws.find_tshark()
+    except ws.TsharkError as exc:
+        return plugin_dir(), f"{exc}; installing into the personal folder Wireshark 4.x reads"
+    if tshark.lua is None:
+        raise ws.TsharkError(f"{tshark.path} (Wireshark {tshark.version_text}) has no Lua: "
+                             "it cannot run the MEP dissector")
+    if ws.runs_user_lua(tshark):
+        return tshark.personal_lua, None
+    if tshark.global_lua is None:
+        raise ws.TsharkError(f"Wireshark {tshark.version_text} runs no personal Lua plugins "
+                             f"as {_user()} and names no global Lua folder (tshark -G folders)")
+    return tshark.global_lua, (f"Wireshark {tshark.version_text} runs no personal Lua plugins "
+                               f"as {_user()}: installing into its global plugin folder")
+
+
+def _install(args: argparse.Namespace) -> int:
+    from . import wireshark as ws
+
+    text = _packaged_lua()
+    if args.dir:
+        folder, why = Path(args.dir), None
+    else:
+        try:
+            folder, why = _install_folder()
+        except ws.TsharkError as exc:
+            print(f"mep-dissector: cannot install: {exc}", file=sys.stderr)
+            return 2
+    target = folder / "mep.lua"
+    if why:
+        print(why)
+    if args.dry_run:
+        print(f"would install {target}")
+        return 0
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / "mep.lua"
-        target.write_text(OUTPUT.read_text() if OUTPUT.exists() else generate())
+        target.write_text(text)
     except OSError as exc:
-        print(f"mep-dissector: cannot install into {folder}: {exc}", file=sys.stderr)
+        hint = ""
+        if why and "global" in why:
+            hint = ("; as root, Wireshark 4.4 and later read no other folder: run Wireshark "
+                    "as a normal user and mep-dissector install as that user")
+        print(f"mep-dissector: cannot install into {folder}: {exc.strerror or exc}{hint}",
+              file=sys.stderr)
         return 2
     print(f"installed {target}")
-    print("restart Wireshark (or Analyze > Reload Lua Plugins); check with: "
-          "tshark -G protocols | grep -w mep")
+    for note in _other_copies(target, text):
+        print(note)
+    print("restart Wireshark (or Analyze > Reload Lua Plugins); check with: mep-dissector check")
     return 0
+
+
+def _other_copies(target: Path, text: str) -> list[str]:
+    """Notes on MEP dissectors other than ``target`` in the folders Wireshark reads."""
+    from . import wireshark as ws
+
+    try:
+        tshark = ws.find_tshark()
+    except ws.TsharkError:
+        return []
+    folders = [f for f in (tshark.global_lua, tshark.personal_lua) if f is not None]
+    notes = []
+    for c in ws.mep_copies(folders, text):
+        if c.path.resolve() == target.resolve():
+            continue
+        if c.guarded:
+            notes.append(f"note: another copy at {c.path}: whichever loads second steps aside "
+                         "(global folder first, then personal, then -X lua_script:)")
+        else:
+            notes.append(f"warning: an old copy at {c.path} makes Wireshark report two "
+                         "protocols with the same description: remove it")
+    return notes
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Report what this user's Wireshark does with the MEP dissector; 0 when it loads."""
+    from . import wireshark as ws
+
+    try:
+        tshark = ws.find_tshark()
+    except ws.TsharkError as exc:
+        print(f"tshark: {exc}")
+        return 1
+    lua = f"Lua {tshark.lua}" if tshark.lua else "no Lua"
+    print(f"tshark: {tshark.path} (Wireshark {tshark.version_text}, {lua})")
+    user = f"{_user()}{' (privileged)' if ws.privileged() else ''}"
+    if tshark.lua is None:
+        print("this Wireshark cannot run Lua plugins, so not the MEP dissector")
+        return 1
+    try:
+        user_lua = ws.runs_user_lua(tshark)
+        loaded = ws.loaded_lua_plugins(tshark)
+        registered = ws.protocol_registered(tshark)
+    except ws.TsharkError as exc:
+        print(f"tshark failed: {exc}")
+        return 1
+    if user_lua:
+        print(f"user: {user}: personal Lua plugins and -X lua_script: run")
+    else:
+        print(f"user: {user}: Wireshark {tshark.version_text} runs NO personal Lua plugin and "
+              "no -X lua_script: for this user, only the global folder")
+    personal_note = "" if user_lua else "  (not read for this user)"
+    print(f"personal Lua folder: {tshark.personal_lua}{personal_note}")
+    print(f"global Lua folder: {tshark.global_lua or '(none)'}")
+    text = _packaged_lua()
+    folders = [f for f in (tshark.global_lua, tshark.personal_lua) if f is not None]
+    copies = ws.mep_copies(folders, text)
+    loaded_set = {p.resolve() for p in loaded}
+    active = next((c for c in copies if c.path.resolve() in loaded_set), None)
+    status = 0
+    if registered and active:
+        same = "the same as" if active.current else "DIFFERENT from"
+        print(f"MEP dissector: loaded from {active.path} ({same} this mepshark's mep.lua"
+              f"{'' if active.current else ': run mep-dissector install'})")
+    elif registered:
+        print("MEP dissector: a protocol named mep is loaded, not from a Lua plugin folder")
+    else:
+        print("MEP dissector: NOT loaded for this user: run mep-dissector install")
+        status = 1
+    for c in copies:
+        if c is active:
+            continue
+        if not c.path.resolve().is_relative_to(tshark.personal_lua.resolve()) or user_lua:
+            if c.guarded:
+                print(f"duplicate: {c.path}: steps aside (one line on stderr)")
+            else:
+                print(f"duplicate: {c.path}: an old copy: Wireshark reports two protocols "
+                      "with the same description: remove it")
+                status = 1
+        else:
+            print(f"unused copy: {c.path}: this user's Wireshark does not read it")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,9 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="write the Lua dissector from the scapy definitions")
     g.add_argument("-o", "--output", help="output file (default: the packaged mep.lua; - = stdout)")
     g.set_defaults(func=_generate)
-    i = sub.add_parser("install", help="copy mep.lua into Wireshark's personal plugin folder")
-    i.add_argument("--dir", help="plugin folder (default: ~/.local/lib/wireshark/plugins)")
+    i = sub.add_parser("install", help="copy mep.lua to where this user's Wireshark loads it")
+    i.add_argument("--dir", help="plugin folder (default: ~/.local/lib/wireshark/plugins, or "
+                   "Wireshark's global folder for root on Wireshark 4.4 and later)")
+    i.add_argument("-n", "--dry-run", action="store_true",
+                   help="say where it would go, write nothing")
     i.set_defaults(func=_install)
+    c = sub.add_parser("check", help="tshark and Lua versions; whether and where the MEP "
+                       "dissector loads for this user; duplicates")
+    c.set_defaults(func=_check)
     return p
 
 
@@ -239,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("mep-dissector: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -3,6 +3,20 @@
 -- Do not edit: change dissector/*.py or dissector/mep_runtime.lua.in and regenerate.
 -- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install
 
+local THIS_FILE = debug and debug.getinfo(1, "S").source:gsub("^@", "") or "mep.lua"
+local loaded_from = rawget(_G, "MEPSHARK_DISSECTOR")
+if loaded_from == nil and Dissector then
+    local found, other = pcall(Dissector.get, "mep")
+    if found and other then loaded_from = "another plugin" end
+end
+if loaded_from then
+    if io and io.stderr then
+        io.stderr:write("MEP: " .. THIS_FILE .. " not loaded: the MEP dissector is already "
+            .. "loaded from " .. loaded_from .. "\n")
+    end
+    return
+end
+rawset(_G, "MEPSHARK_DISSECTOR", THIS_FILE)
 local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")
 
 -- ---- protocol facts (from the Python definitions) ----
@@ -30,6 +44,7 @@ local BAUD = 9600
 local RESPONSE_TIMEOUT = 0.5
 local MIN_REQUEST_SPACING = 0.1
 local CONST_KEY = "\56\139\143\188\54\168\85\133\135\175\201\15\178\58\59\153"
+local KEY_SYNTAX = {max_len = 20, hex_prefix = "hex:", ascii_prefix = "ascii:", separators = {[" "] = true, [":"] = true, ["-"] = true, ["_"] = true, ["."] = true}, bare_lengths = {[16] = true, [20] = true}, hexlike_min = 24, forms = "a key is 32 or 40 hex digits, 16 or 20 ASCII characters, hex:DIGITS (32 to 40) or ascii:TEXT (16 to 20 characters)", problems = {count = "{count} characters", empty = "empty", hex_count = "{count} hex digits", not_ascii = "character {pos} is not printable ASCII", not_hex = "'{char}' (position {pos}) is not a hex digit"}}
 local REQUEST_CODES = {[0x30] = "Full Table Read", [0x3F] = "Partial Table Read", [0x40] = "Full Table Write", [0x4F] = "Partial Table Write"}
 local TLS_REQUEST_CODES = {[0x57] = "TLS Terminate", [0x58] = "TLS Handshake", [0x59] = "TLS Handshake Continue", [0x80] = "TLS Table"}
 local RESPONSE_CODES = {[0x00] = "OK", [0x01] = "Unrecognized request", [0x02] = "Unsupported request", [0x03] = "No permission for specified request", [0x04] = "Requested operation not possible", [0x05] = "Table operation not possible", [0x0B] = "Authentication failure", [0x0C] = "Invalid sequence number"}
@@ -2428,6 +2443,7 @@ E.unpaired = ProtoExpert.new("mep.unpaired", "Response without a request", exper
 E.retransmission = ProtoExpert.new("mep.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
 E.timing = ProtoExpert.new("mep.timing", "Timing rule broken", expert.group.SEQUENCE, expert.severity.WARN)
 E.alert = ProtoExpert.new("mep.alert.expert", "Alert sequence", expert.group.REQUEST_CODE, expert.severity.CHAT)
+E.bad_key = ProtoExpert.new("mep.key.malformed", "Key preference not understood", expert.group.SECURITY, expert.severity.WARN)
 local expert_list = {}
 for _, e in pairs(E) do expert_list[#expert_list + 1] = e end
 mep.experts = expert_list
@@ -2695,29 +2711,71 @@ end
 
 local KEYS = {}  -- in the meter's order: MAK, then MBK
 
-local function parse_key(text)
-    if text == nil then return nil end
+-- Key preferences take the forms of security.key_problem in Python; KEY_SYNTAX
+-- (generated) holds them.  A text that is not exactly a key is reported, never
+-- read as some other key.
+local KEY_WARNINGS, KEY_WARNED, KEY_WARNING_FRAME = {}, nil, nil
+
+local function key_problem(kind, values)
+    return nil, (KEY_SYNTAX.problems[kind]:gsub("{(%w+)}", function(k) return tostring(values[k]) end))
+end
+
+local function parse_key(text)  -- the key's bytes, or nil and what is wrong with it
+    local ks = KEY_SYNTAX
     local s = text:gsub("^%s+", ""):gsub("%s+$", "")
-    if s == "" then return nil end
+    if s == "" then return key_problem("empty", {}) end
+    for i = 1, #s do
+        local c = sbyte(s, i)
+        if c < 32 or c > 126 then return key_problem("not_ascii", {pos = i}) end
+    end
     local low = s:lower()
-    local raw
-    if low:sub(1, 6) == "ascii:" then
-        raw = s:sub(7)
-    else
-        local explicit = low:sub(1, 4) == "hex:"
-        local h = explicit and s:sub(5) or s
-        h = h:gsub("[%s:%-_%.]", "")
-        if h:sub(1, 2):lower() == "0x" then h = h:sub(3) end
-        local is_hex = h:match("^%x+$") ~= nil and #h % 2 == 0
-        if explicit or (is_hex and #h >= 32 and #h <= 40) then
-            if not is_hex then return nil end
-            raw = h:gsub("%x%x", function(c) return schar(tonumber(c, 16)) end)
-        else
-            raw = s
+    if low:sub(1, #ks.ascii_prefix) == ks.ascii_prefix then
+        local raw = s:sub(#ks.ascii_prefix + 1)
+        if #raw >= KEY_LEN and #raw <= ks.max_len then return raw end
+        return key_problem("count", {count = #raw})
+    end
+    local explicit = low:sub(1, #ks.hex_prefix) == ks.hex_prefix
+    local start = explicit and #ks.hex_prefix + 1 or 1
+    while start <= #s and ks.separators[s:sub(start, start)] do start = start + 1 end
+    if s:sub(start, start + 1):lower() == "0x" then start = start + 2 end
+    local digits, wrong, wrong_at = {}, 0, nil
+    local count = 0
+    for i = start, #s do
+        local c = s:sub(i, i)
+        if not ks.separators[c] then
+            count = count + 1
+            if c:match("^%x$") then
+                digits[#digits + 1] = c
+            else
+                wrong = wrong + 1
+                wrong_at = wrong_at or i
+            end
         end
     end
-    if #raw < KEY_LEN then return nil end
-    return raw:sub(1, KEY_LEN)
+    local fits = count % 2 == 0
+    if explicit then
+        fits = fits and count >= 2 * KEY_LEN and count <= 2 * ks.max_len
+    else
+        fits = fits and ks.bare_lengths[floor(count / 2)] ~= nil
+    end
+    if wrong == 0 and fits then
+        return (table.concat(digits):gsub("%x%x", function(c) return schar(tonumber(c, 16)) end))
+    end
+    if not explicit and ks.bare_lengths[#s] then return s end
+    if wrong > 0 and (explicit or (count >= ks.hexlike_min and 4 * wrong <= count)) then
+        return key_problem("not_hex", {char = s:sub(wrong_at, wrong_at), pos = wrong_at})
+    end
+    if wrong == 0 then return key_problem("hex_count", {count = count}) end
+    return key_problem("count", {count = #s})
+end
+
+-- A key preference that was not understood: one line on stderr when it is set,
+-- and an expert info on the first frame dissected, where the GUI user looks.
+local function add_key_warnings(tree, number)
+    if KEY_WARNINGS[1] == nil then return end
+    KEY_WARNING_FRAME = KEY_WARNING_FRAME or number
+    if number ~= KEY_WARNING_FRAME then return end
+    for k = 1, #KEY_WARNINGS do tree:add_proto_expert_info(E.bad_key, KEY_WARNINGS[k]) end
 end
 
 local function make_key(name, raw)
@@ -4184,6 +4242,7 @@ function mep.dissector(tvb, pinfo, tree)
     local cols = pinfo.cols
     cols.protocol = "MEP"
     local number, visited = pinfo.number, pinfo.visited
+    add_key_warnings(tree, number)
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1
     if off < n then  -- more frames in the record: their texts joined once (not n times)
@@ -4206,10 +4265,25 @@ local registered_dlt
 local function load_keys()
     VERIFY, DECRYPT = mep.prefs.verify, mep.prefs.decrypt
     KEYS = {}
+    KEY_WARNINGS, KEY_WARNING_FRAME = {}, nil
     for _, name in ipairs({"MAK", "MBK"}) do
-        local raw = parse_key(mep.prefs[name:lower()])
-        if raw then KEYS[#KEYS + 1] = make_key(name, raw) end
+        local pref = name:lower()
+        local text = mep.prefs[pref]
+        if text ~= nil and text:match("%S") then  -- an empty preference is no key
+            local raw, problem = parse_key(text)
+            if raw then
+                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN))
+            else
+                KEY_WARNINGS[#KEY_WARNINGS + 1] =
+                    "preference mep." .. pref .. " ignored: " .. problem .. "; " .. KEY_SYNTAX.forms
+            end
+        end
     end
+    local text = table.concat(KEY_WARNINGS, "\n")
+    if text ~= "" and text ~= KEY_WARNED and io and io.stderr then
+        io.stderr:write("MEP: " .. text:gsub("\n", "\nMEP: ") .. "\n")
+    end
+    KEY_WARNED = text
 end
 
 local function register()
