@@ -386,7 +386,7 @@ def test_keys_written_in_the_docs_are_keys():
     column of the forms table, is read as a key (the README once had MEP_MAK=… there)."""
     from mepshark.dissector.security import key_problem
 
-    texts = (ROOT / "README.md").read_text() + (ROOT / "docs" / "keys.md").read_text()
+    texts = (ROOT / "README.md").read_text() + (ROOT / "docs/keys.md").read_text()
     values = re.findall(r"(?:MEP_MAK|MEP_MBK|mep\.mak|mep\.mbk)[=:]([^\s\"'`]\S*)", texts)
     values += re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", texts, re.M)
     assert len(values) >= 7
