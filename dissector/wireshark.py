@@ -11,6 +11,7 @@ by running tshark, not by guessing from the version alone.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -105,6 +106,28 @@ def runs_user_lua(tshark: Tshark, prefix: list[str] = (), env: dict | None = Non
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return any(line.split("\t")[2:3] == [PROBE_PROTOCOL] for line in out.splitlines())
+
+
+def unprivileged_prefix(tshark: Tshark, env: dict | None = None) -> list[str]:
+    """How to start ``tshark`` so that its ``-X lua_script:`` runs: [] when it does for
+    this user, else (root on Wireshark 4.4+) a setpriv prefix that runs it as
+    ``nobody``, whose input files must then be readable by all.  Raises
+    :class:`TsharkError` when neither way runs Lua.
+
+    Nothing is installed: an install into the global plugin folder would change
+    Wireshark for every user of the machine.
+    """
+    if runs_user_lua(tshark, env=env):
+        return []
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        raise TsharkError(f"{tshark.path} runs no -X lua_script: for this user")
+    nobody = pwd.getpwnam("nobody")
+    prefix = [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+              "--clear-groups", "--"]
+    if not runs_user_lua(tshark, prefix, env):
+        raise TsharkError(f"{tshark.path} runs no -X lua_script: as root, nor as nobody")
+    return prefix
 
 
 def expected_user_lua(tshark: Tshark) -> bool:

@@ -22,6 +22,7 @@ printed.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -35,6 +36,7 @@ import mepshark.dissector as dissector_pkg
 from mepshark.client.link import Link
 from mepshark.client.session import MepClient
 from mepshark.client.values import watch_line, watch_record
+from mepshark.dissector import wireshark as ws
 from mepshark.dissector.link import read_capture
 
 from .port import SimPort
@@ -130,15 +132,35 @@ def decode(out: Path, keyfile: Path, folder: Path) -> None:
     if not (tshark and LUA.exists()):
         say("tshark not found: the scapy decode is the whole story")
         return
-    base = [tshark, "-X", f"lua_script:{LUA}", "-o", f"mep.mak:hex:{GUIDE_DEFAULT_MAK.hex()}",
-            "-o", f"mep.mbk:hex:{DEMO_MBK.hex()}", "-r", str(out), "-2"]
-    listing = subprocess.run(base, capture_output=True, text=True, check=False).stdout
+    with tempfile.TemporaryDirectory(prefix="mep-demo-") as share:
+        try:
+            prefix = ws.unprivileged_prefix(ws.find_tshark(tshark))
+        except ws.TsharkError as exc:
+            say(f"tshark skipped: {exc} (see mep-dissector check)")
+            return
+        lua, capture = LUA, out
+        if prefix:  # root on Wireshark 4.4+: tshark runs as nobody, on copies it can read
+            os.chmod(share, 0o755)
+            lua, capture = Path(share) / LUA.name, Path(share) / out.name
+            for src, dst in ((LUA, lua), (out, capture)):
+                shutil.copyfile(src, dst)
+                dst.chmod(0o644)
+        base = [*prefix, tshark, "-X", f"lua_script:{lua}", "-o",
+                f"mep.mak:hex:{GUIDE_DEFAULT_MAK.hex()}", "-o", f"mep.mbk:hex:{DEMO_MBK.hex()}",
+                "-r", str(capture), "-2"]
+        env = dict(os.environ, HOME=share) if prefix else None
+        _tshark_summary(base, folder, env)
+
+
+def _tshark_summary(base: list[str], folder: Path, env: dict | None) -> None:
+    """Run tshark (``base``: the command up to its options) and print a few of its lines."""
+    listing = subprocess.run(base, capture_output=True, text=True, check=False, env=env).stdout
     fields = subprocess.run(base + ["-Y", "mep.bt28.fwd_active_w_l1l2l3 || "
                                     "mep.bt23.fwd_active_wh_l1l2l3", "-T", "fields",
                                     "-e", "frame.number", "-e", "mep.bt23.fwd_active_wh_l1l2l3",
                                     "-e", "mep.bt28.fwd_active_w_l1l2l3",
                                     "-e", "mep.bt28.rms_voltage_l1", "-E", "header=y"],
-                            capture_output=True, text=True, check=False).stdout
+                            capture_output=True, text=True, check=False, env=env).stdout
     tshark_txt = folder / "tshark.txt"
     tshark_txt.write_text(listing + "\n" + fields)
     lines = listing.splitlines()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import pwd
 import shlex
 import shutil
 import subprocess
@@ -64,16 +63,7 @@ def _prefix() -> tuple[str, ...]:
     exe = tshark()
     info = ws.find_tshark(exe)
     env = tshark_env()
-    prefix: tuple[str, ...] = ()
-    if not ws.runs_user_lua(info, env=env):
-        setpriv = shutil.which("setpriv")
-        if os.geteuid() != 0 or not setpriv:
-            raise RuntimeError(f"{exe} runs no -X lua_script: for this user")
-        nobody = pwd.getpwnam("nobody")
-        prefix = (setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
-                  "--clear-groups", "--")
-        if not ws.runs_user_lua(info, list(prefix), env):
-            raise RuntimeError(f"{exe} runs no -X lua_script: as root, nor as nobody")
+    prefix = tuple(ws.unprivileged_prefix(info, env))
     if ws.protocol_registered(info, env=env):
         raise RuntimeError(f"{exe} loads a MEP dissector from its global plugin folder, "
                            f"which would stand in for {LUA}: remove it (mep-dissector check)")
