@@ -31,6 +31,16 @@ def _client(port: str, key: Key, **kw) -> MepClient:
     return MepClient(Link(port, BAUD, pace=True), key, **kw)
 
 
+def _refused(client: MepClient, call, *errors: type[Exception]) -> None:
+    """``call(client)``, which the meter refuses with one of ``errors``; then close."""
+    try:
+        call(client)
+    except errors:
+        pass
+    finally:
+        client.link.close()
+
+
 def plain(port: str, sim: SimPort) -> None:
     """MAK, authenticated only: resync, then the tables a client reads first."""
     c = _client(port, MAK, sequence=0x01020304)
@@ -78,13 +88,8 @@ def errors(port: str, sim: SimPort) -> None:
     """0x0B (wrong key), 0x03 (MBK writes BT23), 0x05 (no such table), a dropped
     response retried after 500 ms (0x0C then, the meter had used the number), a
     damaged response (bad digest: asked again), a sequence number too far ahead (0x0C)."""
-    wrong = _client(port, Key("MAK", bytes([0x42]) * 16), sequence=0)
-    try:
-        wrong.read("BT00")
-    except AuthError:
-        pass
-    finally:
-        wrong.link.close()
+    _refused(_client(port, Key("MAK", bytes([0x42]) * 16), sequence=0),
+             lambda c: c.read("BT00"), AuthError)
     c = _client(port, MBK, sequence=0x10)
     try:
         c.read("BT00")
@@ -141,20 +146,9 @@ def tls(port: str, sim: SimPort) -> None:
             pass
     finally:
         mbk.link.close()
-    rc4 = _client(port, MAK, sequence=0)
-    try:
-        rc4.read("BT01")
-    except MepError:
-        pass
-    finally:
-        rc4.link.close()
-    wrong = _client(port, Key("MAK", bytes([0x42]) * 16), tls=True, client_id=9)
-    try:
-        wrong.read("BT01")
-    except TLSRefused:
-        pass
-    finally:
-        wrong.link.close()
+    _refused(_client(port, MAK, sequence=0), lambda c: c.read("BT01"), MepError)
+    _refused(_client(port, Key("MAK", bytes([0x42]) * 16), tls=True, client_id=9),
+             lambda c: c.read("BT01"), TLSRefused)
 
 
 CORPUS = {"plain": plain, "encrypted": encrypted, "alerts": alerts, "errors": errors,
