@@ -24,6 +24,7 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
+from luadiff import run_tshark
 from test_capture_support import BT_9600, Capture, read_scapy
 
 from mepshark.capture.ptyline import BurstRelay, PtyLine
@@ -165,16 +166,13 @@ def check_not_before_sent(path: Path, sent: list[Path]) -> None:
     assert not early, f"requests stamped this many ms before the client wrote them: {early}"
 
 
-def check_tshark(path: Path, home: Path) -> None:
+def check_tshark(path: Path) -> None:
     """The generated dissector pairs the same frames, with no expert complaint on pairing."""
-    cmd = ["tshark", "-r", str(path), "-2", "-X", f"lua_script:{ROOT / 'dissector' / 'mep.lua'}",
-           "-o", f"mep.mak:{MAK_HEX}", "-o", f"mep.mbk:{MBK_HEX}", "-T", "fields",
-           "-E", "separator=\t", "-e", "frame.number", "-e", "mep.request_in",
-           "-e", "mep.response_in", "-e", "mep.time", "-e", "mep.digest.status",
-           "-e", "_ws.expert.message", "-e", "mep.encrypted"]
-    home.mkdir(exist_ok=True)
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, HOME=str(home)))
+    keys = [parse_key(MAK_HEX, "MAK"), parse_key(MBK_HEX, "MBK")]
+    res = run_tshark(path, keys, ["-T", "fields", "-E", "separator=\t", "-e", "frame.number",
+                                  "-e", "mep.request_in", "-e", "mep.response_in", "-e",
+                                  "mep.time", "-e", "mep.digest.status", "-e",
+                                  "_ws.expert.message", "-e", "mep.encrypted"])
     assert res.returncode == 0 and "Lua" not in res.stderr, res.stderr
     rows = [(row.split("\t") + [""] * 7)[:7] for row in res.stdout.splitlines()]
     assert len(rows) >= 6, res.stdout
@@ -195,7 +193,7 @@ def test_readme_walkthrough(tmp_path: Path, pace: bool) -> None:
     path = session.run()
     check_scapy(path)
     check_not_before_sent(path, session.sent)
-    check_tshark(path, tmp_path / "home")
+    check_tshark(path)
 
 
 def test_readme_walkthrough_through_burst_delivering_adapters(tmp_path: Path) -> None:
@@ -213,5 +211,5 @@ def test_readme_walkthrough_through_burst_delivering_adapters(tmp_path: Path) ->
     assert any(len(b) > 19 for r in relays for b in r.bursts)  # lumps, not a trickle
     check_scapy(path)
     check_not_before_sent(path, session.sent)
-    check_tshark(path, tmp_path / "home")
+    check_tshark(path)
 

@@ -13,7 +13,7 @@ root=${1:?usage: tests/trixie.sh CHROOT [pytest arguments]}
 shift
 [ "$(id -u)" = 0 ] || { echo "tests/trixie.sh: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="make tshark lua5.2 lua5.4 python3 python3-venv ca-certificates util-linux"
+pkgs="make git tshark lua5.2 lua5.4 python3 python3-venv ca-certificates util-linux"
 
 if [ ! -x "$root/usr/bin/apt-get" ]; then
     command -v debootstrap >/dev/null || {
@@ -53,6 +53,9 @@ find "$root/src" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
     --exclude=./.pytest_cache --exclude=./.hypothesis --exclude='*.egg-info' .) |
     tar -x -C "$root/src"
 
+# A git checkout of the copy, as CI's clean clone is (tests compare tracked files).
+chroot "$root" sh -c 'cd /src && git init -q && git add -A && git -c user.name=ci \
+    -c user.email=ci@localhost commit -qm copy'
 chroot "$root" sh -c 'tshark --version | head -1; tshark -v | grep -o "Lua [0-9.]*"; id'
 if [ $# -eq 0 ]; then
     chroot "$root" env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
