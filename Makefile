@@ -11,7 +11,7 @@ APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # The MEP guide's example key (sixteen 0x01 bytes) opens the sample captures.
 GUIDE_KEY := 01010101010101010101010101010101
 
-.PHONY: demo examples-decode test lint bench deps sysdeps lua examples clean
+.PHONY: demo examples-decode test test-trixie lint bench deps sysdeps lua examples clean
 
 deps: $(VENV)/.installed
 
@@ -30,8 +30,9 @@ sysdeps:
 	  $(APT) update -qq && $(APT) install -y -qq $(SYSPKGS) >/dev/null; fi
 
 # The main job: the simulated meter served on a pseudo-terminal, a client
-# session, both directions tapped by mep-capture into pcaps/demo.pcapng, then
-# decoded by tshark with the generated Lua dissector and by scapy.
+# session, both directions tapped by mep-capture into build/demo/demo.pcapng,
+# then decoded by tshark with the generated Lua dissector and by scapy; prints
+# a short summary, the full decodes go to build/demo/.
 demo: deps sysdeps
 	$(BIN)/python -m mepshark.sim.demo
 
@@ -42,6 +43,14 @@ examples-decode: deps
 test: deps sysdeps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The suite as root on Debian 13 (Wireshark 4.4, Lua 5.4), where Wireshark runs no
+# personal or -X Lua script for root, in a throw-away chroot made with debootstrap
+# (kept in TRIXIE_ROOT for the next run).  Needs root; not part of `make test`.
+# PYTEST_ARGS="tests/test_lua.py" runs only those tests.
+TRIXIE_ROOT ?= build/trixie-root
+test-trixie:
+	tests/trixie.sh $(TRIXIE_ROOT) $(PYTEST_ARGS)
 
 lint: deps
 	$(BIN)/ruff check .

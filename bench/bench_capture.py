@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from traffic import session  # noqa: E402
 
-from mepshark.capture.pcapng import EPB_INBOUND  # noqa: E402
 from mepshark.capture.ptyline import PtyLine, UartFeeder  # noqa: E402
+from mepshark.dissector.capture_format import EPB_INBOUND  # noqa: E402
 
 
 def line_streams(seconds: float, rate: float) -> dict[int, bytes]:

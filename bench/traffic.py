@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.security import Key, parse_key
 
 MAK = parse_key("01" * 16, "MAK")

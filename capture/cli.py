@@ -16,14 +16,20 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
-from mepshark.dissector.cliutil import Parser, UsageError, parse_conditions
+from mepshark.dissector.capture_format import DLT_USER0, check_dlt
+from mepshark.dissector.cliutil import (
+    Parser,
+    UsageError,
+    baud_warning,
+    keys_or_usage_error,
+    parse_conditions,
+)
 from mepshark.dissector.frames import BAUD
+from mepshark.dissector.tlssecrets import LiveSecrets
 
 from . import extcap
-from .pcapng import DLT_USER0, check_dlt
 from .ring import PcapngOutput, RingSpec
 from .serialport import (
-    GUIDE_BAUD_RANGE,
     PARITIES,
     LineSpec,
     PortError,
@@ -84,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop when: duration:SEC, filesize:KB, files:N, packets:N")
     o.add_argument("-b", dest="ring", action="append", default=[], metavar="OPT",
                    help="ring buffer: filesize:KB, duration:SEC, files:N")
+    o.add_argument("--embed-secrets", action="store_true",
+                   help="follow TLS sessions with the keys (--key-file or MEP_MAK/MEP_MBK) and "
+                   "write each session's secret into the file: Wireshark then decrypts it with "
+                   "no key set (the keys themselves are never written)")
+    o.add_argument("--key-file", help="with --embed-secrets: file with MBK=… and/or MAK=… lines")
     o.add_argument("-q", dest="quiet", action="store_true",
                    help="no live status line and no progress messages")
     m = p.add_argument_group("other")
@@ -187,10 +198,8 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
         raise UsageError("-a files:N needs a ring buffer (-b filesize:KB or -b duration:SEC)")
     if args.silence is not None and args.silence <= 0:
         raise UsageError("--silence must be positive (milliseconds)")
-    lo, hi = GUIDE_BAUD_RANGE
-    if not lo <= args.baud <= hi and not extcap_mode:
-        print(f"{PROG}: warning: {args.baud} baud is outside the MEP range {lo}..{hi}",
-              file=sys.stderr)
+    if (warning := baud_warning(args.baud)) is not None and not extcap_mode:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     count = args.count
     if "packets" in stop:
@@ -198,8 +207,14 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
     status = None
     if not quiet and sys.stderr.isatty():
         status = StatusLine(sys.stderr)
+    secrets = None
+    if args.embed_secrets:
+        keys = keys_or_usage_error(key_file=args.key_file)
+        if not keys:
+            raise UsageError("--embed-secrets needs keys: --key-file FILE or MEP_MAK/MEP_MBK")
+        secrets = LiveSecrets(keys)
     session = CaptureSession(
-        specs, max_packets=count, duration=stop.get("duration"),
+        specs, max_packets=count, duration=stop.get("duration"), secrets=secrets,
         silence=args.silence / 1000 if args.silence is not None else None,
         status=status,
         log=(lambda msg: None) if extcap_mode else None,

@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+from mepshark.dissector.capture_format import DLT_USER0
 from mepshark.dissector.frames import BAUD
 
-from .pcapng import DLT_USER0
 from .serialport import COMMON_BAUDS, list_ports
 
 INTERFACE = "mep"

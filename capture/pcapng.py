@@ -1,4 +1,4 @@
-"""A small pcapng writer for MEP captures (DESIGN.md, "pcapng layout").
+"""A small pcapng writer for MEP captures (docs/architecture.md, "Capture files").
 
 scapy's ``PcapNgWriter`` opens an unnamed interface of its own and knows no
 interface descriptions or timestamp resolution option, and a serial capture
@@ -13,28 +13,13 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-DLT_USER0 = 147
-DLT_USER_RANGE = range(147, 163)
-
-# EPB flags, bits 0-1: the direction of the packet.
-EPB_INBOUND = 1
-"""meter -> client"""
-EPB_OUTBOUND = 2
-"""client -> meter"""
+from mepshark.dissector.capture_format import DLT_USER0, check_dlt
 
 _SHB, _IDB, _EPB = 0x0A0D0D0A, 0x00000001, 0x00000006
 _OPT_END, _OPT_COMMENT = 0, 1
 _IF_NAME, _IF_DESCRIPTION, _IF_TSRESOL = 2, 3, 9
 _SHB_USERAPPL = 4
 _EPB_FLAGS = 2
-
-
-UNFRAMED_COMMENT = "mep-capture: unframed: "
-"""Start of the comment on a packet that holds bytes forming no MEP frame.
-
-mep-capture writes such bytes as their own packet (nothing read is lost);
-the dissectors show them as unframed and keep them out of pairing.
-"""
 
 
 def _option(code: int, value: bytes) -> bytes:
@@ -45,13 +30,6 @@ def _option(code: int, value: bytes) -> bytes:
 def _block(block_type: int, body: bytes) -> bytes:
     total = 12 + len(body)
     return struct.pack("<II", block_type, total) + body + struct.pack("<I", total)
-
-
-def check_dlt(dlt: int) -> int:
-    """Accept only the user DLTs 147..162 (LINKTYPE_USER0..15)."""
-    if dlt not in DLT_USER_RANGE:
-        raise ValueError(f"DLT {dlt} is not a user DLT; use 147..162")
-    return dlt
 
 
 class PcapngWriter:
@@ -101,7 +79,8 @@ class PcapngWriter:
     ) -> None:
         """Write one packet; ``timestamp`` in seconds (float) or an int in the file's unit.
 
-        ``direction`` is an EPB direction (``EPB_INBOUND``/``EPB_OUTBOUND``).
+        ``direction`` is an EPB direction (``EPB_INBOUND``/``EPB_OUTBOUND`` of
+        :mod:`mepshark.dissector.capture_format`).
         """
         if isinstance(timestamp, int):
             ts = timestamp
@@ -119,6 +98,12 @@ class PcapngWriter:
             opts += _option(_OPT_END, b"")
         self._write(_block(_EPB, body + opts))
         self.packets += 1
+
+    def write_secrets(self, keylog: str) -> None:
+        """A Decryption Secrets Block holding TLS key log lines (before the packets they open)."""
+        from mepshark.dissector.tlssecrets import dsb_block
+
+        self._write(dsb_block(keylog))
 
     def _write(self, block: bytes) -> None:
         self.stream.write(block)

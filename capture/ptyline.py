@@ -5,15 +5,21 @@ symlink, the name mep-capture opens; the feeder writes to the master.  A
 pty delivers bytes as fast as they are written, so :class:`UartFeeder`
 writes each byte no earlier than the moment its stop bit would end on a real
 line at the given baud rate; the capture's timestamp model then applies
-unchanged.  ``vanish()`` / ``reappear()`` imitate a USB adapter being
+unchanged.  :func:`paced` does the same for a writer that owns its line
+(the simulator, the client with ``pace=True``).  :class:`BurstRelay` does
+the opposite: it hands bytes over in lumps, late, as USB adapters and serial
+servers do.  ``vanish()`` / ``reappear()`` imitate a USB adapter being
 unplugged and plugged back in.
 """
 
 from __future__ import annotations
 
 import os
+import select
+import threading
 import time
 import tty
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +70,21 @@ class PtyLine:
 
     def close(self) -> None:
         self.vanish()
+
+
+def paced(data: bytes, byte_time: float, piece: int = 4) -> Iterator[bytes]:
+    """Yield ``data`` in pieces, each when a UART at ``byte_time`` per byte would finish it."""
+    if not byte_time:
+        yield data
+        return
+    start = time.monotonic()
+    for i in range(0, len(data), piece):
+        chunk = data[i : i + piece]
+        due = start + (i + len(chunk)) * byte_time
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        yield chunk
 
 
 @dataclass
@@ -128,3 +149,59 @@ class UartFeeder:
             wait = self.tick if busy else max(0.0, min(self.tick * 20, (soonest or 0) - now))
             time.sleep(max(wait, 0.0002))
         return starts
+
+
+class BurstRelay:
+    """Relays what arrives on ``source`` (a tty to read) onto ``line`` in bursts.
+
+    A USB-serial chip keeps received bytes until its latency timer runs out
+    (16 ms by default on FTDI) and a serial server (``socket://``,
+    ``rfc2217://``) sends what it gathered in one network packet: the reader
+    then gets many bytes at once, later than they came.  Here every burst
+    goes out ``hold`` seconds after its first byte came in, with all bytes
+    that came in meanwhile, in one write.  Use as a context manager.
+    """
+
+    def __init__(self, source: str | os.PathLike, line: PtyLine, hold: float = 0.016):
+        self.source = os.fspath(source)
+        self.line = line
+        self.hold = hold
+        self.bursts: list[bytes] = []
+        """Every burst written, in order."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="burst-relay", daemon=True)
+
+    def __enter__(self) -> BurstRelay:
+        self._fd = os.open(self.source, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        tty.setraw(self._fd)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        os.close(self._fd)
+
+    def _run(self) -> None:
+        held = bytearray()
+        due = None
+        while not self._stop.is_set():
+            wait = 0.05 if due is None else max(0.0, due - time.monotonic())
+            if select.select([self._fd], [], [], wait)[0]:
+                try:
+                    data = os.read(self._fd, 4096)
+                except (BlockingIOError, InterruptedError):
+                    data = b""
+                except OSError:  # the source went away
+                    break
+                if data and not held:
+                    due = time.monotonic() + self.hold
+                held += data
+            if due is not None and time.monotonic() >= due:
+                self.line.write(bytes(held))
+                self.bursts.append(bytes(held))
+                held.clear()
+                due = None
+        if held:
+            self.line.write(bytes(held))
+            self.bursts.append(bytes(held))

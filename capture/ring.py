@@ -18,7 +18,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .pcapng import DLT_USER0, PcapngWriter
+from mepshark.dissector.capture_format import DLT_USER0
+
+from .pcapng import PcapngWriter
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class PcapngOutput:
         """Every file opened, in order (deleted ring files included)."""
         self._kept: deque[str] = deque()
         self._interfaces: list[tuple[str, str]] = []
+        self._secrets = ""
+        """TLS key log lines written so far, repeated at the head of each ring file."""
         self._rotate_due = False
         self._number = 0
         self._opened_at = 0.0
@@ -137,6 +141,8 @@ class PcapngOutput:
         self._writer = PcapngWriter(self._stream, self.dlt, self.tsresol, self.application)
         for name, desc in self._interfaces:
             self._writer.add_interface(name, desc)
+        if self._secrets:  # sessions may go on in the new file
+            self._writer.write_secrets(self._secrets)
         self._opened_at = time.monotonic()
         self._rotate_due = False
         self.files.append(path)
@@ -172,6 +178,11 @@ class PcapngOutput:
         """Declare a serial line; its id is the same in every file."""
         self._interfaces.append((name, description))
         return self._writer.add_interface(name, description)
+
+    def write_secrets(self, keylog: str) -> None:
+        """TLS key log lines, as a Decryption Secrets Block ahead of the packets they open."""
+        self._secrets += keylog
+        self._writer.write_secrets(keylog)
 
     def write(
         self,

@@ -202,6 +202,7 @@ def _posix_fd(ser: serial.SerialBase) -> int | None:
 
 
 DATA, LOST, BACK, ERRORS = "data", "lost", "back", "errors"
+NEVER = float("-inf")
 
 
 class PortReader(threading.Thread):
@@ -210,8 +211,14 @@ class PortReader(threading.Thread):
     Events are appended to ``events`` (a deque: appending is atomic and wakes
     nobody; the writer collects them on its own tick), all with
     ``time.monotonic()`` times:
-    ``(DATA, index, bytes, t_read)``, ``(LOST, index, t, message)``,
+    ``(DATA, index, bytes, t_read, seen_empty)``, ``(LOST, index, t, message)``,
     ``(BACK, index, t)``, ``(ERRORS, index, t, {kind: delta})``.
+
+    ``seen_empty`` is when the reader last saw the line empty before the
+    read, ``-inf`` when it did not look: a read that found bytes waiting
+    learns nothing new.  A read that had to wait for bytes knows the line
+    was empty until the wait ended, since the kernel wakes the reader as
+    bytes arrive; that bounds how far back the session may date them.
 
     ``watermark`` is the monotonic time at which the current read began:
     every byte that arrived before it is already on the queue, which is what
@@ -240,21 +247,28 @@ class PortReader(threading.Thread):
                 self._reopen()
                 continue
             fd = _posix_fd(ser)
+            seen_empty = NEVER
             try:
                 self.watermark = mono()
                 if fd is not None:
                     # A local device: wait for bytes, then take all there are in one
                     # system call (pyserial's read would poll and copy per call).
-                    if not select.select([fd], [], [], READ_TIMEOUT)[0]:
-                        if self._icount is not None:
-                            self._poll_icount(mono())
-                        continue
+                    if not select.select([fd], [], [], 0)[0]:
+                        if not select.select([fd], [], [], READ_TIMEOUT)[0]:
+                            if self._icount is not None:
+                                self._poll_icount(mono())
+                            continue
+                        seen_empty = mono()  # woken by the bytes' arrival
                     data = os.read(fd, 65536)
                     if not data:
                         raise OSError(errno.EIO, "device reports readiness but gives no data")
                 else:
                     waiting = ser.in_waiting
-                    data = ser.read(waiting if waiting > 0 else 1)
+                    if waiting > 0:
+                        data = ser.read(waiting)
+                    else:
+                        data = ser.read(1)  # returns as the first byte arrives
+                        seen_empty = mono()
                 t = mono()
             except BlockingIOError:
                 continue
@@ -264,7 +278,7 @@ class PortReader(threading.Thread):
             if self._icount is not None:
                 self._poll_icount(t)  # first, so errors come before the bytes they spoiled
             if data:
-                put((DATA, self.index, data, t))
+                put((DATA, self.index, data, t, seen_empty))
         self._close()
 
     def _poll_icount(self, t: float) -> None:

@@ -8,13 +8,19 @@ Timestamps.  Readers stamp each read with ``time.monotonic()`` when it
 returns; the session maps monotonic time to wall-clock time once, at start
 (so an NTP step during a capture does not make packets jump).  A read of
 ``n`` bytes that returns at ``t`` is taken to have ended with the stop bit
-of its last byte at ``t``, so its first byte began ``n * byte_time`` earlier
-(``byte_time`` = bits per character / baud, 10/9600 s for 9600 8N1); the
-deframer times later bytes of the read at ``byte_time`` apiece.  A frame's
-timestamp is the start of its first byte.  The error of this model is the
-delay between the bytes reaching the adapter and the read returning: the
-adapter's USB latency timer (up to 16 ms by default on FTDI, 1 ms when set
-low) plus scheduling, typically well under 1 ms on a pty.
+of its last byte at ``t``, its bytes back to back before it: byte *i*
+began ``(n - i) * byte_time`` earlier (``byte_time`` = bits per character
+/ baud, 10/9600 s for 9600 8N1).  That holds only for bytes that came at
+the line's pace; ptys, sockets and USB adapters deliver bursts.  So no byte
+is dated before what the reader saw: not before the previous read returned
+(its bytes were all in by then), nor, when the reader had waited for this
+read, more than one byte time (plus the USB latency timer, bytes an adapter
+holds back) before the wait ended.  A burst is squeezed between that bound
+and ``t`` (:meth:`Deframer.feed`).  A frame's timestamp is the start of its
+first byte.  The error of this model is the delay between the bytes
+reaching the adapter and the read returning: the adapter's USB latency
+timer (up to 16 ms by default on FTDI, 1 ms when set low) plus scheduling,
+typically well under 1 ms on a pty.
 
 Nothing is lost: every byte read goes to exactly one packet (a frame, an
 alert, or an unframed run with a comment saying why), except that with a
@@ -31,12 +37,22 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.context import TO_METER, infer_direction
 from mepshark.dissector.deframer import DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
+from mepshark.dissector.tlssecrets import LiveSecrets
 
-from .pcapng import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .ring import PcapngOutput
-from .serialport import BACK, DATA, ERRORS, LOST, LineSpec, PortReader, open_serial
+from .serialport import (
+    BACK,
+    DATA,
+    ERRORS,
+    LOST,
+    LineSpec,
+    PortReader,
+    latency_timer_ms,
+    open_serial,
+)
 from .status import Counters, StatusLine, describe_errors
 
 COMMENT_PREFIX = "mep-capture: "
@@ -88,8 +104,10 @@ class Line:
     lost_at: float | None = None
     lost_reason: str = ""
     byte_time: float = 0.0
-    busy_until: float = float("-inf")
-    """When the last byte read so far ended: the next read's bytes cannot start earlier."""
+    hold: float = 0.0
+    """How long the adapter may hold bytes before handing them over (USB latency timer)."""
+    last_read: float = float("-inf")
+    """When the previous read returned: every byte it held had arrived by then."""
 
 
 @dataclass
@@ -118,8 +136,11 @@ class CaptureSession:
         silence: float | None = None,
         status: StatusLine | None = None,
         log: Callable[[str], None] | None = None,
+        secrets: LiveSecrets | None = None,
     ):
         self.specs = list(specs)
+        self.secrets = secrets
+        """Follows TLS sessions with the keys given, to embed their secrets (or None)."""
         self.output = output
         self.max_packets = max_packets
         self.duration = duration
@@ -168,7 +189,8 @@ class CaptureSession:
         for spec in self.specs:
             ifid = self.output.add_interface(spec.port, spec.description)
             deframer = Deframer(silence=silence_for(spec, self.silence), byte_time=spec.byte_time)
-            self.lines.append(Line(spec, ifid, deframer, byte_time=spec.byte_time))
+            hold = (latency_timer_ms(spec.port) or 0) / 1000
+            self.lines.append(Line(spec, ifid, deframer, byte_time=spec.byte_time, hold=hold))
 
     def close_ports(self) -> None:
         for ser in self._sers:
@@ -290,14 +312,16 @@ class CaptureSession:
         kind, index = ev[0], ev[1]
         line = self.lines[index]
         if kind == DATA:
-            data, t_read = ev[2], ev[3]
+            data, end, seen_empty = ev[2], self.rel(ev[3]), self.rel(ev[4])
             self.counters.bytes_read += len(data)
-            # The read ended with its last byte's stop bit; the bytes before it came
-            # back to back, but not before the previous read's last byte ended.
-            span = len(data) * line.byte_time
-            first = max(self.rel(t_read) - span, line.busy_until)
-            line.busy_until = first + span
-            self._collect(line, line.deframer.feed(data, first), out)
+            bt = line.byte_time
+            first = max(
+                end - len(data) * bt,  # line pace: back to back, the last ending at the read
+                seen_empty - bt - line.hold,  # the first byte landed after the line was empty
+                min(line.last_read, end - bt),  # after the previous read had taken its bytes
+            )
+            line.last_read = end
+            self._collect(line, line.deframer.feed(data, first, end), out)
         elif kind == LOST:
             t, msg = self.rel(ev[2]), ev[3]
             self._collect(line, line.deframer.close(), out,
@@ -341,6 +365,10 @@ class CaptureSession:
         if self._limit_hit or self.output.done:
             self._dropped += len(data)
             return
+        if self.secrets is not None and not unframed and direction:
+            text = self.secrets.frame(0 if direction == EPB_OUTBOUND else 1, data)
+            if text:
+                self.output.write_secrets(text)
         self.output.write(line.ifid, self.units(t), data, direction, comments)
         c.packets += 1
         if unframed:

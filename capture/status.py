@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from .pcapng import EPB_INBOUND, EPB_OUTBOUND
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
+
 from .serialport import ERROR_KINDS
 
 _ERROR_NAMES = {"frame": "framing", "overrun": "overrun", "parity": "parity",

@@ -6,6 +6,8 @@
   again with it (the client need not know the number in advance);
 * a response with a bad digest was damaged on the line: the request goes
   out again with a new sequence number;
+* a full read the meter refuses (or whose every answer is damaged) is done
+  again by partial reads, reassembled: some Gen 3/4 meters serve BT23 only so;
 * alerts: read the ET13 alert flags, post EP39 as they ask, read the
   procedure's response (guide, "Communication Model").
 """
@@ -32,6 +34,14 @@ from mepshark.dissector.catalog import (
 )
 from mepshark.dissector.catalog.layout import TableDecode
 from mepshark.dissector.catalog.manufacturer import ALERT_FLAGS, alert_flag_slots
+from mepshark.dissector.catalog.procedure_calls import (
+    CLEAR_DELTA_ALERT,
+    CLEAR_MBUS_ALERT,
+    POST_MEP_DATA,
+    SCHEDULED_READ,
+    bt07_image,
+    ep39_params,
+)
 from mepshark.dissector.catalog.procedures import (
     RESPONSE_HEADER_SIZE,
     RESPONSE_TABLES,
@@ -41,27 +51,28 @@ from mepshark.dissector.catalog.registry import sized_by
 from mepshark.dissector.frames import (
     AUTH_FAILURE,
     MAX_READ,
+    NOT_POSSIBLE,
     RESPONSE_CODES,
     SEQUENCE_ERROR,
+    TABLE_ERROR,
+    UNRECOGNIZED,
+    UNSUPPORTED,
     frame_of,
     response_class,
 )
 from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id, table_tag
-from mepshark.sim.procedures import (
-    CLEAR_DELTA_ALERT,
-    CLEAR_MBUS_ALERT,
-    EP39,
-    SCHEDULED_READ,
-    bt07_image,
-    ep39_params,
-)
+from mepshark.dissector.tlsplain import parse_response
 
 from .link import Link
+from .tlschannel import TLSChannel
 
-CHUNK = 256
-"""Bytes per partial read when a table does not fit one response."""
+CHUNK = MAX_READ
+"""Bytes per partial read when a table does not fit one response: the most one carries."""
+FALLBACK_CODES = frozenset({UNRECOGNIZED, UNSUPPORTED, NOT_POSSIBLE, TABLE_ERROR})
+"""Answers to a full read after which the table is read by partial reads instead
+(some Gen 3/4 meters refuse full reads of BT23 that they serve in parts)."""
 PROCEDURE_RESPONSE = "ET59"
 """Where :meth:`MepClient.call` reads a procedure's outcome (ET50 "ET59 Response")."""
 
@@ -108,11 +119,19 @@ class MepClient:
     """Tables read so far whose fields dimension others."""
     psn: int = 0
     """Procedure sequence number of the next BT07 write."""
+    in_parts: dict[int, str] = field(default_factory=dict)
+    """Tables whose full read failed, read by partial reads since: id -> why."""
+    tls: bool = False
+    """Requests go through a TLS-PSK session (the key's first 16 bytes) instead of RC4."""
+    client_id: int = 1
+    """The client id of the TLS PSK identity (recorded by the meter in its events)."""
 
     def __post_init__(self) -> None:
         seq = random.getrandbits(32) if self.sequence is None else self.sequence
         self.requester = Requester(self.key, seq, self.encrypt)
         self.stats = {"resyncs": 0, "bad_digests": 0}
+        self.channel = (TLSChannel(self.link.transact, self.key, self.client_id)
+                        if self.tls else None)
 
     # --- one request ----------------------------------------------------------
 
@@ -123,6 +142,12 @@ class MepClient:
         intact answer came in ``max_attempts`` tries.
         """
         what = f"{type(body).__name__.replace('MEP', '')} {table_tag(body.table_id)}"
+        if self.channel is not None:
+            pkt = parse_response(body, self.channel.request(body))
+            code = pkt.response_code if pkt is not None else None
+            if code != 0:
+                raise MepError(0x01 if code is None else code, what)
+            return pkt
         for _ in range(self.max_attempts):
             frame, seal = self.requester.seal(body)
             raw = self.link.transact(frame)
@@ -151,13 +176,38 @@ class MepClient:
         if offset is not None or count is not None:
             return bytes(self.exchange(partial_read(tid, offset or 0, count or 0)).data)
         size = self.expected_size(tid)
-        if size is not None and size > MAX_READ:
-            out = bytearray()
-            while len(out) < size:
-                out += self.exchange(partial_read(tid, len(out), min(CHUNK, size - len(out)))).data
-            return bytes(out)
+        if (size is not None and size > MAX_READ) or tid in self.in_parts:
+            return self.read_in_parts(tid, size)
         # A full read names the most bytes wanted: the layout's size when known.
-        return bytes(self.exchange(full_read(tid, size if size else MAX_READ)).data)
+        try:
+            return bytes(self.exchange(full_read(tid, size if size else MAX_READ)).data)
+        except GaveUp as exc:
+            self.in_parts[tid] = str(exc)
+        except MepError as exc:
+            if exc.code not in FALLBACK_CODES:
+                raise
+            self.in_parts[tid] = str(exc)
+        return self.read_in_parts(tid, size)
+
+    def read_in_parts(self, table: int, size: int | None) -> bytes:
+        """The whole table by partial reads of at most :data:`CHUNK` bytes, reassembled.
+
+        Without a known size, reads go on until one comes back short, or the
+        meter says the offset lies past the end.
+        """
+        out = bytearray()
+        while size is None or len(out) < size:
+            want = CHUNK if size is None else min(CHUNK, size - len(out))
+            try:
+                got = self.exchange(partial_read(table, len(out), want)).data
+            except MepError as exc:
+                if size is None and out and exc.code == TABLE_ERROR:
+                    break  # read up to the end
+                raise
+            out += got
+            if len(got) < want:
+                break
+        return bytes(out)
 
     def expected_size(self, table: int | str) -> int | None:
         """The table's size by its layout and the dimensions known; None if open-ended."""
@@ -235,7 +285,8 @@ class MepClient:
                    ("mbus_change", CLEAR_MBUS_ALERT), ("delta_data_alert", CLEAR_DELTA_ALERT))
         for flag, kind in actions:
             if flags.get(flag):
-                res = self.call(EP39, ep39_params(kind, posted if kind == SCHEDULED_READ else b""))
+                params = ep39_params(kind, posted if kind == SCHEDULED_READ else b"")
+                res = self.call(POST_MEP_DATA, params)
                 done.append({"flag": flag, "procedure": "EP39", "post_type": kind,
                              "result": res.result})
         if flags.get("on_demand_request_in_et15"):

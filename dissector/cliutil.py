@@ -1,7 +1,7 @@
 """What the command-line tools share: one-line usage errors, option values, keys.
 
 mep-sim and mep-client print every error as a single line with the fix
-(DESIGN.md, "Packaging and CLIs"); argparse's own exit on a usage error is
+(docs/architecture.md, "Command-line tools"); argparse's own exit on a usage error is
 turned into :class:`UsageError` so that the same printing applies.
 """
 
@@ -32,6 +32,22 @@ def keys_or_usage_error(key_file: str | os.PathLike | None) -> list[Key]:
         return load_keys(key_file=key_file)
     except (OSError, ValueError) as exc:
         raise UsageError(f"keys: {exc}") from None
+
+
+def baud_warning(baud: int) -> str | None:
+    """Why ``baud`` is unusual on a MEP port, or None when ET13 can set the port to it.
+
+    The rates come from the catalog's ET13/ET14 baud rate codes (300 to
+    9600, up to 115200 on newer meters); another rate is tried, with this
+    warning, since adapters and serial servers may still run it.
+    """
+    from .catalog.manufacturer import BAUD_RATES  # imported here: the catalog is big
+
+    rates = sorted({int(label.split()[0]) for label in BAUD_RATES.values()})
+    if baud in rates:
+        return None
+    return (f"{baud} baud is not a rate a MEP port is set to "
+            f"({', '.join(map(str, rates))}); trying it anyway")
 
 
 def _positive_number(text: str, what: str, integer: bool) -> float | int:

@@ -3,8 +3,8 @@
 A MEP response names no table and does not even say whether it answers an
 RC4 or a TLS request; only the request before it in the other direction
 does.  :class:`CaptureContext` walks a capture in order and gives every
-frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
-"Request/response pairing"):
+frame a :class:`FrameInfo` with what the frame alone cannot tell
+(docs/architecture.md, "Pairing and capture context"):
 
 * a response answers the latest unanswered request; an identical repeat of
   a request is a retry, and so is a request resent with a new sequence
@@ -18,12 +18,13 @@ frame a :class:`FrameInfo` with what the frame alone cannot tell (DESIGN.md,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
-from ..capture.pcapng import UNFRAMED_COMMENT
+from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
 from .catalog.procedures import BT07 as PROCEDURE_INITIATE
@@ -53,24 +54,30 @@ from .framespec import BITS_PER_BYTE, COMMAND_END, INFO, NOTES, RESEND_AFTER
 from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
+from .timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
 
 # Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
 # 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
 TO_METER = 0
 FROM_METER = 1
 DIRECTIONS = {TO_METER: "Client → Meter", FROM_METER: "Meter → Client"}
-_EPB_TO_P2P = {1: FROM_METER, 2: TO_METER}
+_EPB_TO_P2P = {EPB_INBOUND: FROM_METER, EPB_OUTBOUND: TO_METER}
 
 # mep.digest.status, Wireshark's checksum convention.
 DIGEST_BAD, DIGEST_GOOD, DIGEST_UNVERIFIED = 0, 1, 2
 DIGEST_STATUS = {DIGEST_BAD: "Bad", DIGEST_GOOD: "Good", DIGEST_UNVERIFIED: "Unverified"}
 
-RESPONSE_TIMEOUT = 0.500
-"""Client response timeout (guide, MEP Protocol Timing)."""
-MIN_REQUEST_SPACING = 0.100
-"""The meter serves at most one request per 100 ms."""
-
 REQUEST, RESPONSE, ALERT = "request", "response", "alert"
+
+LATEST_TIME = 253_402_300_800.0
+"""1 January 10000 UTC in Unix seconds.  A pcapng timestamp can say up to
+2^64 - 1 units (year 586524 in microseconds), which no clock reads; such a
+time is kept as it is and flagged (and Python's datetime cannot show it)."""
+
+
+def time_is_real(t: float) -> bool:
+    """Whether a capture time lies between year 1 and year 9999, as a clock's can."""
+    return -62_135_596_800.0 <= t < LATEST_TIME
 
 
 def note(key: str, *args) -> str:
@@ -178,7 +185,9 @@ class FrameInfo:
                 text += f" ({table_label(self.table_id)})"
         else:
             text = f"{(self.kind or 'frame').capitalize()}: {pkt.mysummary()}"
-            if not self.encrypted and self.digest_status != DIGEST_BAD:
+            if self.digest_status == DIGEST_BAD:
+                text += INFO["unopened_keyed"]
+            elif not self.encrypted:
                 text += INFO["unopened"]
         if self.kind == RESPONSE and self.request_in is not None:
             text += INFO["request_in"] % (self.request_in, _whole_ms(self.response_time))
@@ -200,15 +209,24 @@ def _unframed_reason(comments) -> str | None:
     for c in comments or ():
         text = c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
         if text.startswith(UNFRAMED_COMMENT):
-            return text[len(UNFRAMED_COMMENT) :]
+            # the file's words, shown in one line: control characters escaped
+            reason = text[len(UNFRAMED_COMMENT) :]
+            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in reason)
     return None
+
+
+def _fits(frame: MEP, raw: bytes) -> bool:
+    """Whether a body of at most MAX_BODY bytes fills the layout of its frame's
+    class exactly: no field missing, no byte left over, counts agree."""
+    return not frame_of(type(frame), raw).malformed
 
 
 def _whole_ms(seconds: float) -> int:
     """Milliseconds, rounded half up from whole microseconds (the capture's
-    resolution), so that float noise never flips the Info column (the Lua
-    dissector rounds the same way)."""
-    return (round(seconds * 1e6) + 500) // 1000
+    resolution), so that float noise never flips the Info column.  In float
+    arithmetic, step for step as the Lua dissector does it, so that the two
+    agree even on absurd times (a timestamp of 2^64 - 1 microseconds)."""
+    return math.floor((math.floor(seconds * 1e6 + 0.5) + 500) / 1000)
 
 
 def _command(info: FrameInfo) -> bytes:
@@ -254,6 +272,11 @@ class CaptureContext:
         while frame is not None:
             infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
             frame = frame.next_frame
+        if not time_is_real(t):
+            infos[0].expert.append(
+                f"Timestamp {t:.0f} s after 1970 is past the year 9999: no clock reads that, "
+                "the capture's time is wrong"
+            )
         return infos
 
     def finish(self) -> None:
@@ -345,8 +368,26 @@ class CaptureContext:
             return
         opened = open_request(info.raw, self.keys)
         if opened is None:
-            if not looks_tls:
-                info.digest_status = DIGEST_BAD
+            if looks_tls:
+                return
+            info.digest_status = DIGEST_BAD
+            # No key verifies it, plain or decrypted: a plain request with a
+            # wrong digest (a client with another key; the meter answers 0x0B)
+            # or ciphertext under a key not configured.  A plain request fills
+            # its code's layout exactly (a read's fixed length, a write's
+            # count); ciphertext whose first byte happens to be a request code
+            # almost never does.  So one that fits is shown as the request it
+            # reads as, what the client asked in vain, and one that does not
+            # as an unknown body, rather than a made-up table, count and
+            # offset that its answer would inherit.  (A read's ciphertext that
+            # starts with its own code fits by chance, 1 in 256; without keys
+            # nothing tells ciphertext from a plain request, so nothing is
+            # decided then.)
+            if isinstance(info.frame, _RC4Request) and not _fits(info.frame, info.raw):
+                info.packet = MEPUnknown(info.frame.frame_bytes)
+            if isinstance(info.packet, MEPUnknown):
+                info.expert.append(note("unopened_request"))
+            else:
                 info.expert.append(note("bad_request_digest"))
             return
         plain, seal = opened

@@ -5,11 +5,13 @@ first byte arrived; :class:`Chunk` objects come out: frames, alerts and
 *unframed* runs (each with a reason).  Concatenating every chunk's bytes in
 order gives back exactly the bytes fed in.
 
-Framing uses only the length field (DESIGN.md): a frame is a 2-byte
-big-endian length and that many body bytes; 0x0000 is the alert sequence;
-a length above 476 cannot start a frame, so its first byte is set aside as
-unframed and the search goes on from the next byte.  A frame whose bytes
-stop arriving is abandoned after a period of silence.
+Framing uses only the length field (docs/architecture.md): a frame is a 2-byte big-endian length
+and that many body bytes; 0x0000 is the alert sequence; a length above 476
+cannot start a frame, so its first byte is set aside as unframed and the
+search goes on from the next byte.  A byte above 0x01 is set aside at once,
+without waiting for the byte after it (no length it begins is 476 or less),
+so a burst of line noise stays one unframed run.  A frame whose bytes stop
+arriving is abandoned after a period of silence.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from .frames import MAX_BODY
 #   retry that follows it.
 # 100 ms satisfies all three with margin on both sides.
 DEFAULT_SILENCE = 0.100
+
+_HIGHEST_LENGTH_BYTE = MAX_BODY >> 8
+"""A length's first byte is at most this (0x01): any higher byte starts no frame."""
 
 FRAME = "frame"
 ALERT = "alert"
@@ -82,8 +87,16 @@ class Deframer:
         """Bytes held back: an incomplete frame or a run of unframed bytes."""
         return len(self._buf) + len(self._junk)
 
-    def feed(self, data: bytes, timestamp: float) -> list[Chunk]:
-        """Take bytes whose first arrived at ``timestamp``; return finished chunks."""
+    def feed(self, data: bytes, timestamp: float, end: float | None = None) -> list[Chunk]:
+        """Take bytes whose first started at ``timestamp``; return finished chunks.
+
+        The later bytes follow at ``byte_time`` apiece.  With ``end`` (when the
+        last byte had arrived, e.g. when the read returned), byte *i* starts at
+        ``max(timestamp, end - (n - i) * byte_time)``: back to back up to
+        ``end``, but none before ``timestamp``.  A burst that came faster than
+        the line's pace is thus squeezed between the two, never stretched
+        past the moment it was read.
+        """
         out: list[Chunk] = []
         if not data:
             return out
@@ -92,10 +105,21 @@ class Deframer:
         bt = self.byte_time
         buf = self._buf
         i, n = 0, len(data)
+        if end is None:
+            def at(k: int) -> float:
+                return timestamp + k * bt
+        else:
+            def at(k: int) -> float:
+                return max(timestamp, end - (n - k) * bt)
         while i < n:
             if len(buf) < 2:
                 if not buf:
-                    self._buf_time = timestamp + i * bt
+                    if data[i] > _HIGHEST_LENGTH_BYTE:
+                        self._set_aside(data[i], at(i),
+                                        f"length 0x{data[i]:02X}xx out of range")
+                        i += 1
+                        continue
+                    self._buf_time = at(i)
                 buf.append(data[i])
                 i += 1
                 if len(buf) < 2:
@@ -104,7 +128,11 @@ class Deframer:
                 if length > MAX_BODY:
                     self._set_aside(buf[0], self._buf_time, f"length 0x{length:04X} out of range")
                     del buf[0]
-                    self._buf_time = timestamp + (i - 1) * bt
+                    self._buf_time = at(i - 1)
+                    if buf[0] > _HIGHEST_LENGTH_BYTE:
+                        self._set_aside(buf[0], self._buf_time,
+                                        f"length 0x{buf[0]:02X}xx out of range")
+                        del buf[0]
                     continue
                 if length == 0:
                     self._emit(out, ALERT)
@@ -116,7 +144,7 @@ class Deframer:
             i += take
             if len(buf) == self._need:
                 self._emit(out, FRAME)
-        self._last = timestamp + (n - 1) * bt
+        self._last = at(n - 1)
         return out
 
     def poll(self, now: float) -> list[Chunk]:

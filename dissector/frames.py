@@ -3,7 +3,10 @@
 Each kind of frame is one scapy class, length field included, all
 subclasses of :class:`MEP`; ``MEP(raw)`` picks the class from the body's
 first byte (``dispatch_hook``), so a frame costs one scapy packet.  Further
-frames in the same capture record chain as payloads.
+frames in the same capture record are kept as a Raw payload (so no byte is
+lost) and dissected by :attr:`MEP.next_frame`, one after the other: nesting
+them as payloads would recurse once per frame, and a record of a few hundred
+frames would exhaust Python's recursion limit.
 
 A response carries no table id and no hint of whether it answers an RC4 or
 a TLS request: alone it is classified by its shape (:func:`guess_response`);
@@ -20,6 +23,7 @@ packet records what is wrong in ``problems`` (texts from
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from scapy.fields import Field, PacketListField
@@ -297,7 +301,7 @@ class MEP(MEPPacket):
     Built frames fill in ``length`` (and count fields) when left as None.
     """
 
-    __slots__ = ["_rest"]
+    __slots__ = ["_rest", "_next"]
     name = "MEP"
 
     @classmethod
@@ -311,7 +315,7 @@ class MEP(MEPPacket):
             return cls
         return body_class(_pkt[LEN_LEN : LEN_LEN + length])
 
-    # dissection: cut the record at the length field, chain what follows
+    # dissection: cut the record at the length field, keep what follows
     def pre_dissect(self, s: bytes) -> bytes:
         rest = b""
         if len(s) >= LEN_LEN:
@@ -323,6 +327,11 @@ class MEP(MEPPacket):
                 self.flag(PROBLEMS["truncated"] % (len(s) - LEN_LEN, length))
             rest, s = s[end:], s[:end]
         object.__setattr__(self, "_rest", rest)
+        if rest:  # the next frames: found by next_frame when asked
+            with contextlib.suppress(AttributeError):
+                object.__delattr__(self, "_next")
+        else:  # the usual record: one frame, no next
+            object.__setattr__(self, "_next", None)
         object.__setattr__(self, "_missing", [])
         if len(s) < self.min_len:
             self.flag(PROBLEMS["short"] % (len(s), self.name, self.min_len))
@@ -337,12 +346,18 @@ class MEP(MEPPacket):
             self.add_payload(Raw(s))
         rest = getattr(self, "_rest", b"")
         if rest:
-            self.add_payload(MEP(rest, _internal=1, _underlayer=self))
+            self.add_payload(Raw(rest))  # the next frames: see next_frame
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
         if self.length is None:
             p = (len(p) - LEN_LEN).to_bytes(2, "big") + p[LEN_LEN:]
         return p + pay
+
+    def copy(self) -> MEP:
+        clone = super().copy()
+        if hasattr(self, "_rest"):  # a copy of a record's first frame has its next frames too
+            clone._rest = self._rest
+        return clone
 
     # views
     @property
@@ -351,7 +366,7 @@ class MEP(MEPPacket):
 
     @property
     def frame_bytes(self) -> bytes:
-        """This frame's bytes as captured (or as built), without later chained frames."""
+        """This frame's bytes as captured (or as built), without the record's later frames."""
         raw = self.original or self.raw_packet_cache or bytes(self)
         return raw[: LEN_LEN + (self.fields.get("length") or 0)]
 
@@ -362,13 +377,29 @@ class MEP(MEPPacket):
 
     @property
     def next_frame(self) -> MEP | None:
-        """The next frame of the same capture record, if any."""
-        pay = self.payload
-        while pay:
-            if isinstance(pay, MEP):
-                return pay
-            pay = pay.payload
-        return None
+        """The next frame of the same capture record, if any.
+
+        The first call on a record's first frame cuts the rest of the record
+        into frames and dissects each on its own (a loop, so any number of
+        frames works), linking each to the next.
+        """
+        try:
+            return self._next
+        except AttributeError:
+            pass
+        rest = getattr(self, "_rest", b"")
+        frames, at, n = [], 0, len(rest)
+        while at < n:
+            end = at + LEN_LEN
+            if end <= n:
+                end += (rest[at] << 8) | rest[at + 1]
+            frames.append(MEP(rest[at:end]))
+            at = end
+        frames.append(None)
+        for k in range(len(frames) - 1):
+            frames[k]._next = frames[k + 1]
+        self._next = frames[0]
+        return self._next
 
     def hashret(self) -> bytes:
         """Requests and the responses that may answer them hash alike: RC4 with

@@ -349,6 +349,8 @@ NOTES = {
     "alert": ("alert", "Alert sequence: the meter asks the client to read ET13"),
     "bad_request_digest": ("bad_digest",
                            "Digest verifies with no configured key, plain or decrypted"),
+    "unopened_request": ("bad_digest",
+                         "No configured key opens it: encrypted under another key, or garbage"),
     "retransmission": ("retransmission", "Retransmission of frame %d"),
     "spacing": ("timing", "Request %.0f ms after the previous one "
                 "(the meter serves at most one request per %.0f ms)"),
@@ -364,13 +366,14 @@ NOTES = {
 """Expert notes of the capture context, the same in scapy and Wireshark."""
 
 INFO = {
-    "request_in": " [request in %d, %d ms]",
+    "request_in": " [request in %d, %.0f ms]",
     "encrypted": " [encrypted]",
     "retransmission": " [retransmission of %d]",
     "no_response": " [no response]",
     "bad_digest": " [bad digest]",
     "malformed": " [malformed]",
     "unopened": " (encrypted without a key to open it, or garbage)",
+    "unopened_keyed": " (no configured key opens it: encrypted under another key, or garbage)",
     "psk": " (PSK client %d, %s)",
     "records_empty": "%d byte(s)",
 }

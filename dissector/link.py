@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scapy.config import conf
+from scapy.packet import Packet
 from scapy.utils import PcapReader
 
-from ..capture.pcapng import DLT_USER0, check_dlt
+from .capture_format import DLT_USER0, check_dlt
 from .context import FrameInfo, decode
 from .frames import BAUD, MEP
 from .security import Key
@@ -28,7 +29,7 @@ def _frame_classes(cls: type = MEP) -> list[type]:
 
 
 def register_dlt(dlt: int = DLT_USER0) -> None:
-    """Make scapy decode link type ``dlt`` as MEP (147 is registered on import).
+    """Make scapy decode link type ``dlt`` as MEP (importing the package registers 147).
 
     Every frame class is mapped to the DLT too, because scapy's writers look
     up the link type of a packet by its exact class.
@@ -51,10 +52,22 @@ def read_capture(
     gc.disable()
     try:
         with PcapReader(os.fspath(path)) as reader:
-            return decode(reader, keys, baud)
+            return decode(_records(reader), keys, baud)
     finally:
         if enabled:
             gc.enable()
 
 
-register_dlt(DLT_USER0)
+WHOLE_RECORD = 1 << 32
+"""Larger than any record a pcap or pcapng block can hold."""
+
+
+def _records(reader: PcapReader) -> Iterator[Packet]:
+    """The reader's packets, each whole: iterating a scapy reader cuts every
+    record to 65535 bytes without a word, and a record of many frames can be
+    longer."""
+    while True:
+        try:
+            yield reader.read_packet(size=WHOLE_RECORD)
+        except EOFError:
+            return

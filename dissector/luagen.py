@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..capture.pcapng import DLT_USER0, DLT_USER_RANGE
-from . import context, frames, framespec, security, tables
+from . import context, frames, framespec, security, tables, timing
+from .capture_format import DLT_USER0, DLT_USER_RANGE
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import (
@@ -97,7 +97,58 @@ _EXPERTS = [
     ("retransmission", "mep.retransmission.expert", "Retransmission", "SEQUENCE", "NOTE"),
     ("timing", "mep.timing", "Timing rule broken", "SEQUENCE", "WARN"),
     ("alert", "mep.alert.expert", "Alert sequence", "REQUEST_CODE", "CHAT"),
+    ("bad_key", "mep.key.malformed", "Key preference not understood", "SECURITY", "WARN"),
 ]
+
+
+LOADED_MARK = "MEPSHARK_DISSECTOR"
+"""Global the loaded dissector sets to its file name, so that a second copy
+(installed, and also given with ``-X lua_script:``) can step aside."""
+
+
+def _step_aside_lua() -> str:
+    """Lua that ends a second load of the dissector with a one-line note.
+
+    Wireshark refuses two protocols with the same name with an error (a modal
+    dialog in the GUI).  Copies older than the mark are found by the name their
+    Proto registered.
+    """
+    return _STEP_ASIDE.replace("@MARK@", _lua_str(LOADED_MARK)).strip("\n")
+
+
+_STEP_ASIDE = r"""
+local THIS_FILE = debug and debug.getinfo(1, "S").source:gsub("^@", "") or "mep.lua"
+local loaded_from = rawget(_G, @MARK@)
+if loaded_from == nil and Dissector then
+    local found, other = pcall(Dissector.get, "mep")
+    if found and other then loaded_from = "another plugin" end
+end
+if loaded_from then
+    if io and io.stderr then
+        io.stderr:write("MEP: " .. THIS_FILE .. " not loaded: the MEP dissector is already "
+            .. "loaded from " .. loaded_from .. "\n")
+    end
+    return
+end
+rawset(_G, @MARK@, THIS_FILE)
+"""
+
+
+def _key_syntax_lua() -> str:
+    """The key forms of :func:`security.key_problem`, for the Lua's parse_key."""
+    s = security
+    parts = {
+        "max_len": str(s.MAX_KEY_LEN),
+        "hex_prefix": _lua_str(s.KEY_HEX_PREFIX),
+        "ascii_prefix": _lua_str(s.KEY_ASCII_PREFIX),
+        "separators": _lua_set(_lua_str(c) for c in s.KEY_SEPARATORS),
+        "bare_lengths": _lua_set(str(n) for n in s.KEY_BARE_LENGTHS),
+        "hexlike_min": str(s.KEY_HEXLIKE_MIN),
+        "forms": _lua_str(s.KEY_FORMS),
+        "problems": "{" + ", ".join(
+            f"{k} = {_lua_str(v)}" for k, v in sorted(s.KEY_PROBLEMS.items())) + "}",
+    }
+    return "local KEY_SYNTAX = {" + ", ".join(f"{k} = {v}" for k, v in parts.items()) + "}"
 
 
 def _lua_str(s: str) -> str:
@@ -578,6 +629,7 @@ def generate() -> str:
     w("-- Do not edit: change dissector/*.py or dissector/mep_runtime.lua.in and regenerate.")
     w("-- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install")
     w("")
+    w(_step_aside_lua())
     w('local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")')
     w("local sfmt = string.format")
     w("")
@@ -610,9 +662,10 @@ def generate() -> str:
     }
     for k, v in consts.items():
         w(f"local {k} = {v}")
-    w(f"local RESPONSE_TIMEOUT = {context.RESPONSE_TIMEOUT!r}")
-    w(f"local MIN_REQUEST_SPACING = {context.MIN_REQUEST_SPACING!r}")
+    w(f"local RESPONSE_TIMEOUT = {timing.RESPONSE_TIMEOUT!r}")
+    w(f"local MIN_REQUEST_SPACING = {timing.MIN_REQUEST_SPACING!r}")
     w(f"local CONST_KEY = {_lua_bytes(security._CONST_KEY)}")
+    w(_key_syntax_lua())
     w(f"local REQUEST_CODES = {_lua_map(frames.REQUEST_CODES)}")
     w(f"local TLS_REQUEST_CODES = {_lua_map(frames.TLS_REQUEST_CODES)}")
     w(f"local RESPONSE_CODES = {_lua_map(frames.RESPONSE_CODES)}")

@@ -3,6 +3,20 @@
 -- Do not edit: change dissector/*.py or dissector/mep_runtime.lua.in and regenerate.
 -- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install
 
+local THIS_FILE = debug and debug.getinfo(1, "S").source:gsub("^@", "") or "mep.lua"
+local loaded_from = rawget(_G, "MEPSHARK_DISSECTOR")
+if loaded_from == nil and Dissector then
+    local found, other = pcall(Dissector.get, "mep")
+    if found and other then loaded_from = "another plugin" end
+end
+if loaded_from then
+    if io and io.stderr then
+        io.stderr:write("MEP: " .. THIS_FILE .. " not loaded: the MEP dissector is already "
+            .. "loaded from " .. loaded_from .. "\n")
+    end
+    return
+end
+rawset(_G, "MEPSHARK_DISSECTOR", THIS_FILE)
 local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")
 local sfmt = string.format
 
@@ -34,6 +48,7 @@ local COMMAND_END = 12
 local RESPONSE_TIMEOUT = 0.5
 local MIN_REQUEST_SPACING = 0.1
 local CONST_KEY = "\56\139\143\188\54\168\85\133\135\175\201\15\178\58\59\153"
+local KEY_SYNTAX = {max_len = 20, hex_prefix = "hex:", ascii_prefix = "ascii:", separators = {[" "] = true, [":"] = true, ["-"] = true, ["_"] = true, ["."] = true}, bare_lengths = {[16] = true, [20] = true}, hexlike_min = 24, forms = "a key is 32 or 40 hex digits, 16 or 20 ASCII characters, hex:DIGITS (32 to 40) or ascii:TEXT (16 to 20 characters)", problems = {count = "{count} characters", empty = "empty", hex_count = "{count} hex digits", not_ascii = "character {pos} is not printable ASCII", not_hex = "'{char}' (position {pos}) is not a hex digit"}}
 local REQUEST_CODES = {[0x30] = "Full Table Read", [0x3F] = "Partial Table Read", [0x40] = "Full Table Write", [0x4F] = "Partial Table Write"}
 local TLS_REQUEST_CODES = {[0x57] = "TLS Terminate", [0x58] = "TLS Handshake", [0x59] = "TLS Handshake Continue", [0x80] = "TLS Table"}
 local RESPONSE_CODES = {[0x00] = "OK", [0x01] = "Unrecognized request", [0x02] = "Unsupported request", [0x03] = "No permission for specified request", [0x04] = "Requested operation not possible", [0x05] = "Table operation not possible", [0x0B] = "Authentication failure", [0x0C] = "Invalid sequence number"}
@@ -157,8 +172,8 @@ local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] =
 local GUESS = {[0] = {{"MEPTLSResponse", "records"}, {"MEPWriteResponse", 9}, {"MEPReadResponse"}}, [1] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [2] = {{"MEPErrorResponse"}}, [3] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [4] = {{"MEPErrorResponse"}}, [5] = {{"MEPErrorResponse"}}, [6] = {{"MEPErrorResponse"}}, [7] = {{"MEPErrorResponse"}}, [8] = {{"MEPErrorResponse"}}, [9] = {{"MEPErrorResponse"}}, [10] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [11] = {{"MEPErrorResponse"}}, [12] = {{"MEPSequenceResponse"}}}
 local PROBLEMS = {count = "%s is %d but %d %s byte(s) follow", cut = "%s cut short: %d of %d byte(s)", empty = "empty capture record", left_over = "%d byte(s) left over in the body", missing = "missing: %s", short = "%d byte(s), %s needs at least %d", too_long = "length %d exceeds the maximum body of %d bytes", trailing = "%d byte(s) after the last TLS record", truncated = "truncated: %d of %d body bytes present"}
 local MALFORMED = "Malformed MEP frame: %s"
-local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}}
-local INFO = {request_in = " [request in %d, %d ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)"}
+local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, unopened_request = {"bad_digest", "No configured key opens it: encrypted under another key, or garbage"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}}
+local INFO = {request_in = " [request in %d, %.0f ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", unopened_keyed = " (no configured key opens it: encrypted under another key, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)"}
 local NAMES1 = {[48] = "Full Table Read", [63] = "Partial Table Read", [64] = "Full Table Write", [79] = "Partial Table Write"}
 local NAMES2 = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}
 local NAMES3 = {[87] = "TLS Terminate", [88] = "TLS Handshake", [89] = "TLS Handshake Continue", [128] = "TLS Table"}
@@ -2506,6 +2521,7 @@ E.unpaired = ProtoExpert.new("mep.unpaired", "Response without a request", exper
 E.retransmission = ProtoExpert.new("mep.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
 E.timing = ProtoExpert.new("mep.timing", "Timing rule broken", expert.group.SEQUENCE, expert.severity.WARN)
 E.alert = ProtoExpert.new("mep.alert.expert", "Alert sequence", expert.group.REQUEST_CODE, expert.severity.CHAT)
+E.bad_key = ProtoExpert.new("mep.key.malformed", "Key preference not understood", expert.group.SECURITY, expert.severity.WARN)
 local expert_list = {}
 for _, e in pairs(E) do expert_list[#expert_list + 1] = e end
 mep.experts = expert_list
@@ -2770,29 +2786,71 @@ end
 
 local KEYS = {}  -- in the meter's order: MAK, then MBK
 
-local function parse_key(text)
-    if text == nil then return nil end
+-- Key preferences take the forms of security.key_problem in Python; KEY_SYNTAX
+-- (generated) holds them.  A text that is not exactly a key is reported, never
+-- read as some other key.
+local KEY_WARNINGS, KEY_WARNED, KEY_WARNING_FRAME = {}, nil, nil
+
+local function key_problem(kind, values)
+    return nil, (KEY_SYNTAX.problems[kind]:gsub("{(%w+)}", function(k) return tostring(values[k]) end))
+end
+
+local function parse_key(text)  -- the key's bytes, or nil and what is wrong with it
+    local ks = KEY_SYNTAX
     local s = text:gsub("^%s+", ""):gsub("%s+$", "")
-    if s == "" then return nil end
+    if s == "" then return key_problem("empty", {}) end
+    for i = 1, #s do
+        local c = sbyte(s, i)
+        if c < 32 or c > 126 then return key_problem("not_ascii", {pos = i}) end
+    end
     local low = s:lower()
-    local raw
-    if low:sub(1, 6) == "ascii:" then
-        raw = s:sub(7)
-    else
-        local explicit = low:sub(1, 4) == "hex:"
-        local h = explicit and s:sub(5) or s
-        h = h:gsub("[%s:%-_%.]", "")
-        if h:sub(1, 2):lower() == "0x" then h = h:sub(3) end
-        local is_hex = h:match("^%x+$") ~= nil and #h % 2 == 0
-        if explicit or (is_hex and #h >= 32 and #h <= 40) then
-            if not is_hex then return nil end
-            raw = h:gsub("%x%x", function(c) return schar(tonumber(c, 16)) end)
-        else
-            raw = s
+    if low:sub(1, #ks.ascii_prefix) == ks.ascii_prefix then
+        local raw = s:sub(#ks.ascii_prefix + 1)
+        if #raw >= KEY_LEN and #raw <= ks.max_len then return raw end
+        return key_problem("count", {count = #raw})
+    end
+    local explicit = low:sub(1, #ks.hex_prefix) == ks.hex_prefix
+    local start = explicit and #ks.hex_prefix + 1 or 1
+    while start <= #s and ks.separators[s:sub(start, start)] do start = start + 1 end
+    if s:sub(start, start + 1):lower() == "0x" then start = start + 2 end
+    local digits, wrong, wrong_at = {}, 0, nil
+    local count = 0
+    for i = start, #s do
+        local c = s:sub(i, i)
+        if not ks.separators[c] then
+            count = count + 1
+            if c:match("^%x$") then
+                digits[#digits + 1] = c
+            else
+                wrong = wrong + 1
+                wrong_at = wrong_at or i
+            end
         end
     end
-    if #raw < KEY_LEN then return nil end
-    return raw:sub(1, KEY_LEN)
+    local fits = count % 2 == 0
+    if explicit then
+        fits = fits and count >= 2 * KEY_LEN and count <= 2 * ks.max_len
+    else
+        fits = fits and ks.bare_lengths[floor(count / 2)] ~= nil
+    end
+    if wrong == 0 and fits then
+        return (table.concat(digits):gsub("%x%x", function(c) return schar(tonumber(c, 16)) end))
+    end
+    if not explicit and ks.bare_lengths[#s] then return s end
+    if wrong > 0 and (explicit or (count >= ks.hexlike_min and 4 * wrong <= count)) then
+        return key_problem("not_hex", {char = s:sub(wrong_at, wrong_at), pos = wrong_at})
+    end
+    if wrong == 0 then return key_problem("hex_count", {count = count}) end
+    return key_problem("count", {count = #s})
+end
+
+-- A key preference that was not understood: one line on stderr when it is set,
+-- and an expert info on the first frame dissected, where the GUI user looks.
+local function add_key_warnings(tree, number)
+    if KEY_WARNINGS[1] == nil then return end
+    KEY_WARNING_FRAME = KEY_WARNING_FRAME or number
+    if number ~= KEY_WARNING_FRAME then return end
+    for k = 1, #KEY_WARNINGS do tree:add_proto_expert_info(E.bad_key, KEY_WARNINGS[k]) end
 end
 
 local function make_key(name, raw)
@@ -3209,7 +3267,7 @@ local function reset_state()
     -- from; replaced (never changed in place) on learning so each frame keeps the
     -- ones of its time
     -- frames: the first frame of each record by record number (an array), more:
-    -- the others by number * 64 + index
+    -- the others, a table per record number, by index (any number of them)
     S = {frames = {}, more = {}, pending = nil, last = nil, dims = {v = {}, f = {}},
          dim_reads = {}}
 end
@@ -3767,7 +3825,18 @@ local function command_of(st)
     return raw:sub(1, #raw - COMMAND_END)
 end
 
+-- The problems of a frame as a whole (its length field against MAX_BODY and the
+-- bytes captured), before and apart from its kind's fields.
+local function frame_problems(st, frame, length)
+    local nf = #frame
+    if length > MAX_BODY then add_problem(st, sfmt(PROBLEMS.too_long, length, MAX_BODY)) end
+    if nf >= LEN_LEN and nf < LEN_LEN + length then
+        add_problem(st, sfmt(PROBLEMS.truncated, nf - LEN_LEN, length))
+    end
+end
+
 local function ctx_request(st)
+    local unopened = false  -- keys given, none verifies it
     if #st.frame - LEN_LEN > DIGEST_LEN then  -- a request has a body
         local looks_tls = FAMILY[st.cls] == "tls_request"
         if #KEYS == 0 or not VERIFY then
@@ -3776,8 +3845,7 @@ local function ctx_request(st)
             local plain, seal = open_request(st.frame)
             if seal == nil then
                 if not looks_tls then
-                    st.digest_status = DIGEST_BAD
-                    note(st, "bad_request_digest")
+                    st.digest_status, unopened = DIGEST_BAD, true
                 end
             else
                 st.digest_status, st.key, st.seal = DIGEST_GOOD, seal.key.name, seal
@@ -3790,6 +3858,24 @@ local function ctx_request(st)
     end
     local body = st.plain and (schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain) or st.frame
     local v = decode_frame(st, st.cls, body)
+    if unopened then
+        -- A plain request with a wrong digest, or ciphertext under a key not
+        -- configured: one that does not fill its code's layout exactly is shown
+        -- as an unknown body, not as a made-up table its answer would inherit
+        -- (the reasoning is in context.py, CaptureContext._open_request).
+        if RC4_REQUEST_CLASSES[st.cls] and (st.problems or #st.frame - LEN_LEN > MAX_BODY) then
+            st.request_code, st.table_id, st.offset, st.count, st.data, st.sequence =
+                nil, nil, nil, nil, nil, nil
+            st.problems, st.vals, st.items, st.cls = nil, nil, nil, CLASS_OF.unknown
+            frame_problems(st, st.frame, sbyte(st.frame, 1) * 256 + sbyte(st.frame, 2))
+            v = decode_frame(st, CLASS_OF.unknown, body)
+        end
+        if st.cls == CLASS_OF.unknown then
+            note(st, "unopened_request")
+        else
+            note(st, "bad_request_digest")
+        end
+    end
     if RC4_REQUEST_CLASSES[st.cls] and v.data ~= nil and #v.data > 0 and v.table_id ~= nil then
         ctx_table(st, false)
     end
@@ -3877,10 +3963,7 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
     local st = {number = number, time = time, cls = cls, frame = frame,
                 direction = direction, kind = nil, digest_status = nil, length = nil,
                 count = nil}
-    if length > MAX_BODY then add_problem(st, sfmt(PROBLEMS.too_long, length, MAX_BODY)) end
-    if nf >= LEN_LEN and nf < LEN_LEN + length then
-        add_problem(st, sfmt(PROBLEMS.truncated, nf - LEN_LEN, length))
-    end
+    frame_problems(st, frame, length)
     local first = sbyte(frame, LEN_LEN + 1)  -- nil: no body
     if direction == nil then
         direction = infer_direction(first)
@@ -3955,7 +4038,9 @@ local function summary(st)
     else
         kind = kind or "frame"
         text = kind:sub(1, 1):upper() .. kind:sub(2) .. ": " .. mysummary(st)
-        if not st.encrypted and st.digest_status ~= DIGEST_BAD then
+        if st.digest_status == DIGEST_BAD then
+            text = text .. INFO.unopened_keyed
+        elseif not st.encrypted then
             text = text .. INFO.unopened
         end
         local req = st.request
@@ -4007,7 +4092,10 @@ local function add_context(tree, st)
         if count ~= nil then gen(tree:add(F["mep.count"], count), v) end
         gen(tree:add(F["mep.request_in"], req.number), v)
         local rt = st.time - req.time
-        gen(tree:add(F["mep.time"], NSTime.new(floor(rt), floor((rt - floor(rt)) * 1e9 + 0.5))), v)
+        -- whole seconds toward zero: a negative time (a response stamped before its
+        -- request) has both parts negative, as Wireshark's nstime wants
+        local secs = rt < 0 and -floor(-rt) or floor(rt)
+        gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
     end
     if st.response then gen(tree:add(F["mep.response_in"], st.response.number), v) end
     if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
@@ -4092,7 +4180,13 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     local flen = LEN_LEN + length
     if flen > avail then flen = avail end
     local frames, key = S.frames, number
-    if index > 0 then frames, key = S.more, number * 64 + index end
+    if index > 0 then
+        frames, key = S.more[number], index
+        if frames == nil then
+            frames = {}
+            S.more[number] = frames
+        end
+    end
     local st = frames[key]
     if st == nil or not visited then
         local frame = s
@@ -4155,14 +4249,17 @@ function mep.dissector(tvb, pinfo, tree)
     local cols = pinfo.cols
     cols.protocol = "MEP"
     local number, visited = pinfo.number, pinfo.visited
+    add_key_warnings(tree, number)
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1
-    while off < n do  -- more frames in the record
-        local text
-        used, text = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
-        info = info .. " | " .. text
-        off = off + used
-        index = index + 1
+    if off < n then  -- more frames in the record: their texts joined once (not n times)
+        local texts = {info}
+        while off < n do
+            used, texts[index + 1] = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
+            off = off + used
+            index = index + 1
+        end
+        info = table.concat(texts, " | ")
     end
     cols.info = info
     return n
@@ -4175,10 +4272,25 @@ local registered_dlt
 local function load_keys()
     VERIFY, DECRYPT = mep.prefs.verify, mep.prefs.decrypt
     KEYS = {}
+    KEY_WARNINGS, KEY_WARNING_FRAME = {}, nil
     for _, name in ipairs({"MAK", "MBK"}) do
-        local raw = parse_key(mep.prefs[name:lower()])
-        if raw then KEYS[#KEYS + 1] = make_key(name, raw) end
+        local pref = name:lower()
+        local text = mep.prefs[pref]
+        if text ~= nil and text:match("%S") then  -- an empty preference is no key
+            local raw, problem = parse_key(text)
+            if raw then
+                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN))
+            else
+                KEY_WARNINGS[#KEY_WARNINGS + 1] =
+                    "preference mep." .. pref .. " ignored: " .. problem .. "; " .. KEY_SYNTAX.forms
+            end
+        end
     end
+    local text = table.concat(KEY_WARNINGS, "\n")
+    if text ~= "" and text ~= KEY_WARNED and io and io.stderr then
+        io.stderr:write("MEP: " .. text:gsub("\n", "\nMEP: ") .. "\n")
+    end
+    KEY_WARNED = text
 end
 
 local function register()

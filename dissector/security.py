@@ -4,13 +4,12 @@
 Everything here works on plain bytes so that the scapy layers, the capture
 context, the simulator and the client share one implementation.  Key material
 is held in :class:`Key` objects whose ``repr``/``str`` never show the bytes:
-keys must not reach logs, captures or test output (DESIGN.md, "Keys").
+keys must not reach logs, captures or test output (docs/architecture.md, "Keys").
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,41 +221,94 @@ def response_digest(key: Key, request: bytes, response: bytes) -> bytes:
     return state.update(response, final=True)
 
 
-_HEX_SEPARATORS = re.compile(r"[\s:\-_.]")
+# The forms a key may be written in.  The Lua dissector's key preferences
+# follow the same rules: luagen hands it this data, and the differential test
+# (tests/test_security.py) runs both parsers on the same strings.
+
+MAX_KEY_LEN = 20
+"""A meter stores keys of up to 20 bytes (guide, chapter 2)."""
+KEY_HEX_PREFIX = "hex:"
+KEY_ASCII_PREFIX = "ascii:"
+KEY_SEPARATORS = " :-_."
+"""Allowed between the hex digits of a key (with an optional leading ``0x``)."""
+KEY_BARE_LENGTHS = (KEY_LEN, MAX_KEY_LEN)
+"""Bytes a key without prefix may have: 16, or 20 as the meter stores it.  Exact
+lengths only, so that a mistyped hex key cannot pass as a different ASCII key."""
+KEY_HEXLIKE_MIN = 24
+"""A key text without prefix with at least this many characters (separators
+aside), at most a quarter of them not hex digits, is a hex key with a typo."""
+KEY_FORMS = (
+    "a key is 32 or 40 hex digits, 16 or 20 ASCII characters, "
+    "hex:DIGITS (32 to 40) or ascii:TEXT (16 to 20 characters)"
+)
+KEY_PROBLEMS = {
+    "empty": "empty",
+    "not_ascii": "character {pos} is not printable ASCII",
+    "not_hex": "'{char}' (position {pos}) is not a hex digit",
+    "hex_count": "{count} hex digits",
+    "count": "{count} characters",
+}
+"""What can be wrong with a key text; ``{...}`` are filled in (also by the Lua)."""
 
 
-def parse_key(text: str | bytes, name: str = "MAK") -> Key:
-    """Parse a key as a user types it.
+def key_problem(text: str) -> tuple[bytes | None, str | None]:
+    """The key bytes a user's text stands for, or None and what is wrong with it.
 
-    Accepted forms: ``hex:…`` or ``ascii:…`` to be explicit; otherwise 32 to
-    40 hex digits (spaces, colons or dashes between bytes, optional ``0x``)
-    are hex, and anything else is taken as the key's ASCII characters, the
-    way the meter utility prints keys.  Only the first 16 bytes are kept.
+    The forms are those of :data:`KEY_FORMS`; the problem never contains the
+    key, at most the one character that is not a hex digit.
+    """
+
+    def problem(kind: str, **values) -> tuple[None, str]:
+        return None, KEY_PROBLEMS[kind].format(**values)
+
+    s = text.strip(" \t\n\v\f\r")  # ASCII white space, as the Lua strips it
+    if not s:
+        return problem("empty")
+    for i, c in enumerate(s):
+        if not " " <= c <= "~":
+            return problem("not_ascii", pos=i + 1)
+    low = s.lower()
+    if low.startswith(KEY_ASCII_PREFIX):
+        raw = s[len(KEY_ASCII_PREFIX):].encode("ascii")
+        if KEY_LEN <= len(raw) <= MAX_KEY_LEN:
+            return raw, None
+        return problem("count", count=len(raw))
+    explicit = low.startswith(KEY_HEX_PREFIX)
+    start = len(KEY_HEX_PREFIX) if explicit else 0
+    body = s[start:].lstrip(KEY_SEPARATORS)
+    start = len(s) - len(body)
+    if body[:2].lower() == "0x":
+        start += 2
+    chars = [(c, i + 1) for i, c in enumerate(s) if i >= start and c not in KEY_SEPARATORS]
+    wrong = [(c, pos) for c, pos in chars if c not in "0123456789abcdefABCDEF"]
+    count = len(chars)
+    lengths = (range(2 * KEY_LEN, 2 * MAX_KEY_LEN + 1, 2) if explicit
+               else [2 * n for n in KEY_BARE_LENGTHS])
+    if not wrong and count in lengths:
+        return bytes.fromhex("".join(c for c, _ in chars)), None
+    if not explicit and len(s) in KEY_BARE_LENGTHS:
+        return s.encode("ascii"), None
+    hexlike = explicit or (count >= KEY_HEXLIKE_MIN and 4 * len(wrong) <= count)
+    if wrong and hexlike:
+        return problem("not_hex", char=wrong[0][0], pos=wrong[0][1])
+    if not wrong:
+        return problem("hex_count", count=count)
+    return problem("count", count=len(s))
+
+
+def parse_key(text: str | bytes, name: str = "MAK", source: str | None = None) -> Key:
+    """Parse a key as a user types it (see :data:`KEY_FORMS`).
+
+    A text that is not exactly one of the forms is a :class:`ValueError`
+    naming ``source`` (default: the key's name) and the problem, never a
+    silently different key.  Only the first 16 bytes are kept.
     """
     if isinstance(text, bytes):
         return Key(name, text)
-    s = text.strip()
-    low = s.lower()
-    if low.startswith("ascii:"):
-        return Key(name, s[6:].encode("latin-1"))
-    if low.startswith("hex:"):
-        return Key(name, _parse_hex(s[4:], name))
-    compact = _HEX_SEPARATORS.sub("", s)
-    if compact.lower().startswith("0x"):
-        compact = compact[2:]
-    if re.fullmatch(r"[0-9a-fA-F]{32,40}", compact) and len(compact) % 2 == 0:
-        return Key(name, bytes.fromhex(compact))
-    return Key(name, s.encode("latin-1"))
-
-
-def _parse_hex(s: str, name: str) -> bytes:
-    compact = _HEX_SEPARATORS.sub("", s)
-    if compact.lower().startswith("0x"):
-        compact = compact[2:]
-    try:
-        return bytes.fromhex(compact)
-    except ValueError:
-        raise ValueError(f"{name}: not a hex key") from None
+    raw, problem = key_problem(text)
+    if raw is None:
+        raise ValueError(f"{source or name}: {problem}; {KEY_FORMS}")
+    return Key(name, raw)
 
 
 def load_keys(
@@ -270,13 +322,14 @@ def load_keys(
     The key file has lines ``MBK=…`` / ``MAK=…`` (``#`` comments allowed);
     the environment variables are ``MEP_MBK`` and ``MEP_MAK``.  Arguments win
     over the file, the file over the environment.  Returned MAK first, the
-    order in which the meter tries them.
+    order in which the meter tries them.  An error names where the bad key
+    came from (``MEP_MAK``, ``keys.txt:3``, ``--mak``).
     """
     env = os.environ if environ is None else environ
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     for n in KEY_NAMES:
         if env.get(f"MEP_{n}"):
-            found[n] = env[f"MEP_{n}"]
+            found[n] = (env[f"MEP_{n}"], f"MEP_{n}")
     if key_file:
         for lineno, line in enumerate(Path(key_file).read_text().splitlines(), 1):
             line = line.split("#", 1)[0].strip()
@@ -286,12 +339,12 @@ def load_keys(
             n = n.strip().upper()
             if not sep or n not in KEY_NAMES:
                 raise ValueError(f"{key_file}:{lineno}: expected MBK=… or MAK=…")
-            found[n] = value.strip()
+            found[n] = (value.strip(), f"{key_file}:{lineno}: {n}")
     if mbk:
-        found["MBK"] = mbk
+        found["MBK"] = (mbk, "--mbk")
     if mak:
-        found["MAK"] = mak
-    return [parse_key(found[n], n) for n in KEY_NAMES if n in found]
+        found["MAK"] = (mak, "--mak")
+    return [parse_key(found[n][0], n, found[n][1]) for n in KEY_NAMES if n in found]
 
 
 def verify_request(keys: Iterable[Key], protected: bytes, digest: bytes) -> Key | None:

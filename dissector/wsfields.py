@@ -141,7 +141,7 @@ CONTEXT_FIELDS: list[WSField] = [
     WSField("mep.key", "Key", "string", "NONE", blurb="The key that verified the digest"),
     WSField("mep.encrypted", "Encrypted", "bool", "NONE"),
 ]
-"""Fields the capture context adds (DESIGN.md names)."""
+"""Fields the capture context adds (docs/architecture.md, "Field names")."""
 
 
 def frame_classes(cls: type = MEP) -> list[type]:

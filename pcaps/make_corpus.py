@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mepshark.client.link import Link
 from mepshark.client.session import AuthError, MepClient, MepError
+from mepshark.client.tlschannel import TLSRefused
 from mepshark.dissector.security import Key
 from mepshark.sim.faults import Faults
 from mepshark.sim.port import SimPort
@@ -28,6 +29,16 @@ MAK, MBK = demo_keys()
 
 def _client(port: str, key: Key, **kw) -> MepClient:
     return MepClient(Link(port, BAUD, pace=True), key, **kw)
+
+
+def _refused(client: MepClient, call, *errors: type[Exception]) -> None:
+    """``call(client)``, which the meter refuses with one of ``errors``; then close."""
+    try:
+        call(client)
+    except errors:
+        pass
+    finally:
+        client.link.close()
 
 
 def plain(port: str, sim: SimPort) -> None:
@@ -77,13 +88,8 @@ def errors(port: str, sim: SimPort) -> None:
     """0x0B (wrong key), 0x03 (MBK writes BT23), 0x05 (no such table), a dropped
     response retried after 500 ms (0x0C then, the meter had used the number), a
     damaged response (bad digest: asked again), a sequence number too far ahead (0x0C)."""
-    wrong = _client(port, Key("MAK", bytes([0x42]) * 16), sequence=0)
-    try:
-        wrong.read("BT00")
-    except AuthError:
-        pass
-    finally:
-        wrong.link.close()
+    _refused(_client(port, Key("MAK", bytes([0x42]) * 16), sequence=0),
+             lambda c: c.read("BT00"), AuthError)
     c = _client(port, MBK, sequence=0x10)
     try:
         c.read("BT00")
@@ -114,8 +120,39 @@ def noisy(port: str, sim: SimPort) -> None:
         c.link.close()
 
 
+def tls(port: str, sim: SimPort) -> None:
+    """TLS-PSK: a request before any session (0x0A), a session under the MAK, one
+    under the MBK after a terminate (a write it may not do: 0x03 inside), an RC4
+    request refused while that session holds the port (0x0A), a wrong key (0x03)."""
+    link = Link(port, BAUD, pace=True)
+    try:
+        link.transact(bytes.fromhex("0003800000"))  # 0x80 before any handshake: 0x0A
+    finally:
+        link.close()
+    mak = _client(port, MAK, tls=True, client_id=0x0164)
+    try:
+        for tag in ("BT01", "BT21", "BT28"):
+            mak.read(tag)
+        mak.read("ET13", 264, 9)
+        mak.channel.close()  # 0x57
+    finally:
+        mak.link.close()
+    mbk = _client(port, MBK, tls=True, client_id=7)
+    try:
+        mbk.read("BT52")
+        try:
+            mbk.write("ET03", b"\0", offset=0)  # MAK only: 0x03 inside the session
+        except MepError:
+            pass
+    finally:
+        mbk.link.close()
+    _refused(_client(port, MAK, sequence=0), lambda c: c.read("BT01"), MepError)
+    _refused(_client(port, Key("MAK", bytes([0x42]) * 16), tls=True, client_id=9),
+             lambda c: c.read("BT01"), TLSRefused)
+
+
 CORPUS = {"plain": plain, "encrypted": encrypted, "alerts": alerts, "errors": errors,
-          "noisy": noisy}
+          "noisy": noisy, "tls": tls}
 
 
 def main(names: list[str]) -> int:

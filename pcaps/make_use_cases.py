@@ -30,11 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.catalog import DimensionContext, decode, encode, spec_for
 from mepshark.dissector.catalog.loadprofile import geometry
 from mepshark.dissector.catalog.manufacturer import MEP_SLOT, alert_flag_slots
+from mepshark.dissector.catalog.procedure_calls import (
+    CLEAR_DELTA_ALERT,
+    CLEAR_MBUS_ALERT,
+    procedure_id,
+)
 from mepshark.dissector.catalog.procedures import (
     RESPONSE_HEADER_SIZE,
     procedure_parts,
@@ -44,7 +50,6 @@ from mepshark.dissector.catalog.procedures import (
 from mepshark.dissector.examples import GUIDE_KEY_HEX
 from mepshark.dissector.security import parse_key
 from mepshark.dissector.tables import table_id
-from mepshark.sim.procedures import CLEAR_DELTA_ALERT, CLEAR_MBUS_ALERT, EP17, EP19, EP39
 
 MAK = parse_key(GUIDE_KEY_HEX, "MAK")
 START = dt.datetime(2024, 5, 2, 10, 4, 0, tzinfo=dt.UTC).timestamp()
@@ -52,9 +57,11 @@ DEFAULT_OUT = Path(__file__).with_name("use-cases.pcapng")
 NOW = dt.datetime(2024, 5, 2, 10, 4)
 """The meter's clock at the start of the capture (local time = UTC here)."""
 
+EP17, EP19, EP39 = (procedure_id(t) for t in ("EP17", "EP19", "EP39"))
+
 EP39_CLEAR_MBUS_ALERT = CLEAR_MBUS_ALERT
 """EP39's layout is not in our copy of the guide: first parameter byte = posting
-type, as the simulator does."""
+type, as client and simulator do."""
 EP39_CLEAR_DELTA_DATA_ALERT = CLEAR_DELTA_ALERT
 """The one EP39 type the guide numbers (chapter 3, Delta Data Alerts, step 5)."""
 

@@ -1,8 +1,8 @@
 """mep-sim: a MEP server (meter side) on a serial port or a pseudo-terminal.
 
 * :mod:`.meter` - the simulated meter's table images (built with the catalog), animated;
-* :mod:`.access` - which key may write which table or start which procedure;
-* :mod:`.procedures` - procedures started through BT07, answered in BT08/ET59;
+* :mod:`.procedures` - procedures started through BT07, answered in BT08/ET59
+  (key rights and procedure images come from the dissector's catalog);
 * :mod:`.server` - the protocol engine: keys, sequence window, encryption, errors;
 * :mod:`.faults` - deliberate misbehaviour for tests;
 * :mod:`.port` - the line: framing, throttling, segmenting, alerts, taps;

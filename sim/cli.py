@@ -7,16 +7,19 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from mepshark.capture.serialport import LineSpec, PortError, open_serial
 from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
+from mepshark.dissector.tlsendpoint import check as tls_check
 
 from .faults import Faults
 from .meter import Meter
-from .port import SimPort, Tap
+from .port import TICK, SimPort, Tap
 from .pty import PtyPair
 from .server import MepServer
 from .tapped import demo_keys
+from .tlsservice import TLSService
 
 PROG = "mep-sim"
 
@@ -29,11 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n"
         f"  {PROG} --pty --default-keys              # prints the port a client opens\n"
         f"  {PROG} --port /dev/ttyUSB0 --key-file keys.txt --tables meter.json\n"
+        f"  {PROG} --port socket://192.0.2.7:4001 --default-keys   # a serial server\n"
         f"  {PROG} --pty /tmp/meter --tap /tmp/tap-meter /tmp/tap-client --default-keys",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("line")
     w = g.add_mutually_exclusive_group()
-    w.add_argument("--port", metavar="DEV", help="serial port to serve on")
+    w.add_argument("--port", metavar="PORT",
+                   help="serial port to serve on: a device or a pyserial URL "
+                   "(socket://host:port, rfc2217://host:port, ...)")
     w.add_argument("--pty", nargs="?", const="", metavar="LINK",
                    help="create a pty pair (default); LINK names the client's end")
     g.add_argument("--baud", type=int, default=BAUD, help=f"baud rate (default {BAUD})")
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--save", metavar="FILE", help="write the table images to FILE and exit")
     m.add_argument("--static", action="store_true", help="no running energy, power or clock")
     m.add_argument("--sequence", type=lambda s: int(s, 0), help="last sequence number accepted")
+    m.add_argument("--tls", action="store_true",
+                   help="the port requires TLS-PSK: RC4 requests get 0x02 (TLS sessions are "
+                   "served either way when python-mbedtls is installed)")
     m.add_argument("--alert-every", type=float, metavar="S",
                    help="raise a scheduled read request alert every S seconds")
     f = p.add_argument_group("misbehaviour (tests)")
@@ -93,7 +102,15 @@ def run(args: argparse.Namespace) -> int:
         meter.save(args.save)
         say(f"{PROG}: wrote {len(meter.images)} table images to {args.save}")
         return 0
-    server = MepServer(meter, keys_from(args))
+    keys = keys_from(args)
+    tls = None
+    if args.tls:
+        try:
+            tls_check(1)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        tls = TLSService(keys, required=True)
+    server = MepServer(meter, keys, tls=tls)
     if args.sequence is not None:
         server.last_sequence = args.sequence & 0xFFFFFFFF
     duration = _duration(args.autostop)
@@ -101,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
                     delay=args.delay / 1000, rate=args.noise, seed=args.seed)
     opened = []
     if args.port:
-        import serial
-
-        ser = serial.Serial(args.port, args.baud, timeout=0)
+        ser = open_serial(LineSpec(args.port, baud=args.baud), timeout=TICK)
+        ser.write_timeout = 1.0
         opened.append(ser)
-        fd = ser.fileno()
+        # A local device is served through its file descriptor, a URL through pyserial.
+        fd = ser.fileno() if type(ser).__module__ == "serial.serialposix" else ser
         where = args.port
     else:
         pair = PtyPair(args.pty or None)
@@ -119,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"{PROG}: taps: meter side {tm.name}, client side {tc.name}")
     port = SimPort(fd, server, faults=faults, tap=tap,
                    baud=args.baud if args.pace and not args.port else None,
+                   line_baud=args.baud,
                    alert_every=args.alert_every, log=say)
     # The client's end goes to stdout (one line, for scripts); the rest to stderr.
     print(where, flush=True)
@@ -130,11 +148,14 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # Ctrl-C while shutting down (or after the line went away): no traceback.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         for thing in opened:
             thing.close()
     s = port.stats
     say(f"{PROG}: {s['requests']} requests, {s['responses']} responses, {s['alerts']} alerts, "
         f"{s['dropped']} dropped")
+    signal.signal(signal.SIGINT, previous)
     return 0
 
 
@@ -144,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    except PortError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"{PROG}: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''}); "
               "check the port name and your permissions", file=sys.stderr)

@@ -3,7 +3,9 @@
 Counters (``drop``, ``corrupt``, ``garbage``) apply to that many
 next responses; ``rate`` makes each response misbehave at random with that
 probability (one of drop, corrupt or garbage, from a seeded generator, so a
-run is repeatable); ``delay`` holds every response back that many seconds.
+run is repeatable); ``delay`` holds every response back that many seconds;
+``hang`` leaves every request unanswered until a client resets the port by
+dropping ENABLE.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Faults:
     """Put line noise before the next N responses."""
     delay: float = 0.0
     """Seconds to wait before every response."""
+    hang: bool = False
+    """The port ignores everything until ENABLE is dropped (a stuck port; clients reset it)."""
     rate: float = 0.0
     """Probability that a response misbehaves at random."""
     seed: int = 1

@@ -4,9 +4,19 @@ Timing rules of the guide's chapter 2 that the meter side keeps:
 
 * a request whose bytes stop for more than 50 ms is abandoned;
 * at most one request is handled per 100 ms (later ones wait their turn);
+* no answer starts before a line at the baud rate could have carried the
+  whole request, also on a pty that hands it over at once: a meter
+  cannot answer a request it has not yet received, and a tap's capture
+  must see the request first;
 * a response longer than 117 bytes pauses 25 ms after each 117-byte segment;
 * while an ET13 alert flag is set, the alert sequence (00 00) goes out once
   per second, never within 1 s of the last frame received.
+
+ENABLE (pin 2 of the connector): a client raises it to say it is attached.
+:meth:`SimPort.set_enable` is how a line that carries it (an RFC 2217
+server, a real port's modem lines) tells the meter; while it is low the port
+ignores requests and sends no alerts, and dropping it clears a hung port.
+Lines that cannot carry it leave it high.
 
 ``tap`` mirrors the two directions onto two more lines (pty pairs), so that
 ``mep-capture --meter <meter tap> --client <client tap>`` records the session
@@ -23,20 +33,30 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import serial
+
+from mepshark.capture.ptyline import paced
 from mepshark.dissector.builders import ALERT
-from mepshark.dissector.context import MIN_REQUEST_SPACING
 from mepshark.dissector.deframer import ALERT as ALERT_CHUNK
 from mepshark.dissector.deframer import FRAME, Deframer
+from mepshark.dissector.frames import BAUD
+from mepshark.dissector.timing import (
+    ALERT_HOLDOFF,
+    ALERT_PERIOD,
+    INTRA_FRAME_TIMEOUT,
+    MIN_REQUEST_SPACING,
+    SEGMENT,
+    SEGMENT_PAUSE,
+    byte_time,
+)
 
 from .faults import GARBAGE, Faults
 from .server import MepServer
 
-INTRA_FRAME_TIMEOUT = 0.050
-SEGMENT = 117
-SEGMENT_PAUSE = 0.025
-ALERT_PERIOD = 1.0
-ALERT_HOLDOFF = 1.0
-_TICK = 0.01
+TICK = 0.01
+"""How often the serving loop looks at the line, the timers and the alerts, in seconds."""
+_NO_CLIENT = object()
+"""A pty master reads EIO while no client holds the other end."""
 
 
 @dataclass
@@ -79,17 +99,23 @@ def _mirror(fd: int | None, data: bytes) -> None:
 
 
 class SimPort:
-    """Serve ``server`` on the line behind ``fd`` (a pty master or an open serial port)."""
+    """Serve ``server`` on ``line``: a file descriptor (pty master, local serial device) or an
+    open pyserial port (any URL: ``socket://``, ``rfc2217://`` ...; its timeout sets the tick)."""
 
-    def __init__(self, fd: int, server: MepServer, *, faults: Faults | None = None,
+    def __init__(self, line: int | serial.SerialBase, server: MepServer, *,
+                 faults: Faults | None = None,
                  tap: Tap | None = None, baud: int | None = None,
+                 line_baud: int = BAUD,
                  alert_every: float | None = None,
                  log: Callable[[str], None] | None = None):
-        self.fd = fd
+        self.fd, self.ser = (line, None) if isinstance(line, int) else (None, line)
         self.server = server
         self.faults = faults or Faults()
         self.tap = tap or Tap()
-        self.byte_time = 10 / baud if baud else 0.0
+        self.byte_time = byte_time(baud) if baud else 0.0
+        """Pacing of what the simulator sends (0: all at once)."""
+        self.line_byte_time = byte_time(baud or line_baud)
+        """One character on the simulated line, paced or not."""
         self.alert_every = alert_every
         """Raise a scheduled read request alert every this many seconds (demo, corpus)."""
         self.log = log or (lambda msg: None)
@@ -99,7 +125,16 @@ class SimPort:
         self.last_request = float("-inf")
         self.last_alert = float("-inf")
         self.next_scheduled = None
-        self.stats = {"requests": 0, "responses": 0, "alerts": 0, "dropped": 0, "unframed": 0}
+        self.enable = True
+        """ENABLE as the meter sees it (high unless a line says otherwise)."""
+        self.stats = {"requests": 0, "responses": 0, "alerts": 0, "dropped": 0, "unframed": 0,
+                      "ignored": 0}
+
+    def set_enable(self, level: bool) -> None:
+        """ENABLE is now ``level``; dropping it (high to low) resets the port: a hang ends."""
+        if self.enable and not level:
+            self.faults.hang = False
+        self.enable = level
 
     # --- main loop ----------------------------------------------------------------
 
@@ -112,25 +147,17 @@ class SimPort:
             now = time.monotonic()
             if duration is not None and now - t0 >= duration:
                 break
-            try:
-                ready, _, _ = select.select([self.fd], [], [], _TICK)
-            except (OSError, ValueError):
+            data = self._read()
+            if data is None:
                 break
+            if data is _NO_CLIENT:
+                time.sleep(TICK)
+                continue
             now = time.monotonic()
             chunks = []
-            if ready:
-                try:
-                    data = os.read(self.fd, 4096)
-                except BlockingIOError:
-                    data = b""
-                except OSError as exc:
-                    if exc.errno == errno.EIO:  # no client on the pty right now
-                        time.sleep(_TICK)
-                        continue
-                    raise
-                if data:
-                    _mirror(self.tap.client, data)
-                    chunks = self.deframer.feed(data, now)
+            if data:
+                _mirror(self.tap.client, data)
+                chunks = self.deframer.feed(data, now)
             chunks += self.deframer.poll(time.monotonic())
             for chunk in chunks:
                 self._chunk(chunk)
@@ -138,6 +165,40 @@ class SimPort:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _read(self):
+        """What came in within one tick: bytes (maybe none), ``_NO_CLIENT``, or None: line gone."""
+        if self.ser is not None:
+            try:
+                data = self.ser.read(1)  # waits up to the port's timeout (one tick)
+                while data and len(data) < 4096 and (waiting := self.ser.in_waiting):
+                    data += self.ser.read(waiting)
+            except (serial.SerialException, OSError) as exc:
+                self.log(f"mep-sim: the line is gone ({exc})")
+                return None
+            return data
+        try:
+            if not select.select([self.fd], [], [], TICK)[0]:
+                return b""
+        except (OSError, ValueError):  # closed under us
+            return None
+        try:
+            return os.read(self.fd, 4096)
+        except BlockingIOError:
+            return b""
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # no client on the pty right now
+                return _NO_CLIENT
+            raise
+
+    def _write(self, data: bytes) -> bool:
+        if self.ser is None:
+            return _write_all(self.fd, data)
+        try:
+            self.ser.write(data)
+            return True
+        except (serial.SerialException, OSError):
+            return False
 
     # --- requests ---------------------------------------------------------------------
 
@@ -148,9 +209,14 @@ class SimPort:
             self.stats["unframed"] += 1
             self.log(f"mep-sim: ignored {len(chunk.data)} byte(s): {chunk.reason}")
             return
+        if not self.enable or self.faults.hang:
+            self.stats["ignored"] += 1
+            return
         now = time.monotonic()
         self.last_rx = now
-        wait = self.last_request + MIN_REQUEST_SPACING - now
+        # chunk.time: when its first byte was read; the last one follows at line pace.
+        received = chunk.time + (len(chunk.data) - 1) * self.line_byte_time
+        wait = max(self.last_request + MIN_REQUEST_SPACING, received) - now
         if wait > 0:
             time.sleep(wait)
         self.last_request = time.monotonic()
@@ -187,7 +253,7 @@ class SimPort:
                 time.sleep(SEGMENT_PAUSE)
             seg = frame[i : i + SEGMENT]
             for piece in paced(seg, self.byte_time):
-                if not _write_all(self.fd, piece):
+                if not self._write(piece):
                     self.log("mep-sim: line blocked, output dropped")
                     return
                 _mirror(self.tap.meter, piece)
@@ -201,25 +267,12 @@ class SimPort:
             self.next_scheduled = now + self.alert_every
         if now < self.last_alert + ALERT_PERIOD or now < self.last_rx + ALERT_HOLDOFF:
             return
+        if not self.enable or self.faults.hang:
+            return
         if meter.alerting():
             self.last_alert = now
             self.stats["alerts"] += 1
             self._send(ALERT)
-
-
-def paced(data: bytes, byte_time: float, piece: int = 4):
-    """Yield ``data`` in pieces, each when a UART at ``byte_time`` per byte would finish it."""
-    if not byte_time:
-        yield data
-        return
-    start = time.monotonic()
-    for i in range(0, len(data), piece):
-        chunk = data[i : i + piece]
-        due = start + (i + len(chunk)) * byte_time
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        yield chunk
 
 
 def serve_in_thread(port: SimPort) -> threading.Thread:

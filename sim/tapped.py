@@ -11,12 +11,13 @@ the capture dates frames as on a real line.  Used by the demo and by
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,8 +56,13 @@ def _wait_for_capture(proc: subprocess.Popen, out: Path, timeout: float = 10.0) 
 
 def record(out: str | Path, scenario: Callable[[str, SimPort], T], *,
            faults: Faults | None = None, meter: Meter | None = None,
-           keys: list[Key] | None = None, log: Callable[[str], None] | None = None) -> T:
-    """Run ``scenario(client_port, sim_port)`` while mep-capture records the tap to ``out``."""
+           keys: list[Key] | None = None, log: Callable[[str], None] | None = None,
+           capture_args: Sequence[str] = (), capture_env: dict[str, str] | None = None) -> T:
+    """Run ``scenario(client_port, sim_port)`` while mep-capture records the tap to ``out``.
+
+    ``capture_args`` go to mep-capture as well, ``capture_env`` into its environment
+    (keys for ``--embed-secrets``, which never go on a command line).
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
@@ -72,8 +78,9 @@ def record(out: str | Path, scenario: Callable[[str, SimPort], T], *,
         f"{tap_c.device} (client side)")
     cap = subprocess.Popen(
         [sys.executable, "-m", "mepshark.capture", "--meter", tap_m.device, "--client",
-         tap_c.device, "-w", str(out), "-q"],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         tap_c.device, "-w", str(out), "-q", *capture_args],
+        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **(capture_env or {})))
     try:
         _wait_for_capture(cap, out)
         say(f"mep-capture --meter {tap_m.device} --client {tap_c.device} -w {out}")

@@ -10,13 +10,19 @@ shows them itself, the Lua dissector cannot read them.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shlex
 import shutil
 import subprocess
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
+from mepshark.dissector import wireshark as ws
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER, note
 from mepshark.dissector.framespec import MALFORMED
 from mepshark.dissector.link import read_capture
@@ -38,6 +44,90 @@ def tshark() -> str:
     return path
 
 
+# --- tshark as a user whose -X lua_script: runs ----------------------------------------
+# Wireshark 4.4 and later silently run no -X script for root, and CI runs the tests as
+# root.  Then each tshark that needs the dissector runs as `nobody` (setpriv, from
+# util-linux, on every Debian), reading copies of its input files from a folder
+# nobody can read.  Nothing is installed anywhere: an install into the global plugin
+# folder would change the machine for everyone else on it and for concurrent runs.
+# Whether to do this is found out by asking tshark (a probe script), not assumed.
+
+
+@functools.cache
+def _share() -> Path:
+    """A folder the tshark user can read: an empty HOME and copies of input files."""
+    share = Path(tempfile.mkdtemp(prefix="mepshark-tshark-"))
+    atexit.register(shutil.rmtree, share, True)
+    share.chmod(0o755)
+    (share / "home").mkdir(mode=0o755)
+    return share
+
+
+@functools.cache
+def _prefix() -> tuple[str, ...]:
+    """() or the setpriv command that runs tshark as nobody (see above)."""
+    exe = tshark()
+    info = ws.find_tshark(exe)
+    env = tshark_env()
+    prefix = tuple(ws.unprivileged_prefix(info, env))
+    if ws.protocol_registered(info, env=env):
+        raise RuntimeError(f"{exe} loads a MEP dissector from its global plugin folder, "
+                           f"which would stand in for {LUA}: remove it (mep-dissector check)")
+    return prefix
+
+
+def tshark_env() -> dict:
+    """The environment for tshark in tests: an empty HOME (no personal plugins)."""
+    return dict(os.environ, HOME=str(_share() / "home"), LC_ALL="C.UTF-8")
+
+
+def readable_home() -> Path:
+    """A fresh, empty folder the tshark user can read, for a HOME with plugins in it."""
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=_share()))
+    home.chmod(0o755)
+    return home
+
+
+def drops_privileges() -> bool:
+    """Whether tshark_command runs tshark as another user (root on Wireshark 4.4+)."""
+    return bool(_prefix())
+
+
+def tshark_command(*args: str | os.PathLike) -> list[str]:
+    """``tshark args`` as a user whose -X lua_script: runs (see above)."""
+    return [*_prefix(), tshark(), *map(str, args)]
+
+
+_COPIES: dict = {}
+
+
+def readable(path: str | os.PathLike) -> Path:
+    """``path``, or a copy of it that the tshark user can read."""
+    path = Path(path)
+    if not _prefix():
+        return path
+    st = path.stat()
+    key = (path.resolve(), st.st_mtime_ns, st.st_size)
+    if key not in _COPIES:
+        copy = _share() / f"{len(_COPIES)}-{path.name}"
+        shutil.copyfile(path, copy)
+        copy.chmod(0o644)
+        _COPIES[key] = copy
+    return _COPIES[key]
+
+
+def pyshark_tshark() -> str:
+    """A ``tshark`` for pyshark's ``tshark_path``: tshark_command with tshark_env's HOME."""
+    wrapper = _share() / "bin" / "tshark"
+    if not wrapper.exists():
+        wrapper.parent.mkdir(mode=0o755)
+        argv = " ".join(shlex.quote(a) for a in tshark_command())
+        wrapper.write_text(f'#!/bin/sh\nHOME={shlex.quote(tshark_env()["HOME"])} '
+                           f'exec {argv} "$@"\n')
+        wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def key_prefs(keys: list[Key]) -> list[str]:
     out = []
     for k in keys:
@@ -54,12 +144,12 @@ def run_tshark(
     fields that only later frames reveal, as a live capture or a bare display
     filter would.
     """
-    args = [tshark(), "-n", "-X", f"lua_script:{LUA}", "-r", str(pcap)]
+    args = tshark_command("-n", "-X", f"lua_script:{readable(LUA)}", "-r", readable(pcap))
     args += ["-2"] if two_pass else []
     args += key_prefs(keys)
-    env = dict(os.environ, LC_ALL="C.UTF-8")
     return subprocess.run(
-        [*args, *extra], capture_output=True, text=True, env=env, timeout=120, check=False
+        [*args, *extra], capture_output=True, text=True, env=tshark_env(), timeout=120,
+        check=False,
     )
 
 
@@ -71,7 +161,7 @@ def filtered_frames(pcap: Path, keys: list[Key], display_filter: str) -> list[in
     return [int(n) for n in proc.stdout.split()]
 
 
-def _norm(abbrev: str, text: str):
+def _norm(abbrev: str, text: str, from_tshark: bool = False):
     ftype = FIELDS[abbrev].ftype
     if ftype.startswith(("uint", "int")) or ftype == "framenum":
         return int(text, 0)  # signed types print a minus sign
@@ -81,7 +171,47 @@ def _norm(abbrev: str, text: str):
         return text in ("1", "True", "true")
     if ftype == "reltime":
         return round(float(text), 6)
-    return text
+    return _unescape(text) if from_tshark else text
+
+
+_PROBE_STRING = "a\\x09\\b"
+_STRING_PROBE = f"""
+local p = Proto("mepshark_strings", "mepshark -T fields probe")
+local f = ProtoField.string("mepshark_strings.s", "S")
+p.fields = {{f}}
+function p.dissector(tvb, pinfo, tree) tree:add(f, tvb(0, 1), [[{_PROBE_STRING}]]) end
+DissectorTable.get("wtap_encap"):add(wtap_encaps.USER1, p)
+"""
+
+
+@functools.cache
+def _fields_escape_backslashes() -> bool:
+    """Whether ``tshark -T fields`` doubles backslashes in strings (4.4 does, 4.0 not).
+
+    Asked of tshark with a probe dissector, so that string values compare on both.
+    """
+    from mepshark.capture.pcapng import PcapngWriter
+
+    probe = _share() / "strings.lua"
+    probe.write_text(_STRING_PROBE)
+    probe.chmod(0o644)
+    pcap = _share() / "strings.pcapng"
+    with open(pcap, "wb") as f, PcapngWriter(f, dlt=148) as w:
+        w.write(w.add_interface("probe"), 1.0, b"\x00")
+    pcap.chmod(0o644)
+    out = subprocess.run(
+        tshark_command("-X", f"lua_script:{probe}", "-r", pcap, "-T", "fields",
+                       "-e", "mepshark_strings.s"),
+        capture_output=True, text=True, env=tshark_env(), timeout=60, check=True,
+    ).stdout.strip()
+    if out not in (_PROBE_STRING, _PROBE_STRING.replace("\\", "\\\\")):
+        raise RuntimeError(f"tshark -T fields shows the string {_PROBE_STRING!r} as {out!r}")
+    return out != _PROBE_STRING
+
+
+def _unescape(text: str) -> str:
+    """A string as tshark -T fields printed it, as the dissector gave it."""
+    return text.replace("\\\\", "\\") if _fields_escape_backslashes() else text
 
 
 def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
@@ -96,12 +226,13 @@ def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
     out = {}
     for line in proc.stdout.splitlines():
         cols = line.split("\t")
-        number, info, comments = int(cols[0]), cols[1], set(cols[3].split(AGG))
-        experts = [m for m in cols[2].split(AGG) if m and m not in comments]
+        number, info = int(cols[0]), _unescape(cols[1])
+        comments = set(_unescape(cols[3]).split(AGG))
+        experts = [m for m in _unescape(cols[2]).split(AGG) if m and m not in comments]
         fields = {}
         for a, text in zip(abbrevs, cols[4:], strict=True):
             if text:
-                fields[a] = [_norm(a, t) for t in text.split(AGG)]
+                fields[a] = [_norm(a, t, True) for t in text.split(AGG)]
         malformed = any(m.startswith("Malformed MEP frame") for m in experts)
         out[number] = (fields, info, malformed, experts)
     return out, proc.stderr + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from scapy.utils import PcapNgReader
 
-from mepshark.capture.ptyline import PtyLine, UartFeeder
+from mepshark.capture.ptyline import BurstRelay, PtyLine, UartFeeder
 from mepshark.dissector import builders as b
 from mepshark.dissector.link import register_dlt
 
@@ -32,9 +32,11 @@ TOLERANCE = 0.010
 class Capture:
     """A running mep-capture whose stderr is collected line by line."""
 
-    def __init__(self, args: list[str], stdout=subprocess.DEVNULL, env=None, wait_ready=True):
+    def __init__(self, args: list[str], stdout=subprocess.DEVNULL, env=None, wait_ready=True,
+                 prog: list[str] | None = None, cwd=None):
         self.proc = subprocess.Popen(
-            MEP_CAPTURE + args, stdout=stdout, stderr=subprocess.PIPE, text=False, env=env,
+            (prog or MEP_CAPTURE) + args, stdout=stdout, stderr=subprocess.PIPE, text=False,
+            env=env, cwd=cwd,
         )
         self.lines: list[str] = []
         self._q: queue.Queue = queue.Queue()
@@ -157,3 +159,27 @@ def test_uart_feeder_paces_bytes(tmp_path: Path) -> None:
         assert got == bytes(line.written)
     finally:
         line.close()
+
+
+def test_burst_relay_hands_bytes_over_late_in_lumps(tmp_path: Path) -> None:
+    """What comes in within the hold goes out in one write, no sooner than the hold."""
+    src = PtyLine(tmp_path / "src")
+    out = PtyLine(tmp_path / "out")
+    try:
+        with BurstRelay(src.path, out, hold=0.2) as relay:
+            t0 = time.monotonic()
+            for piece in (b"ab", b"cd", b"ef"):
+                src.write(piece)
+            got = b""
+            while len(got) < 6 and select.select([out.slave], [], [], 2.0)[0]:
+                got += os.read(out.slave, 100)
+            waited = time.monotonic() - t0
+            src.write(b"gh")
+            while len(got) < 8 and select.select([out.slave], [], [], 2.0)[0]:
+                got += os.read(out.slave, 100)
+        assert got == b"abcdefgh" and b"".join(relay.bursts) == got
+        assert waited >= 0.2
+        assert relay.bursts[-1] == b"gh" and len(relay.bursts) <= 4
+    finally:
+        src.close()
+        out.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -13,12 +14,12 @@ from test_capture_support import frames_session, read_scapy
 
 from mepshark.capture import serialport
 from mepshark.capture.cli import main, parse_conditions
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.capture.ptyline import PtyLine
 from mepshark.capture.ring import PcapngOutput, RingSpec, ring_name
 from mepshark.capture.serialport import LineSpec, explain, latency_warning
 from mepshark.capture.session import CaptureSession, frame_direction, silence_for
 from mepshark.capture.status import Counters, status_text
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.deframer import ALERT, FRAME, UNFRAMED, Chunk
 
 
@@ -193,3 +194,16 @@ def test_serial_errors_counted_and_commented(tmp_path: Path, monkeypatch) -> Non
     assert pkts[0].comments == []
     assert pkts[1].comments == [
         "mep-capture: serial errors on this line before this packet: 2 framing, 1 overrun"]
+
+
+def test_ring_files_each_carry_the_tls_secrets_written_so_far(tmp_path: Path) -> None:
+    out = PcapngOutput(str(tmp_path / "s.pcapng"), ring=RingSpec(filesize=300))
+    a = out.add_interface("/dev/a", "meter TXD")
+    out.write_secrets("CLIENT_RANDOM 00 11\n")
+    for i in range(12):
+        out.write(a, 1_700_000_000_000_000 + i, bytes([i]) * 40, EPB_INBOUND)
+    out.close()
+    assert len(out.files) > 2
+    for name in out.files:  # a session may go on in any later file
+        info = subprocess.run(["capinfos", name], capture_output=True, text=True, check=True)
+        assert "Number of decryption secrets in file: 1" in info.stdout

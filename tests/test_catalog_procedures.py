@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 
 from mepshark.dissector.catalog import decode, encode, layout, plan, procedures, table_size
+from mepshark.dissector.catalog.procedure_calls import EP39_TYPES as CALL_EP39_TYPES
+from mepshark.dissector.catalog.procedure_calls import bt07_image, ep39_params, procedure_id
 from mepshark.dissector.catalog.procedures import (
     GUIDE_LAYOUTS,
     MFG_BASE,
@@ -31,10 +33,6 @@ from mepshark.dissector.catalog.types import (
     STimeDate,
     UInt,
 )
-from mepshark.sim.procedures import EP16 as SIM_EP16
-from mepshark.sim.procedures import EP39 as SIM_EP39
-from mepshark.sim.procedures import EP39_TYPES as SIM_EP39_TYPES
-from mepshark.sim.procedures import bt07_image, ep39_params
 
 NUMBERS = sorted(PROCEDURES)
 IDS = [PROCEDURES[n].tag for n in NUMBERS]
@@ -258,17 +256,17 @@ def test_note_ep39_parameters_are_opaque():
     # The guide names EP39's posting types but gives no parameter table and
     # only one number (Clear Delta Data Alert = 12); the bytes stay raw.
     assert procedures.EP39_TYPES == {12: "Clear Delta Data Alert"}
-    post = bt07_image(SIM_EP39, 5, ep39_params(0, b"abc"))
+    post = bt07_image(procedure_id("EP39"), 5, ep39_params(0, b"abc"))
     v = decode_request(post).values()
     assert v["sequence"] == 5 and v["parameters"] == b"\x00abc"
     # the simulator numbers the types the guide leaves unnumbered itself, and
     # takes the guide's 12 for Clear Delta Data Alert
-    assert SIM_EP39_TYPES[12] == "Clear Delta Data Alert"
+    assert CALL_EP39_TYPES[12] == "Clear Delta Data Alert"
 
 
 def test_note_ep16_parameters_are_opaque():
     # No layout in the guides; the simulator's signed seconds stay raw bytes.
-    raw = bt07_image(SIM_EP16, 6, (-30).to_bytes(4, "little", signed=True))
+    raw = bt07_image(procedure_id("EP16"), 6, (-30).to_bytes(4, "little", signed=True))
     v = decode_request(raw).values()
     assert v["procedure_index"] == 16 and v["mfg_flag"]
     assert v["parameters"] == (-30).to_bytes(4, "little", signed=True)

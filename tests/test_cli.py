@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from mepshark.capture.pcapng import EPB_INBOUND, EPB_OUTBOUND, PcapngWriter
+from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
+from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.examples import EXAMPLES, GUIDE_KEY_HEX
 from mepshark.dissector.security import parse_key
 
@@ -221,7 +222,7 @@ def assert_one_error_line(res: subprocess.CompletedProcess) -> str:
     assert "Traceback" not in res.stderr
     lines = res.stderr.splitlines()
     assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("mep-dissector:")
+    assert lines[0].startswith(("mep-dissector:", "mep-client:", "mep-sim:"))
     return lines[0]
 
 
@@ -240,9 +241,11 @@ def test_not_a_capture(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expect"),
     [
-        (["--mak", "short"], "16 bytes"),
-        (["--mbk", "hex:0102"], "16 bytes"),
-        (["--mak", "hex:zz"], "not a hex key"),
+        (["--mak", "short"], "--mak: 5 characters"),
+        (["--mbk", "hex:0102"], "--mbk: 4 hex digits"),
+        (["--mak", "hex:zz"], "--mak: 'z' (position 5) is not a hex digit"),
+        (["--mak", "O" + GUIDE_KEY_HEX[1:]], "--mak: 'O' (position 1) is not a hex digit"),
+        (["--mak", GUIDE_KEY_HEX[:-1]], "--mak: 31 hex digits"),
     ],
 )
 def test_malformed_key(args, expect):
@@ -376,3 +379,44 @@ def test_encrypted_request_whose_ciphertext_looks_like_a_response(tmp_path):
     assert "[encrypted]" in lines[1]
     assert "Response: OK cnt=44" in lines[2]
     assert "[malformed]" not in lines[1] + lines[2]
+
+
+def test_keys_written_in_the_docs_are_keys():
+    """Every MEP_MAK=/MEP_MBK=/mep.mak: value in README.md and docs/keys.md, and the example
+    column of the forms table, is read as a key (the README once had MEP_MAK=… there)."""
+    from mepshark.dissector.security import key_problem
+
+    texts = (ROOT / "README.md").read_text() + (ROOT / "docs/keys.md").read_text()
+    values = re.findall(r"(?:MEP_MAK|MEP_MBK|mep\.mak|mep\.mbk)[=:]([^\s\"'`]\S*)", texts)
+    values += re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", texts, re.M)
+    assert len(values) >= 7
+    for value in values:
+        assert key_problem(value)[1] is None, value
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mep-dissector", "decode", str(SPEC_PCAP)],
+        ["mep-client", "--port", "/nonexistent/tty", "read", "BT28"],
+        ["mep-sim", "--pty"],
+    ],
+    ids=["mep-dissector", "mep-client", "mep-sim"],
+)
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("\u2026", "MEP_MAK: character 1 is not printable ASCII"),
+     ("O" + GUIDE_KEY_HEX[1:], "MEP_MAK: 'O' (position 1) is not a hex digit"),
+     (GUIDE_KEY_HEX[:-1], "MEP_MAK: 31 hex digits")],
+    ids=["ellipsis", "letter O", "31 digits"],
+)
+def test_every_cli_refuses_a_malformed_key_in_one_line(argv, value, problem):
+    """MEP_MAK=… typed as written, a letter O, a digit short: one line naming the problem,
+    no codec error, no traceback, exit 2, and no key made up from the text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEP_")}
+    env["MEP_MAK"] = value
+    res = subprocess.run([str(CLI.with_name(argv[0])), *argv[1:]], capture_output=True,
+                         text=True, env=env, timeout=60)
+    line = assert_one_error_line(res)
+    assert problem in line and "codec" not in line
+    assert res.returncode == 2

@@ -22,9 +22,11 @@ from mepshark.dissector.context import (
 )
 from mepshark.dissector.frames import (
     MEP,
+    MEPFullTableWrite,
     MEPPartialTableRead,
     MEPReadResponse,
     MEPTLSResponse,
+    MEPUnknown,
     MEPWriteResponse,
 )
 from mepshark.dissector.link import read_capture
@@ -213,3 +215,78 @@ def test_seal_and_open_round_trip(key, table, offset, data, answer, encrypt, seq
     rplain, ok, decrypted = open_response(rwire[2:], seal2)
     assert ok and decrypted == encrypt
     assert rplain[:-8] == bytes(b.read_ok(answer))[2:-8]
+
+
+# --- a request no configured key opens (issue 13, item 6) ---------------------------------
+
+OTHER = parse_key("33" * 16, "MAK")
+"""The key the client used, configured nowhere."""
+
+
+def encrypted_under(key: Key, body, first: int, start: int = 0x100) -> tuple[bytes, bytes]:
+    """An RC4-encrypted request whose ciphertext starts with the byte ``first``,
+    and the meter's 0x0B answer to it (in clear, digested under the meter's MAK)."""
+    for seq in range(start, start + 200_000):
+        wire, _ = b.Requester(key, seq, encrypt=True).seal(body)
+        if wire[2] == first:
+            return wire, auth_failure(wire)
+    raise AssertionError("no such sequence number")
+
+
+def auth_failure(request: bytes) -> bytes:
+    """The meter's answer to a request no key of its verifies (as mep-sim makes it)."""
+    from mepshark.dissector.sealing import Seal
+
+    body = request[2:]
+    state = MAK.digest_state()
+    state.update(body[:-8])
+    return b.respond(b.error(0x0B), Seal(MAK, body[-8:], state, None))
+
+
+def test_ciphertext_under_an_unknown_key_is_not_taken_for_a_request():
+    """Its first byte reads as Full Table Write, but no configured key opens it and
+    its bytes do not fill a write: an unknown body, and the answer names no table."""
+    wire, answer = encrypted_under(OTHER, b.partial_read(23, 0, 44), 0x40)
+    items = [(0.0, TO_METER, wire), (0.05, FROM_METER, answer)]
+    req, resp = decode(_pkts(items), [MAK, MBK])
+    assert req.digest_status == DIGEST_BAD and not req.encrypted
+    assert isinstance(req.packet, MEPUnknown) and req.code is None
+    assert req.table_id is None and req.table is None and not req.malformed
+    assert req.summary() == ("Request: Unknown body, 20 bytes (no configured key opens it: "
+                             "encrypted under another key, or garbage) [bad digest]")
+    assert "No configured key opens it: encrypted under another key, or garbage" in req.expert
+    assert resp.request_in == 1 and resp.table_id is None
+    assert resp.summary() == "Response: Authentication failure [request in 1, 50 ms]"
+    # without keys nothing tells it from a plain (malformed) write: decoded as one
+    req0, _ = decode(_pkts(items))
+    assert req0.digest_status == DIGEST_UNVERIFIED
+    assert req0.summary().startswith("Request: Full Table Write")
+
+
+def test_ciphertext_reading_as_a_read_of_another_length_is_unknown_too():
+    """A partial read (20 bytes) whose ciphertext starts with 0x30 (17 bytes)."""
+    wire, answer = encrypted_under(OTHER, b.partial_read(23, 0, 44), 0x30)
+    req, resp = decode(_pkts([(0.0, TO_METER, wire), (0.05, FROM_METER, answer)]), [MAK])
+    assert isinstance(req.packet, MEPUnknown) and resp.table_id is None
+
+
+def test_plain_request_with_a_wrong_digest_stays_a_request():
+    """A client with another key: the request fills its layout, so what it asked
+    for in vain is shown, and the 0x0B answer names that table."""
+    wire, _ = b.Requester(OTHER, 0x200).seal(b.full_write(0x0832, b"\x01\x02"))
+    answer = auth_failure(wire)
+    req, resp = decode(_pkts([(0.0, TO_METER, wire), (0.05, FROM_METER, answer)]), [MAK, MBK])
+    assert req.digest_status == DIGEST_BAD and isinstance(req.packet, MEPFullTableWrite)
+    assert req.table_id == 0x0832 and not req.malformed
+    assert "Digest verifies with no configured key, plain or decrypted" in req.expert
+    assert req.summary().endswith("[bad digest]")
+    assert resp.table_id == 0x0832 and "Authentication failure (" in resp.summary()
+
+
+def test_an_unknown_body_no_key_opens_says_so():
+    """A request body starting with no code at all: the same note."""
+    wire, _ = encrypted_under(OTHER, b.partial_read(23, 0, 44), 0xEE)
+    (req,) = decode(_pkts([(0.0, TO_METER, wire)]), [MAK])
+    assert isinstance(req.packet, MEPUnknown) and req.digest_status == DIGEST_BAD
+    assert "No configured key opens it: encrypted under another key, or garbage" in req.expert
+    assert "no configured key opens it" in req.summary()

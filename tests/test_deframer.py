@@ -251,7 +251,13 @@ def reference_deframe(data: bytes) -> list[tuple[str, bytes]]:
             junk.clear()
 
     i = 0
-    while i + 2 <= len(data):
+    while i < len(data):
+        if data[i] > MAX_BODY >> 8:  # no length of at most 476 starts with this byte
+            junk.append(data[i])
+            i += 1
+            continue
+        if i + 2 > len(data):
+            break
         length = int.from_bytes(data[i : i + 2], "big")
         if length > MAX_BODY:
             junk.append(data[i])
@@ -374,13 +380,79 @@ def test_poll_gives_up_a_partial_frame_only_after_the_silence():
 
 
 def test_poll_flushes_set_aside_junk_after_silence():
-    """Junk held back (waiting for a frame to follow) is also released by silence."""
+    """Junk held back (waiting for a frame to follow) is released by silence, as one run."""
     d = Deframer(silence=0.1)
     assert d.feed(b"\xff\xfe", 0.0) == []
     assert d.poll(0.05) == []
     out = d.poll(0.2)
-    assert b"".join(c.data for c in out) == b"\xff\xfe"
-    assert all(c.kind == UNFRAMED and c.reason for c in out)
+    assert [(c.kind, c.data) for c in out] == [(UNFRAMED, b"\xff\xfe")]
+    assert out[0].reason.startswith("2 byte(s) that start no frame")
+
+
+@PROPERTY
+@given(junk=junk_bytes, frame_after=st.booleans(), draw=st.data())
+def test_garbage_burst_is_one_unframed_run(junk, frame_after, draw):
+    """Bytes that start no frame, however they are read, come out as a single unframed run.
+
+    A byte above 0x01 is set aside at once: it never waits as a lone "length
+    byte" to be split off from the run by the silence that follows a burst.
+    """
+    good = frame(b"\x20\x00\x01")
+    wire = junk + (good if frame_after else b"")
+    d = Deframer(silence=SILENCE, byte_time=BYTE_TIME)
+    cuts = draw.draw(st.lists(st.integers(1, len(wire) - 1), max_size=5)) if len(wire) > 1 else []
+    bounds = sorted({0, len(wire), *cuts})
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        out += d.feed(wire[a:b], T0 + a * BYTE_TIME)
+    assert d.pending == (0 if frame_after else len(junk))
+    out += d.poll(T0 + len(wire) * BYTE_TIME + SILENCE * 2)
+    assert d.pending == 0
+    assert [(c.kind, c.data) for c in out[:1]] == [(UNFRAMED, junk)]
+    assert out[0].time == T0 and out[0].reason.startswith(f"{len(junk)} byte(s) that start no")
+    assert [(c.kind, c.data) for c in out[1:]] == ([(FRAME, good)] if frame_after else [])
+
+
+def test_high_byte_is_set_aside_without_waiting_for_the_next():
+    """0x02..0xFF cannot begin a length of 476 or less, so it is not held as a header byte."""
+    d = Deframer(silence=0.1)
+    assert d.feed(b"\x13", 0.0) == [] and d.pending == 1
+    out = d.poll(0.2)
+    assert [(c.kind, c.data) for c in out] == [(UNFRAMED, b"\x13")]
+    assert "1 byte(s) that start no frame (first: length 0x13xx out of range)" in out[0].reason
+    # 0x00 and 0x01 can begin a length: held back as a possible header.
+    d.feed(b"\x01", 1.0)
+    assert "lone byte" in d.poll(1.2)[0].reason
+
+
+# --- timing of a read: line pace back from its end, bounded below -----------------
+
+
+@PROPERTY
+@given(data=st.one_of(st.binary(min_size=1, max_size=600), wire_bytes.filter(bool)),
+       squeeze=st.floats(0.0, 1.0))
+def test_bytes_of_a_read_end_at_its_end_and_start_no_earlier_than_its_first(data, squeeze):
+    """feed(data, first, end): byte i starts at max(first, end - (n - i) * byte_time).
+
+    At line pace (first = end - n * byte_time) that is one byte time apiece; a
+    burst that came faster is squeezed into [first, end] and never runs past
+    the read that delivered it.
+    """
+    n = len(data)
+    end = T0 + 5.0
+    first = end - n * BYTE_TIME * squeeze  # squeeze 1: line pace, 0: all bytes at once
+    first = min(first, end - BYTE_TIME)
+    expect = [max(first, end - (n - i) * BYTE_TIME) for i in range(n)]
+    d = Deframer(silence=SILENCE, byte_time=BYTE_TIME)
+    out = d.feed(data, first, end) + d.close()
+    check_general_invariants(out, data, expect)
+    assert all(first <= c.time <= end - BYTE_TIME for c in out)
+    assert [c.time for c in out] == sorted(c.time for c in out)
+    if squeeze == 1.0 and first == end - n * BYTE_TIME:
+        line_pace = Deframer(silence=SILENCE, byte_time=BYTE_TIME)
+        paced = line_pace.feed(data, first) + line_pace.close()
+        assert [(c.kind, c.data) for c in paced] == [(c.kind, c.data) for c in out]
+        assert all(close_enough(a.time, b.time) for a, b in zip(paced, out, strict=True))
 
 
 def test_lone_first_header_byte_then_silence():
@@ -402,7 +474,7 @@ def test_garbage_then_frame_in_one_feed_resyncs():
     assert [(c.kind, c.data) for c in out] == [(UNFRAMED, b"\xff\xfe\xfd"), (FRAME, good)]
     assert out[0].time == T0 and close_enough(out[1].time, T0 + 3 * BYTE_TIME)
     assert "3 byte(s) that start no frame" in out[0].reason
-    assert "0xFFFE" in out[0].reason
+    assert "(first: length 0xFFxx out of range)" in out[0].reason
     assert d.pending == 0
 
 

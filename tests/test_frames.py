@@ -272,3 +272,40 @@ def test_hashret_and_answers_follow_the_response_rules():
     assert MEPTLSResponse(code=1).answers(tls_req)
     assert not MEPReadResponse(data=b"\x01").answers(write)
     assert not read.answers(MEP(EXAMPLES[9].wire))
+
+
+@pytest.mark.parametrize("n", [199, 250, 5000])
+def test_records_of_many_frames_dissect_every_frame(n):
+    """Hundreds of frames in one record (a garbage burst, a tool that batches):
+    each is dissected, in a loop rather than one nested payload per frame, so
+    no recursion limit is reached and scapy's own walks over the packet work."""
+    pieces = [bytes(b.partial_read(23, 0, 44)), b.ALERT, bytes(b.read_ok(b"\x01\x02"))]
+    wire = b"".join(pieces[i % 3] for i in range(n)) + b"\x05"  # a lone byte at the end
+    first = MEP(wire)
+    got, f = [], first
+    while f is not None:
+        got.append(f)
+        f = f.next_frame
+    assert len(got) == n + 1
+    assert [g.frame_bytes for g in got[:-1]] == [pieces[i % 3] for i in range(n)]
+    assert got[-1].frame_bytes == b"\x05" and got[-1].malformed
+    assert not any(g.malformed for g in got[:-1])
+    assert bytes(first) == wire
+    assert len(first) == len(wire)
+    first.show(dump=True)
+    repr(first)
+    copy = first.copy()
+    assert bytes(copy) == wire
+    f, count = copy, 0
+    while f is not None:
+        count, f = count + 1, f.next_frame
+    assert count == n + 1
+
+
+def test_a_record_longer_than_65535_bytes_is_dissected_whole():
+    wire = b.ALERT * 40_000
+    f, count = MEP(wire), 0
+    while f is not None:
+        assert isinstance(f, MEPAlert) and not f.malformed
+        count, f = count + 1, f.next_frame
+    assert count == 40_000

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import random
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,11 +18,18 @@ from luadiff import (
     LUA,
     compare,
     differences,
+    drops_privileges,
     filtered_frames,
     lua_decode,
+    pyshark_tshark,
+    readable,
+    readable_home,
     run_tshark,
     scapy_decode,
     shim_decode,
+    tshark,
+    tshark_command,
+    tshark_env,
     write_records,
 )
 from test_frames import frames
@@ -44,7 +53,7 @@ from mepshark.dissector.catalog.procedures import (
 from mepshark.dissector.catalog.registry import DIMENSION_SOURCES
 from mepshark.dissector.context import FROM_METER, TO_METER
 from mepshark.dissector.luagen import generate
-from mepshark.dissector.security import parse_key
+from mepshark.dissector.security import KEY_FORMS, parse_key
 
 EXAMPLES = Path(__file__).parent.parent / "pcaps" / "spec-examples.pcapng"
 
@@ -184,7 +193,8 @@ def test_transaction_records_are_fields():
 
 def test_user_dlt_preference(tmp_path):
     """A capture made with DLT 150 decodes once the preference says so."""
-    from mepshark.capture.pcapng import EPB_OUTBOUND, PcapngWriter
+    from mepshark.capture.pcapng import PcapngWriter
+    from mepshark.dissector.capture_format import EPB_OUTBOUND
 
     pcap = tmp_path / "dlt150.pcapng"
     with open(pcap, "wb") as f, PcapngWriter(f, dlt=150) as w:
@@ -204,7 +214,9 @@ def test_key_given_as_ascii_in_preferences(tmp_path):
     pcap = write_records(tmp_path / "ascii.pcapng", records)
     proc = run_tshark(pcap, [], ["-o", "mep.mbk:ABCDEFGHIJKLMNOP", "-T", "fields",
                                  "-e", "mep.digest.status", "-e", "mep.encrypted", "-e", "mep.key"])
-    assert [line.split("\t") for line in proc.stdout.splitlines()] == [
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    # a bool shows as 1 on tshark 4.0, as True on 4.4
+    assert [[s, e.replace("True", "1"), k] for s, e, k in rows] == [
         ["1", "1", "MBK"],
         ["1", "1", "MBK"],
     ]
@@ -234,7 +246,6 @@ def test_plain_lua_interpreters_agree(tmp_path, decoded, session_300, lua, keys)
 def test_lua_source_uses_no_version_specific_syntax():
     """Parses as 5.2 and as 5.4; no bit32, no unpack/loadstring, no integer division."""
     import re
-    import subprocess
 
     for luac in ("luac5.2", "luac5.4"):
         subprocess.run([luac, "-p", str(LUA)], check=True)
@@ -249,35 +260,170 @@ def test_lua_source_uses_no_version_specific_syntax():
     assert not re.search(r"\w\s*[&|]\s*\w", code)
 
 
-def test_install_puts_the_plugin_where_tshark_finds_it(tmp_path):
-    """mep-dissector install; then tshark decodes MEP with no -X option."""
-    import os
-    import subprocess
+MEP_DISSECTOR = [str(Path(sys.executable).with_name("mep-dissector"))]
 
-    env = dict(os.environ, HOME=str(tmp_path))
-    exe = Path(sys.executable).with_name("mep-dissector")
-    out = subprocess.run([exe, "install"], env=env, capture_output=True, text=True, check=True)
-    target = tmp_path / ".local" / "lib" / "wireshark" / "plugins" / "mep.lua"
+
+def _run(cmd: list[str], home: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(tshark_env(), HOME=str(home))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                          check=check)
+
+
+def test_install_puts_the_plugin_where_tshark_finds_it():
+    """mep-dissector install; then tshark decodes MEP with no -X option, and
+    mep-dissector check says where it loads from."""
+    home = readable_home()
+    folder = home / ".local" / "lib" / "wireshark" / "plugins"
+    target = folder / "mep.lua"
+    # As root on Wireshark 4.4+ the default is the global folder (see the next
+    # tests): the personal one is named here, for the user tshark runs as.
+    where = ["--dir", str(folder)] if drops_privileges() else []
+    out = _run([*MEP_DISSECTOR, "install", *where], home)
     assert str(target) in out.stdout and target.read_text() == LUA.read_text()
-    proc = subprocess.run(["tshark", "-r", str(EXAMPLES)], env=env, capture_output=True,
-                          text=True, check=True)
+    proc = _run(tshark_command("-r", readable(EXAMPLES)), home)
     assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
+    assert "MEP:" not in proc.stderr  # no duplicate, no key warning
+    check = _run([*MEP_DISSECTOR, "check"], home, check=False)
+    version = _run([tshark(), "-v"], home).stdout.split()
+    wireshark = version[version.index("(Wireshark)") + 1].rstrip(".")
+    lua = version[version.index("Lua") + 1].rstrip(",")
+    assert check.stdout.splitlines()[0] == f"tshark: {tshark()} (Wireshark {wireshark}, Lua {lua})"
+    if drops_privileges():  # this (root) user's tshark does not read the personal folder
+        assert check.returncode == 1, check.stdout
+        assert "NOT loaded for this user" in check.stdout
+        assert f"unused copy: {target}" in check.stdout
+    else:
+        assert check.returncode == 0, check.stdout
+        assert f"MEP dissector: loaded from {target} (the same as" in check.stdout
+
+
+def test_install_goes_where_this_users_wireshark_reads():
+    """Root on Wireshark 4.4+ gets the global plugin folder (and is told why); everyone
+    else the personal one.  --dry-run writes nothing."""
+    from mepshark.dissector import wireshark as ws
+
+    home = readable_home()
+    env = dict(tshark_env(), HOME=str(home))
+    info = ws.find_tshark(env=env)
+    out = _run([*MEP_DISSECTOR, "install", "--dry-run"], home)
+    if ws.runs_user_lua(info, env=env):
+        assert out.stdout.splitlines() == [f"would install {info.personal_lua}/mep.lua"]
+        assert str(info.personal_lua).startswith(str(home))
+    else:
+        assert out.stdout.splitlines() == [
+            f"Wireshark {info.version_text} runs no personal Lua plugins as root: "
+            "installing into its global plugin folder",
+            f"would install {info.global_lua}/mep.lua",
+        ]
+    assert not list(home.rglob("*.lua"))
+    assert ws.expected_user_lua(info) == ws.runs_user_lua(info)  # the 4.4 rule holds
+
+
+def test_install_that_cannot_write_says_why_in_one_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    res = _run([*MEP_DISSECTOR, "install", "--dir", str(blocker / "plugins")], tmp_path,
+               check=False)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [
+        f"mep-dissector: cannot install into {blocker / 'plugins'}: Not a directory"]
+
+
+@pytest.mark.skipif(not os.environ.get("MEPSHARK_THROWAWAY_SYSTEM"),
+                    reason="installs into the global plugin folder: throw-away systems only "
+                    "(make test-trixie)")
+def test_root_install_on_a_throwaway_system():
+    """Root on Wireshark 4.4+: install goes to the global folder, where root's tshark
+    loads it with no -X; check reports it; a personal copy there is unused."""
+    from mepshark.dissector import wireshark as ws
+
+    info = ws.find_tshark()
+    if ws.runs_user_lua(info):
+        pytest.skip("this user's tshark runs personal Lua plugins: nothing special to check")
+    home = readable_home()
+    target = info.global_lua / "mep.lua"
+    assert not target.exists()
+    try:
+        out = _run([*MEP_DISSECTOR, "install"], home)
+        assert f"installed {target}" in out.stdout
+        proc = _run([tshark(), "-r", str(EXAMPLES)], home)
+        assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
+        check = _run([*MEP_DISSECTOR, "check"], home, check=False)
+        assert check.returncode == 0, check.stdout
+        assert f"MEP dissector: loaded from {target} (the same as" in check.stdout
+        assert "runs NO personal Lua plugin" in check.stdout
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def test_a_second_copy_steps_aside_with_one_line():
+    """Installed and given with -X lua_script: the second load says so on one line and
+    the capture decodes, instead of "two protocols with the same description"."""
+    home = readable_home()
+    folder = home / ".local" / "lib" / "wireshark" / "plugins"
+    _run([*MEP_DISSECTOR, "install", "--dir", str(folder)], home)
+    proc = _run(tshark_command("-X", f"lua_script:{readable(LUA)}", "-r", readable(EXAMPLES)),
+                home)
+    assert "two protocols" not in proc.stderr and "Lua: Error" not in proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "MEP" in line]
+    assert notes == [f"MEP: {readable(LUA)} not loaded: the MEP dissector is already loaded "
+                     f"from {folder / 'mep.lua'}"]
+    assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
+
+
+def test_a_copy_older_than_the_guard_is_stepped_around_too():
+    """An installed copy from before the guard: the new one finds its protocol and steps
+    aside; check calls the old copy out."""
+    from mepshark.dissector.luagen import LOADED_MARK
+
+    home = readable_home()
+    folder = home / ".local" / "lib" / "wireshark" / "plugins"
+    folder.mkdir(parents=True)
+    old = "\n".join(line for line in LUA.read_text().splitlines() if LOADED_MARK not in line)
+    (folder / "old-mep.lua").write_text(old)
+    proc = _run(tshark_command("-X", f"lua_script:{readable(LUA)}", "-r", readable(EXAMPLES)),
+                home)
+    assert "two protocols" not in proc.stderr
+    assert (f"MEP: {readable(LUA)} not loaded: the MEP dissector is already loaded from "
+            "another plugin") in proc.stderr
+    assert "Request: Partial Table Read BT23 Current Register Data" in proc.stdout
+    _run([*MEP_DISSECTOR, "install", "--dir", str(folder)], home)
+    check = _run([*MEP_DISSECTOR, "check"], home, check=False)
+    if not drops_privileges():
+        assert check.returncode == 1
+        assert f"duplicate: {folder / 'old-mep.lua'}: an old copy" in check.stdout
+
+
+def test_a_malformed_key_preference_is_reported_not_silently_unverified():
+    """-o mep.mak with the letter O for a zero: one line on stderr, an expert info on the
+    first frame, and the digests stay unverified (no other key is made up)."""
+    typo = "O" + "1" * 31
+    proc = run_tshark(EXAMPLES, [], ["-o", f"mep.mak:{typo}", "-T", "fields",
+                                     "-e", "frame.number", "-e", "mep.digest.status",
+                                     "-e", "_ws.expert.message", "-E", "occurrence=a"])
+    warning = ("preference mep.mak ignored: 'O' (position 1) is not a hex digit; "
+               f"{KEY_FORMS}")
+    assert [line for line in proc.stderr.splitlines() if "MEP" in line] == [f"MEP: {warning}"]
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    assert [r[0] for r in rows if warning in r[2]] == ["1"]
+    assert {r[1] for r in rows if r[1]} == {"2"}  # unverified
 
 
 def test_readme_pyshark_examples():
     """The README's pyshark snippets: load the plugin uninstalled, filter on MEP fields."""
     import pyshark
 
-    params = ["-X", f"lua_script:{LUA}", "-o", "mep.mak:" + "01" * 16]
-    cap = pyshark.FileCapture(str(EXAMPLES), display_filter="mep.table_id == 0x17",
-                              custom_parameters=params)
+    params = ["-X", f"lua_script:{readable(LUA)}", "-o", "mep.mak:" + "01" * 16]
+    examples = str(readable(EXAMPLES))
+    cap = pyshark.FileCapture(examples, display_filter="mep.table_id == 0x17",
+                              custom_parameters=params, tshark_path=pyshark_tshark())
     try:
         rows = [(int(p.number), p.mep.get_field_value("mep.table_name")) for p in cap]
     finally:
         cap.close()
     assert rows == [(n, "BT23 Current Register Data") for n in (7, 8, 9, 10)]
-    cap = pyshark.FileCapture(str(EXAMPLES), display_filter="mep.digest.status == 0",
-                              custom_parameters=params)
+    cap = pyshark.FileCapture(examples, display_filter="mep.digest.status == 0",
+                              custom_parameters=params, tshark_path=pyshark_tshark())
     try:
         assert [int(p.number) for p in cap] == [13]
     finally:
@@ -625,3 +771,110 @@ def test_a_new_frame_kind_needs_only_its_declaration(tmp_path):
     assert infos[0] == "Request: Ping seq=0x01020304"
     assert infos[1].startswith("Response: Unsupported request [request in 1,")
     assert infos[2].endswith("[malformed]")
+
+
+def test_records_of_many_frames_keep_their_own_frames(tmp_path):
+    """More than 64 frames in one record: frame 65 of a record once shared its
+    second-pass slot with frame 1 of the next record, which showed that frame
+    (or raised "Range is out of bounds" where it did not fit)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    records = [
+        (0.0, FROM_METER, b.ALERT * 70),
+        (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 80),
+        (3.0, FROM_METER, b.ALERT * 130 + b"\x00"),
+    ]
+    pcap = write_records(tmp_path / "many.pcapng", records)
+    proc = run_tshark(pcap, [MAK], ["-V"])
+    assert proc.returncode == 0
+    assert "Lua Error" not in proc.stdout + proc.stderr
+    lua, _ = lua_decode(pcap, [MAK])
+    assert len(lua[1][0]["mep.alert"]) == 70
+    assert lua[2][0]["mep.table_id"] == [0x17] * 3
+    assert len(lua[3][0]["mep.request_code"]) == 80
+    assert len(lua[4][0]["mep.alert"]) == 130 and lua[4][2]
+    py = scapy_decode(pcap, [MAK])
+    for n, (fields, info, malformed) in py.items():
+        assert lua[n][0] == fields and lua[n][2] == malformed, n
+        # Wireshark cuts the Info column (COL_MAX_INFO_LEN)
+        assert info.startswith(lua[n][1]) and len(lua[n][1]) >= min(len(info), 4000), n
+
+
+def test_request_no_configured_key_opens(tmp_path):
+    """Ciphertext under a key not configured whose first byte reads as a request
+    code: with keys, an unknown body in Wireshark as in scapy, and its 0x0B answer
+    names no table; a plain request with a wrong digest stays a request."""
+    from test_context import OTHER, auth_failure, encrypted_under
+
+    records, t = [], 0.0
+    for body, first in [(b.partial_read(23, 0, 44), 0x40), (b.partial_read(23, 0, 44), 0x30),
+                        (b.full_read(0x34, 7), 0x4F), (b.partial_read(28, 0, 44), 0x3F)]:
+        wire, answer = encrypted_under(OTHER, body, first)
+        records += [(t, TO_METER, wire), (t + 0.05, FROM_METER, answer)]
+        t += 1.0
+    plain, _ = b.Requester(OTHER, 0x200).seal(b.full_write(0x0832, b"\x01\x02"))
+    records += [(t, TO_METER, plain), (t + 0.05, FROM_METER, auth_failure(plain))]
+    pcap = write_records(tmp_path / "unknown-key.pcapng", records)
+    for keys in ([], [MAK, MBK], [MBK]):
+        assert differences(pcap, keys) == [], keys
+    lua, _ = lua_decode(pcap, [MAK, MBK])
+    for n in (1, 3, 5):
+        fields, info, malformed = lua[n]
+        assert info.startswith("Request: Unknown body") and "no configured key opens it" in info
+        assert "mep.table_id" not in fields and fields["mep.digest.status"] == [0]
+        assert not malformed
+        assert lua[n + 1][1] == f"Response: Authentication failure [request in {n}, 50 ms]"
+    # a partial read's ciphertext that starts with its own code fills the layout:
+    # shown as the read it seems to be (1 in 256), with its bad digest
+    assert lua[7][1].startswith("Request: Partial Table Read") and "[bad digest]" in lua[7][1]
+    assert lua[9][0]["mep.table_id"] == [0x0832] and lua[9][0]["mep.digest.status"] == [0]
+    assert lua[10][1].startswith("Response: Authentication failure (ET50 MEP Inbound Data Space)")
+    proc = run_tshark(pcap, [MAK, MBK], ["-T", "fields", "-e", "frame.number",
+                                         "-e", "_ws.expert.message"])
+    experts = dict(line.split("\t", 1) for line in proc.stdout.splitlines())
+    assert "No configured key opens it: encrypted under another key, or garbage" in experts["1"]
+    assert "Digest verifies with no configured key, plain or decrypted" in experts["9"]
+
+
+def test_response_times_before_the_request_and_beyond_any_clock(tmp_path):
+    """A response stamped 88 ms before its request showed mep.time -1.912 s
+    (whole seconds rounded down, not toward zero); one 2^64 - 1 microseconds
+    after it raised a Lua error formatting the milliseconds with %d."""
+    from mepshark.capture.pcapng import PcapngWriter
+    from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
+
+    client = b.Requester(MAK, 5)
+    for exp, times in [(6, [(1_000_000, 912_000), (2_000_000, 2**64 - 1)]),  # microseconds
+                       (0, [(2, 10**16)])]:  # seconds: 10^16 of them, ms past 2^63
+        pcap = tmp_path / f"times{exp}.pcapng"
+        with open(pcap, "wb") as f, PcapngWriter(f, tsresol_exp=exp) as w:
+            ifc, ifm = w.add_interface("client"), w.add_interface("meter")
+            for t_req, t_resp in times:
+                wire, seal = client.seal(b.partial_read(23, 0, 44))
+                w.write(ifc, t_req, wire, EPB_OUTBOUND)
+                w.write(ifm, t_resp, b.respond(b.read_ok(bytes(44)), seal), EPB_INBOUND)
+        proc = run_tshark(pcap, [MAK], ["-V"])
+        assert "Lua Error" not in proc.stdout + proc.stderr
+        lua, _ = lua_decode(pcap, [MAK])
+        if exp == 6:
+            assert lua[2][0]["mep.time"] == [-0.088]
+            assert lua[2][1].endswith("[request in 1, -88 ms]")
+            assert lua[4][1].endswith(f"[request in 3, {round((2**64 - 1) / 1e3 - 2e3)} ms]")
+        else:
+            assert lua[2][1].endswith(f"[request in 1, {round((1e16 - 2) * 1e3)} ms]")
+        assert differences(pcap, [MAK]) == []
+
+
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
+def test_many_frames_and_backward_times_in_plain_lua(tmp_path, lua):
+    """The per-record frame slots and the response-time arithmetic above, under
+    both interpreters (Wireshark 4.4+ embeds Lua 5.4)."""
+    read = bytes(b.partial_read(23, 0, 44))
+    pcap = write_records(tmp_path / "many.pcapng", [
+        (0.0, FROM_METER, b.ALERT * 70), (1.0, TO_METER, read * 3),
+        (2.0, None, (read + b.ALERT + bytes(b.read_ok(bytes(5)))) * 30),
+        (3.0, TO_METER, read), (2.9, FROM_METER, bytes(b.read_ok(bytes(44)))),
+    ])
+    py = scapy_decode(pcap, [MAK])
+    assert len(py[3][0]["mep.length"]) == 90
+    assert compare(py, shim_decode(pcap, [MAK], tmp_path, lua)) == []

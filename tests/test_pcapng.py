@@ -21,13 +21,8 @@ from pathlib import Path
 import pytest
 from scapy.utils import PcapNgReader, PcapNgWriter, PcapReader, rdpcap
 
-from mepshark.capture.pcapng import (
-    DLT_USER0,
-    EPB_INBOUND,
-    EPB_OUTBOUND,
-    PcapngWriter,
-    check_dlt,
-)
+from mepshark.capture.pcapng import PcapngWriter
+from mepshark.dissector.capture_format import DLT_USER0, EPB_INBOUND, EPB_OUTBOUND, check_dlt
 from mepshark.dissector.examples import EXAMPLES
 from mepshark.dissector.frames import MEP, MEPAlert, MEPPartialTableRead
 from mepshark.dissector.link import register_dlt

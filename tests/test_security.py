@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mepshark.dissector.examples import EXAMPLES, GUIDE_KEY_HEX
 from mepshark.dissector.security import (
+    KEY_FORMS,
     RC4,
     DigestState,
     Key,
+    key_problem,
     load_keys,
     parse_key,
     response_digest,
@@ -150,11 +154,96 @@ def test_parse_hex_keys(text):
 
 def test_parse_ascii_keys():
     assert parse_key("ABCDEFGHIJKLMNOP").raw == b"ABCDEFGHIJKLMNOP"
-    assert parse_key("ascii:0123456789abcdef0123456789abcdef").raw == b"0123456789abcdef"
-    with pytest.raises(ValueError, match="16 bytes"):
-        parse_key("short")
-    with pytest.raises(ValueError):
-        parse_key("hex:zz")
+    assert parse_key("ABCDEFGHIJKLMNOPQRST").raw == b"ABCDEFGHIJKLMNOP"  # 20: first 16
+    assert parse_key("0123456789abcdef").raw == b"0123456789abcdef"  # 16 characters
+    assert parse_key("ascii:0123456789abcdef0123").raw == b"0123456789abcdef"
+    assert parse_key("ascii:my meter key 0017").raw == b"my meter key 001"
+    assert parse_key("hex:" + "01" * 18).raw == b"\x01" * 16
+
+
+GUIDE_HEX = "01" * 16
+BAD_KEYS = [
+    # text, the problem named
+    ("O" + GUIDE_HEX[1:], "'O' (position 1) is not a hex digit"),
+    (GUIDE_HEX[:-1], "31 hex digits"),
+    (GUIDE_HEX + "0", "33 hex digits"),
+    (GUIDE_HEX[:20] + "l" + GUIDE_HEX[21:], "'l' (position 21) is not a hex digit"),
+    ("01:01:01:01:01:01:01:01:01:01:01:01:01:01:01", "30 hex digits"),
+    ("0x" + GUIDE_HEX[:-2] + "g1", "'g' (position 33) is not a hex digit"),
+    ("…", "character 1 is not printable ASCII"),
+    ("ABCDEFGHIJKLMNO\u00c9", "character 16 is not printable ASCII"),
+    ("short", "5 characters"),
+    ("ABCDEFGHIJKLMNOPQ", "17 characters"),
+    ("ascii:0123456789abcdef0123456789abcdef", "32 characters"),
+    ("ascii:short", "5 characters"),
+    ("hex:zz", "'z' (position 5) is not a hex digit"),
+    ("hex:0102", "4 hex digits"),
+    ("hex:" + "01" * 16 + "1", "33 hex digits"),
+    ("   ", "empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_KEYS)
+def test_a_text_that_is_not_exactly_a_key_is_an_error_naming_the_problem(text, problem):
+    """Never a silently different (ASCII) key: the error says what is wrong."""
+    assert key_problem(text) == (None, problem)
+    with pytest.raises(ValueError) as err:
+        parse_key(text, "MAK", source="MEP_MAK")
+    assert str(err.value) == f"MEP_MAK: {problem}; {KEY_FORMS}"
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=16, max_size=20), st.data())
+def test_a_hex_key_with_one_wrong_character_is_never_a_key(raw, data):
+    """Each digit of a hex key mistyped as a letter that is not hex (O, l, g…), with
+    or without separators: an error naming that letter, never some other key."""
+    text = raw.hex()
+    if data.draw(st.booleans()):
+        text = ":".join(text[i:i + 2] for i in range(0, len(text), 2))
+    digits = [i for i, c in enumerate(text) if c != ":"]
+    i = data.draw(st.sampled_from(digits))
+    letter = data.draw(st.sampled_from("OoIlgGxXzZsS"))
+    typo = text[:i] + letter + text[i + 1:]
+    assert key_problem(typo) == (None, f"'{letter}' (position {i + 1}) is not a hex digit")
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=15, max_size=21), st.integers(-1, 1))
+def test_hex_digit_counts(raw, extra):
+    """Exactly 32 or 40 hex digits are a key; every other count is an error."""
+    text = (raw.hex() + "0")[: 2 * len(raw) + extra]
+    n = len(text)
+    raw_back, problem = key_problem(text)
+    if n in (32, 40):
+        assert raw_back == bytes.fromhex(text)
+    elif n in (16, 20):  # 16 or 20 characters: an ASCII key
+        assert raw_back == text.encode()
+    else:
+        assert (raw_back, problem) == (None, f"{n} hex digits")
+
+
+@given(st.text(max_size=50))
+def test_any_text_is_a_key_or_one_problem(text):
+    """Whatever is typed: 16 to 20 key bytes, or a problem that does not show the key."""
+    raw, problem = key_problem(text)
+    if raw is None:
+        assert problem
+        if len(text.strip()) >= 4:
+            assert text.strip() not in problem
+    else:
+        assert 16 <= len(raw) <= 20 and problem is None
+
+
+def test_load_keys_names_the_source_of_a_bad_key(tmp_path):
+    typo = "O" + GUIDE_HEX[1:]
+    with pytest.raises(ValueError, match=r"^MEP_MAK: 'O' \(position 1\)"):
+        load_keys(environ={"MEP_MAK": typo})
+    with pytest.raises(ValueError, match=r"^--mbk: 31 hex digits"):
+        load_keys(mbk=GUIDE_HEX[:-1], environ={})
+    f = tmp_path / "keys.txt"
+    f.write_text(f"MAK={GUIDE_HEX}\n# a comment\nMBK = {typo}\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}:3: MBK: 'O' \(position 1\)"):
+        load_keys(key_file=f, environ={})
 
 
 def test_key_never_shows_its_bytes():
@@ -179,3 +268,67 @@ def test_load_keys_order_and_sources(tmp_path):
     f.write_text("KEY=1\n")
     with pytest.raises(ValueError, match="MBK=… or MAK=…"):
         load_keys(key_file=f, environ={})
+
+
+# --- the Lua dissector's key preferences read the same texts the same way ------------
+
+
+def _key_texts() -> list[str]:
+    """Valid keys in every form, the bad ones above, and random near-keys."""
+    import random
+
+    rng = random.Random(13)
+    texts = [
+        GUIDE_HEX, "0x" + GUIDE_HEX, "01:" * 15 + "01", "hex:" + "ab" * 18, "HEX:" + "Ab" * 20,
+        "ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOPQRST", "ascii:ABCDEFGHIJKLMNOPQ", "ASCII:" + "x" * 20,
+        "  " + GUIDE_HEX + "\t", "0123456789abcdef", "0123456789abcdef0123",
+        *(text for text, _ in BAD_KEYS if text.strip()),
+    ]
+    alphabet = "0123456789abcdefABCDEFOolgx: -_.GZ\u00e9\u2026"
+    for _ in range(300):
+        kind = rng.randrange(3)
+        if kind == 0:  # random text near the valid lengths
+            n = rng.choice([15, 16, 17, 20, 24, 31, 32, 33, 40, 41, 47]) + rng.randrange(-1, 2)
+            text = "".join(rng.choice(alphabet) for _ in range(n))
+        else:  # a valid hex key with one or two characters changed, maybe prefixed
+            text = list(rng.randbytes(rng.choice([16, 20])).hex())
+            for _ in range(kind):
+                text[rng.randrange(len(text))] = rng.choice(alphabet)
+            text = rng.choice(["", "hex:", "0x", "ascii:"]) + "".join(text)
+        if text.strip():
+            texts.append(text)
+    return texts
+
+
+@pytest.mark.parametrize("lua", ["lua5.2", "lua5.4"])
+def test_lua_key_preferences_read_keys_as_python_does(tmp_path, lua):
+    """Every text: the same key (a request sealed with Python's key verifies under the
+    Lua's, as MAK) or the same problem, warned about on stderr as the preference's."""
+    import subprocess
+
+    from luadiff import LUA, SHIM
+
+    from mepshark.dissector import builders as b
+
+    texts = _key_texts()
+    lines, expect = [], []
+    for i, text in enumerate(texts):
+        raw, problem = key_problem(text)
+        if raw is None:
+            lines.append(text.encode().hex())
+            warning = f"MEP: preference mep.mak ignored: {problem}; {KEY_FORMS}"
+            expect.append([f"W\t{warning}"])
+        else:
+            wire, _ = b.Requester(Key("MAK", raw), 1000 + i).seal(b.full_read(0x34, 7))
+            lines.append(f"{text.encode().hex()} {wire.hex()}")
+            expect.append(["S\t1\tMAK"])
+    cases = tmp_path / "cases.txt"
+    cases.write_text("\n".join(lines) + "\n")
+    runner = SHIM.with_name("keys.lua")
+    proc = subprocess.run([lua, str(runner), str(SHIM), str(LUA), str(cases)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    got = [block.strip("\n").split("\n") if block.strip() else []
+           for block in proc.stdout.split("END\n")[:-1]]
+    assert len(got) == len(texts)
+    wrong = [(t, e, g) for t, e, g in zip(texts, expect, got, strict=True) if e != g]
+    assert wrong == []

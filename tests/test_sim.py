@@ -16,6 +16,12 @@ from mepshark.dissector.builders import (
     partial_write,
 )
 from mepshark.dissector.catalog import decode, spec_for, table_size
+from mepshark.dissector.catalog.procedure_calls import (
+    SCHEDULED_READ,
+    bt07_image,
+    ep39_params,
+    procedure_id,
+)
 from mepshark.dissector.frames import MEP
 from mepshark.dissector.sealing import open_response
 from mepshark.dissector.security import Key
@@ -24,7 +30,6 @@ from mepshark.sim import cli as sim_cli
 from mepshark.sim.faults import GARBAGE, Faults
 from mepshark.sim.meter import SERVED, Meter, dimensions
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.procedures import EP19, EP39, SCHEDULED_READ, bt07_image, ep39_params
 from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
@@ -162,6 +167,7 @@ def test_partial_read_and_too_long_read():
 
 
 def test_procedures_post_into_et59():
+    EP39 = procedure_id("EP39")
     srv = server()
     srv.meter.set_alert("scheduled_read_request_alert")
     req = Requester(MBK, sequence=1001)
@@ -169,7 +175,7 @@ def test_procedures_post_into_et59():
     assert not srv.meter.alerting()
     pkt, ok, _ = ask(srv, req, full_read(table_id("ET59")))
     assert pkt.data[:4] == bytes([EP39 & 0xFF, EP39 >> 8, 5, 0])
-    ask(srv, req, full_write(7, bt07_image(EP19, 6, b"\0" * 8)))  # MAK only
+    ask(srv, req, full_write(7, bt07_image(procedure_id("EP19"), 6, b"\0" * 8)))  # MAK only
     pkt, ok, _ = ask(srv, req, full_read(table_id("ET59")))
     assert pkt.data[2:4] == bytes([6, 5])
 

@@ -4,8 +4,8 @@ Several layouts depend on other tables (BT23/BT28 on BT21, ET13..ET16 on
 ET11, EP19 on ET11, ...).  :class:`DimensionContext` remembers the scalar
 fields of every table decoded so far in a capture and answers
 :class:`~.types.Dim` lookups with the latest value, or the guide's default
-when the capture has not shown it, saying which (DESIGN.md, "capture
-context").  The capture context feeds it each decoded read response (and
+when the capture has not shown it, saying which (docs/architecture.md,
+"Pairing and capture context").  The capture context feeds it each decoded read response (and
 full writes) in frame order.
 """
 

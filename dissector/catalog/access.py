@@ -1,15 +1,16 @@
-"""Access rights of the two keys (guide, chapter 2 "Access Levels" and Appendix C).
+"""Access rights of the two keys (MEP guide, chapter 2 "Access Levels" and Appendix C).
 
 Every table can be read with either key.  The MBK may write only a handful
 of tables and start a few procedures; the MAK may write the tables marked
-writable in Appendix C and start every procedure the simulator knows.
-Tables marked read-only there cannot be written by either key.
+writable in Appendix C and start every procedure.  Tables marked read-only
+there cannot be written by either key.  The simulated meter enforces these
+rights; a client or a test can ask the same questions before it tries.
 """
 
 from __future__ import annotations
 
-from mepshark.dissector.catalog.procedures import MFG_BASE
-from mepshark.dissector.tables import table_id
+from ..tables import table_id
+from .procedure_calls import procedure_id
 
 MBK_WRITABLE = frozenset(table_id(t) for t in ("BT07", "ET50", "ET51", "ET52"))
 """Tables the basic key may write."""
@@ -21,8 +22,8 @@ MAK_WRITABLE = MBK_WRITABLE | frozenset(table_id(t) for t in (
 ))
 """Tables the advanced key may write (Appendix C, "MAK Has Write Access")."""
 
-MBK_PROCEDURES = frozenset({MFG_BASE + 16, MFG_BASE + 17, MFG_BASE + 39, MFG_BASE + 61})
-"""Procedures the basic key may start (EP16, EP17, EP39, EP61)."""
+MBK_PROCEDURES = frozenset(procedure_id(t) for t in ("EP16", "EP17", "EP39", "EP61"))
+"""Procedures the basic key may start."""
 
 
 def may_write(key_name: str, tid: int) -> bool:
