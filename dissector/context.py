@@ -273,10 +273,7 @@ class CaptureContext:
             infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
             frame = frame.next_frame
         if not time_is_real(t):
-            infos[0].expert.append(
-                f"Timestamp {t:.0f} s after 1970 is past the year 9999: no clock reads that, "
-                "the capture's time is wrong"
-            )
+            infos[0].expert.append(note("unreal_time", t))
         return infos
 
     def finish(self) -> None:

@@ -362,8 +362,15 @@ NOTES = {
     "error_response": ("error_response", "Error response: %s"),
     "tls_error_response": ("error_response", "TLS error response: %s"),
     "overlong": ("error_response", "Response has %d bytes, %d were asked for"),
+    "unreal_time": ("timing", "Timestamp %.0f s after 1970 is past the year 9999: no clock "
+                    "reads that, the capture's time is wrong"),
 }
 """Expert notes of the capture context, the same in scapy and Wireshark."""
+
+SCAPY_ONLY_NOTES = ("unreal_time",)
+"""Notes the Lua does not give: Wireshark judges and shows a record's time itself
+(and wraps a 2^64 - 1 unit timestamp into another value), so only scapy, which
+would otherwise fail to show such a time, says it is wrong."""
 
 INFO = {
     "request_in": " [request in %d, %.0f ms]",

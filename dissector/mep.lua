@@ -3825,6 +3825,16 @@ local function command_of(st)
     return raw:sub(1, #raw - COMMAND_END)
 end
 
+-- Whether a frame's body, as captured, fills its class's layout exactly (its length
+-- field aside): context.py's _fits, for requests no key opens (rare: no cost to speak of).
+local function fits(cls, frame)
+    local body = frame:sub(LEN_LEN + 1)
+    if #body > MAX_BODY then return false end
+    local probe = {}
+    decode_frame(probe, cls, schar(floor(#body / 256), #body % 256) .. body)
+    return probe.problems == nil
+end
+
 -- The problems of a frame as a whole (its length field against MAX_BODY and the
 -- bytes captured), before and apart from its kind's fields.
 local function frame_problems(st, frame, length)
@@ -3863,7 +3873,7 @@ local function ctx_request(st)
         -- configured: one that does not fill its code's layout exactly is shown
         -- as an unknown body, not as a made-up table its answer would inherit
         -- (the reasoning is in context.py, CaptureContext._open_request).
-        if RC4_REQUEST_CLASSES[st.cls] and (st.problems or #st.frame - LEN_LEN > MAX_BODY) then
+        if RC4_REQUEST_CLASSES[st.cls] and not fits(st.cls, st.frame) then
             st.request_code, st.table_id, st.offset, st.count, st.data, st.sequence =
                 nil, nil, nil, nil, nil, nil
             st.problems, st.vals, st.items, st.cls = nil, nil, nil, CLASS_OF.unknown

@@ -24,7 +24,7 @@ from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import wireshark as ws
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER, note
-from mepshark.dissector.framespec import MALFORMED
+from mepshark.dissector.framespec import MALFORMED, NOTES, SCAPY_ONLY_NOTES
 from mepshark.dissector.link import read_capture
 from mepshark.dissector.security import Key
 from mepshark.dissector.wsfields import all_fields, flatten
@@ -341,8 +341,13 @@ def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> 
             for n, (f, i, m, e) in out.items()}
 
 
+_SCAPY_ONLY = tuple(NOTES[k][1].split("%")[0] for k in SCAPY_ONLY_NOTES)
+
+
 def _same_experts(py: list[str], lua: list[str]) -> bool:
-    """Equal, but where Wireshark cut a long text at its label limit."""
+    """Equal, but where Wireshark cut a long text at its label limit, and but for
+    the notes only scapy gives (framespec.SCAPY_ONLY_NOTES)."""
+    py = [p for p in py if not p.startswith(_SCAPY_ONLY)]
     return len(py) == len(lua) and all(
         p == q or (len(q) == LABEL_MAX and p.startswith(q)) for p, q in zip(py, lua, strict=True)
     )

@@ -794,7 +794,7 @@ def test_records_of_many_frames_keep_their_own_frames(tmp_path):
     assert len(lua[3][0]["mep.request_code"]) == 80
     assert len(lua[4][0]["mep.alert"]) == 130 and lua[4][2]
     py = scapy_decode(pcap, [MAK])
-    for n, (fields, info, malformed) in py.items():
+    for n, (fields, info, malformed, _experts) in py.items():
         assert lua[n][0] == fields and lua[n][2] == malformed, n
         # Wireshark cuts the Info column (COL_MAX_INFO_LEN)
         assert info.startswith(lua[n][1]) and len(lua[n][1]) >= min(len(info), 4000), n
@@ -819,7 +819,7 @@ def test_request_no_configured_key_opens(tmp_path):
         assert differences(pcap, keys) == [], keys
     lua, _ = lua_decode(pcap, [MAK, MBK])
     for n in (1, 3, 5):
-        fields, info, malformed = lua[n]
+        fields, info, malformed, _experts = lua[n]
         assert info.startswith("Request: Unknown body") and "no configured key opens it" in info
         assert "mep.table_id" not in fields and fields["mep.digest.status"] == [0]
         assert not malformed
