@@ -404,7 +404,8 @@ def _frame_rules_lua() -> list[str]:
                .replace("[", "").replace("] =", " ="))
     out.append(f"local MALFORMED = {_lua_str(framespec.MALFORMED)}")
     out.append("local NOTES = {" + ", ".join(
-        f"{k} = {{{_lua_str(g)}, {_lua_str(t)}}}" for k, (g, t) in framespec.NOTES.items()) + "}")
+        f"{k} = {{{_lua_str(g)}, {_lua_str(t)}}}" for k, (g, t) in framespec.NOTES.items()
+        if k not in framespec.SCAPY_ONLY_NOTES) + "}")
     out.append("local INFO = {" + ", ".join(
         f"{k} = {_lua_str(t)}" for k, t in framespec.INFO.items()) + "}")
     names: dict[tuple, tuple[str, dict]] = {}
