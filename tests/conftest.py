@@ -19,3 +19,5 @@ def pytest_report_header(config):
 
     pin = re.search(r'"scapy([^"]*)"', (_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     return f"scapy {scapy.__version__} (pyproject.toml: scapy{pin.group(1) if pin else '?'})"
+
+from simbench import bench  # noqa: E402, F401 - a fixture for test_client and test_tls_session

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from simbench import MAK, MBK
 
 from mepshark.client import cli as client_cli
 from mepshark.client import commands as client_commands
-from mepshark.client.link import Link, NoResponse
-from mepshark.client.session import AuthError, GaveUp, MepClient, MepError
+from mepshark.client.link import NoResponse
+from mepshark.client.session import AuthError, GaveUp, MepError
 from mepshark.dissector.catalog import decode, spec_for
 from mepshark.dissector.catalog.procedures import RESPONSE_TABLES
 from mepshark.dissector.context import TO_METER
@@ -17,51 +18,8 @@ from mepshark.dissector.frames import MAX_READ, NOT_POSSIBLE, MEPFullTableRead
 from mepshark.dissector.link import read_capture
 from mepshark.dissector.security import Key
 from mepshark.dissector.tables import table_id
-from mepshark.sim.meter import SERVED, Meter
-from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
+from mepshark.sim.meter import SERVED
 from mepshark.sim.server import MepServer
-from mepshark.sim.tapped import demo_keys
-
-MAK, MBK = demo_keys()
-
-
-class Bench:
-    """A simulator thread on a pty pair, and clients on the other end."""
-
-    def __init__(self, animate: bool = False, server=MepServer, **port_kw):
-        self.pair = PtyPair()
-        self.meter = Meter(animate=animate)
-        self.server = server(self.meter, [MAK, MBK], last_sequence=0x1000)
-        self.port = SimPort(self.pair.master, self.server, **port_kw)
-        self.thread = serve_in_thread(self.port)
-        self.links: list[Link] = []
-
-    def client(self, key: Key = MAK, recorder=None, **kw) -> MepClient:
-        link = Link(self.pair.device, recorder=recorder)
-        self.links.append(link)
-        return MepClient(link, key, **kw)
-
-    def close(self) -> None:
-        for link in self.links:
-            link.close()
-        self.port.stop()
-        self.thread.join(2)
-        self.pair.close()
-
-
-@pytest.fixture
-def bench():
-    made: list[Bench] = []
-
-    def make(**kw) -> Bench:
-        b = Bench(**kw)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
 
 
 def test_reads_of_every_table_return_the_simulators_values(bench):

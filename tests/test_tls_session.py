@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("mbedtls", reason="python-mbedtls (mepshark[tls]) is not installed")
 
-from test_client import MAK, MBK, Bench  # noqa: E402
+from simbench import MAK, MBK, Bench  # noqa: E402
 
 from mepshark.client.recorder import Recorder  # noqa: E402
 from mepshark.client.session import MepError  # noqa: E402
@@ -21,20 +21,6 @@ from mepshark.dissector.security import parse_key  # noqa: E402
 from mepshark.dissector.tables import table_id  # noqa: E402
 from mepshark.dissector.tlssecrets import track_sessions  # noqa: E402
 from mepshark.sim.tlsservice import TLSService  # noqa: E402
-
-
-@pytest.fixture
-def bench():
-    made: list[Bench] = []
-
-    def make(**kw) -> Bench:
-        b = Bench(**kw)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
 
 
 def _raw(b: Bench, frame: bytes) -> bytes:
