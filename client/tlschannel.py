@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from scapy.packet import Packet
 
+from mepshark.dissector.codes import (
+    TLS_BAD_KEY,
+    TLS_CONTINUE,
+    TLS_NO_SESSION,
+    TLS_START,
+    TLS_TABLE,
+    TLS_TERMINATE,
+)
 from mepshark.dissector.frames import LEN_LEN, TLS_RESPONSE_CODES
 from mepshark.dissector.security import Key
 from mepshark.dissector.tlsendpoint import Endpoint
 from mepshark.dissector.tlsplain import request_plaintext
 
-TLS_TERMINATE, TLS_HANDSHAKE, TLS_HANDSHAKE_CONT, TLS_TABLE = 0x57, 0x58, 0x59, 0x80
-NO_SESSION = 0x0A
-INVALID_IDENTITY = 0x03
+TLS_HANDSHAKE, TLS_HANDSHAKE_CONT = TLS_START, TLS_CONTINUE
+NO_SESSION, INVALID_IDENTITY = TLS_NO_SESSION, TLS_BAD_KEY
 MAX_FLIGHTS = 8
 """A TLS 1.2 PSK handshake takes two client flights; more means it is stuck."""
 

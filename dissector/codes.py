@@ -10,11 +10,13 @@ REQUEST_CODES = {
     0x40: "Full Table Write",
     0x4F: "Partial Table Write",
 }
+TLS_TERMINATE, TLS_START, TLS_CONTINUE, TLS_TABLE = 0x57, 0x58, 0x59, 0x80
+"""End the session; first handshake flight (resets any session); later flights; a request."""
 TLS_REQUEST_CODES = {
-    0x57: "TLS Terminate",
-    0x58: "TLS Handshake",
-    0x59: "TLS Handshake Continue",
-    0x80: "TLS Table",
+    TLS_TERMINATE: "TLS Terminate",
+    TLS_START: "TLS Handshake",
+    TLS_CONTINUE: "TLS Handshake Continue",
+    TLS_TABLE: "TLS Table",
 }
 OK, UNRECOGNIZED, UNSUPPORTED, NO_PERMISSION, NOT_POSSIBLE, TABLE_ERROR = range(6)
 AUTH_FAILURE = 0x0B
@@ -31,9 +33,10 @@ RESPONSE_CODES = {
     AUTH_FAILURE: "Authentication failure",
     SEQUENCE_ERROR: "Invalid sequence number",
 }
+TLS_SUCCESS, TLS_FAILED, TLS_BAD_KEY, TLS_NO_SESSION = 0x00, 0x01, 0x03, 0x0A
 TLS_RESPONSE_CODES = {
-    0x00: "Success",
-    0x01: "TLS error",
-    0x03: "Invalid identity or key",
-    0x0A: "Invalid service sequence state",
+    TLS_SUCCESS: "Success",
+    TLS_FAILED: "TLS error",
+    TLS_BAD_KEY: "Invalid identity or key",
+    TLS_NO_SESSION: "Invalid service sequence state",
 }

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from .framespec import PSK_KEY_IDS
 from .security import KEY_LEN
 
 SUITE_NAME = "TLS-PSK-WITH-AES-256-GCM-SHA384"
-KEY_IDS = {"MBK": 0, "MAK": 1}
+KEY_IDS = {name: kid for kid, name in PSK_KEY_IDS.items()}
 
 
 class TLSUnavailable(RuntimeError):

@@ -24,14 +24,18 @@ import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .codes import TLS_START
+from .framespec import PSK_IDENTITY_LEN, PSK_KEY_IDS, TLS_CLIENT_KEY_EXCHANGE
+from .framespec import TLS_HANDSHAKE as HANDSHAKE
 from .security import KEY_LEN, Key
 
 CIPHER_SUITE = 0x00A9
 """TLS_PSK_WITH_AES_256_GCM_SHA384: the only suite a MEP port offers."""
 TLS12 = b"\x03\x03"
 
-CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
-CLIENT_HELLO, SERVER_HELLO, CLIENT_KEY_EXCHANGE, FINISHED = 1, 2, 16, 20
+CHANGE_CIPHER_SPEC, APPLICATION_DATA = 20, 23
+CLIENT_HELLO, SERVER_HELLO, FINISHED = 1, 2, 20
+CLIENT_KEY_EXCHANGE = TLS_CLIENT_KEY_EXCHANGE
 EXTENDED_MASTER_SECRET = 0x0017
 """Extension number (RFC 7627): the master secret then covers the handshake hash."""
 
@@ -42,7 +46,6 @@ KEY_BYTES, SALT_BYTES, EXPLICIT_NONCE, TAG_LEN = 32, 4, 8, 16
 """AES-256-GCM as TLS 1.2 uses it: 4 bytes of implicit salt per side, 8 bytes
 of explicit nonce before each record's ciphertext, a 16-byte tag after it."""
 
-PSK_KEY_IDS = {0: "MBK", 1: "MAK"}
 CLIENT, SERVER = 0, 1
 """Directions as the capture gives them: the client (module) writes, the meter answers."""
 
@@ -75,7 +78,7 @@ def master_secret(
 
 def parse_identity(identity: bytes) -> tuple[int, int] | None:
     """(client id, key id) of a MEP PSK identity, None when it is not one."""
-    if len(identity) != 3:
+    if len(identity) != PSK_IDENTITY_LEN:
         return None
     return identity[0] | (identity[1] << 8), identity[2]
 
@@ -309,7 +312,7 @@ class SessionTracker:
     session and cannot be opened.
     """
 
-    HANDSHAKE_CODE = 0x58
+    HANDSHAKE_CODE = TLS_START
 
     def __init__(self, keys: Iterable[Key] = ()):
         self.keys = {k.name: k for k in keys}

@@ -21,6 +21,16 @@ from collections.abc import Callable
 from scapy.packet import Packet
 
 from mepshark.dissector.builders import error
+from mepshark.dissector.codes import (
+    TLS_BAD_KEY,
+    TLS_CONTINUE,
+    TLS_FAILED,
+    TLS_NO_SESSION,
+    TLS_START,
+    TLS_SUCCESS,
+    TLS_TABLE,
+    TLS_TERMINATE,
+)
 from mepshark.dissector.security import Key
 from mepshark.dissector.tlsendpoint import Endpoint, TLSUnavailable
 from mepshark.dissector.tlsplain import parse_request, response_plaintext
@@ -28,8 +38,9 @@ from mepshark.dissector.tlspsk import PSK_KEY_IDS, identity_in
 
 from .exchange import Exchange
 
-TLS_TERMINATE, TLS_HANDSHAKE, TLS_HANDSHAKE_CONT, TLS_TABLE = 0x57, 0x58, 0x59, 0x80
-SUCCESS, TLS_ERROR, INVALID_IDENTITY, INVALID_SERVICE_SEQUENCE = 0x00, 0x01, 0x03, 0x0A
+SUCCESS, TLS_ERROR, INVALID_IDENTITY, INVALID_SERVICE_SEQUENCE = (
+    TLS_SUCCESS, TLS_FAILED, TLS_BAD_KEY, TLS_NO_SESSION)
+TLS_HANDSHAKE, TLS_HANDSHAKE_CONT = TLS_START, TLS_CONTINUE
 _IDENTITY_FAILURES = ("UNKNOWN_IDENTITY", "PSK_IDENTITY", "BAD_RECORD_MAC", "MAC", "DECRYPT")
 """Mbed TLS error names that mean the identity or the key did not fit."""
 
