@@ -11,7 +11,7 @@ APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 # The MEP guide's example key (sixteen 0x01 bytes) opens the sample captures.
 GUIDE_KEY := 01010101010101010101010101010101
 
-.PHONY: demo examples-decode test test-trixie lint bench deps sysdeps lua examples clean
+.PHONY: demo examples-decode test test-trixie lint bench deps sysdeps lua examples screenshots clean
 
 deps: $(VENV)/.installed
 
@@ -64,6 +64,17 @@ lua: deps
 
 examples: deps
 	$(BIN)/python pcaps/make_spec_examples.py
+
+# The pictures in docs/img/: the real Wireshark on a virtual screen opens
+# pcaps/demo.pcapng with the generated dissector.  Rerun when the dissector's
+# look changes, and look at the PNGs before committing them.
+SHOTPKGS := wireshark-qt xvfb xdotool imagemagick
+screenshots: deps sysdeps
+	@missing=""; for c in wireshark Xvfb xdotool import; do command -v $$c >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $(SHOTPKGS)"; \
+	  $(APT) update -qq && $(APT) install -y -qq $(SHOTPKGS) >/dev/null; fi
+	$(BIN)/python docs/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache *.egg-info bench/*.pcapng

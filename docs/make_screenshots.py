@@ -35,16 +35,19 @@ gui.layout_content_3: NONE
 gui.packet_list_show_minimap: FALSE
 gui.geometry_save_position: FALSE
 """
+KEYS = {"mep.mak": "01" * 16, "mep.mbk": "02" * 16}
+"""The keys of ``mep-sim --default-keys``, with which ``pcaps/demo.pcapng`` was recorded."""
 
 VIEWS = [
     # name, display filter, Info text that picks the frame to open (first match)
-    ("packet-list", "", "BT28"),
+    ("packet-list", "", "Request: Full Table Read BT28"),
     ("table-tree", "", "Response: OK cnt=336"),
-    ("filter", "mep.bt28.rms_voltage_l1 > 230000 || mep.response_code != 0",
-     "Response: OK cnt=336"),
+    ("filter", "mep.table_id == 0x1c", "ms] [encrypted]"),
 ]
-"""What each picture shows: the whole session with pairing; a BT28 response's
-register values in their units; a filter on a table value."""
+"""What each picture shows: the whole session, a request with the link to its
+response; a BT28 response's register values in their units; the filter on
+BT28's table id, which finds both halves of both exchanges (the second one
+RC4-encrypted, opened with the MBK)."""
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -55,6 +58,8 @@ def _frame_number(capture: Path, display_filter: str, info: str) -> int:
     """The first frame (after the filter) whose Info column contains ``info``."""
     cmd = ["tshark", "-n", "-2", "-X", f"lua_script:{LUA}", "-r", str(capture),
            "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"]
+    for pref, value in KEYS.items():
+        cmd += ["-o", f"{pref}:{value}"]
     if display_filter:
         cmd += ["-Y", display_filter]
     for line in _run(cmd).stdout.splitlines():
@@ -81,7 +86,8 @@ def shoot(capture: Path, out: Path, name: str, display_filter: str, frame: int,
     home = Path(tempfile.mkdtemp(prefix="mep-shot-"))
     conf = home / ".config" / "wireshark"
     conf.mkdir(parents=True)
-    (conf / "preferences").write_text(PREFERENCES)
+    keys = "".join(f"{pref}: {value}\n" for pref, value in KEYS.items())
+    (conf / "preferences").write_text(PREFERENCES + keys)
     env = dict(os.environ, DISPLAY=display, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
     cmd = ["wireshark", "-n", "-r", str(capture), "-X", f"lua_script:{LUA}", "-g", str(frame)]
     if display_filter:
@@ -95,13 +101,12 @@ def shoot(capture: Path, out: Path, name: str, display_filter: str, frame: int,
         time.sleep(3)
         # No window manager on Xvfb: give the window the keyboard focus directly.
         subprocess.run([*xdo, "windowfocus", "--sync", win], env=env, check=True)
-        if name != "packet-list":
-            # Select the MEP line of the details pane and expand all beneath it.
-            subprocess.run([*xdo, "mousemove", "--window", win, "300", str(DETAILS_Y), "click",
-                            "1"], env=env, check=True)
-            time.sleep(0.5)
-            # First line (Frame), then the protocol's line, expanded with everything in it.
-            subprocess.run([*xdo, "key", "Home", "Down", "shift+Right"], env=env, check=True)
+        # Select the MEP line of the details pane and expand all beneath it.
+        subprocess.run([*xdo, "mousemove", "--window", win, "300", str(DETAILS_Y), "click",
+                        "1"], env=env, check=True)
+        time.sleep(0.5)
+        # First line (Frame), then the protocol's line, expanded with everything in it.
+        subprocess.run([*xdo, "key", "Home", "Down", "shift+Right"], env=env, check=True)
         time.sleep(2)
         png = out / f"{name}.png"
         _run(["import", "-window", "root", "-crop", f"{SIZE[0]}x{SIZE[1]}+0+0", str(png)], env=env)
