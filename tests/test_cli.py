@@ -382,13 +382,15 @@ def test_encrypted_request_whose_ciphertext_looks_like_a_response(tmp_path):
 
 
 def test_keys_written_in_the_docs_are_keys():
-    """Every MEP_MAK=/MEP_MBK=/mep.mak: value in README.md and docs/keys.md, and the example
+    """Every MEP_MAK=/MEP_MBK=/mep.mak: value in README.md and docs/*.md, and the example
     column of the forms table, is read as a key (the README once had MEP_MAK=… there)."""
     from mepshark.dissector.security import key_problem
 
-    texts = (ROOT / "README.md").read_text() + (ROOT / "docs/keys.md").read_text()
-    values = re.findall(r"(?:MEP_MAK|MEP_MBK|mep\.mak|mep\.mbk)[=:]([^\s\"'`]\S*)", texts)
-    values += re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", texts, re.M)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    texts = "".join(p.read_text(encoding="utf-8") for p in pages)
+    values = re.findall(r"(?:MEP_MAK|MEP_MBK|mep\.mak|mep\.mbk)[=:]([^\s\"'`]+)", texts)
+    forms = (ROOT / "docs/keys.md").read_text(encoding="utf-8")
+    values += re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", forms, re.M)
     assert len(values) >= 7
     for value in values:
         assert key_problem(value)[1] is None, value

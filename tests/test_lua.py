@@ -410,7 +410,7 @@ def test_a_malformed_key_preference_is_reported_not_silently_unverified():
 
 
 def test_readme_pyshark_examples():
-    """The README's pyshark snippets: load the plugin uninstalled, filter on MEP fields."""
+    """pyshark as the docs use it: load the plugin uninstalled, filter on MEP fields."""
     import pyshark
 
     params = ["-X", f"lua_script:{readable(LUA)}", "-o", "mep.mak:" + "01" * 16]
