@@ -98,7 +98,7 @@ def test_every_procedure_is_listed():
 
 def test_docs_list_what_is_decoded():
     """docs/dissector.md's "What is decoded" names every table and procedure of the catalog."""
-    page = (Path(__file__).resolve().parents[1] / "docs" / "dissector.md").read_text()
+    page = (Path(__file__).resolve().parents[1] / "docs/dissector.md").read_text()
     start = page.index("## What is decoded")
     end = page.find("\n## ", start + 1)
     section = page[start:] if end < 0 else page[start:end]
