@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +25,8 @@ from mepshark.dissector import c1218link as link
 from mepshark.dissector import c1218services as svc
 from mepshark.dissector.catalog.procedure_calls import COMPLETED, bt07_image, procedure_id
 from mepshark.dissector.tables import table_id
-from mepshark.sim.meter import Meter
+from mepshark.sim import cli as sim_cli
+from mepshark.sim.meter import Meter, build_default
 from mepshark.sim.optical import (
     DEFAULT_PASSWORDS,
     HardwareLock,
@@ -80,8 +82,12 @@ def test_any_bytes_parse_as_far_as_they_go(raw):
 # --- the server's states and rights --------------------------------------------------------
 
 
+IMAGES = build_default()
+"""The default meter's tables, built once."""
+
+
 def session(key: bytes | None, **kw) -> OpticalServer:
-    server = OpticalServer(Meter(animate=False), **kw)
+    server = OpticalServer(Meter(IMAGES, animate=False), **kw)
     for msg in (svc.identify(), svc.negotiate(1024, 8), svc.logon(1, "test")):
         assert server.handle(msg)[0] == codes.OK
     if key is not None:
@@ -386,13 +392,99 @@ def test_optical_client_gives_up_in_one_line_when_nobody_answers():
     assert "identify: no ACK after 4 tries" in res.stderr
 
 
-def test_sim_optical_options_are_checked():
-    sim = [sys.executable, "-m", "mepshark.sim.cli"]
+def test_sim_optical_options_are_checked(capsys):
     for args, text in ((["--optical", "--shared-uart"], "--optical serves"),
                        (["--optical", "--hw-lock", "BT15:q"], "the operations are r, w or rw"),
                        (["--optical", "--mk", "x" * 21], "at most 20 bytes"),
+                       (["--optical", "--rk", "hex:zz"], "not hex"),
                        (["--optical-pty", "/tmp/x"], "goes with --shared-uart")):
-        res = subprocess.run(sim + args + ["-a", "duration:0"], capture_output=True, text=True,
-                             timeout=60)
-        assert res.returncode == 2 and text in res.stderr, res.stderr
-        assert res.stderr.count("\n") == 1
+        assert sim_cli.main(args + ["-a", "duration:0"]) == 2
+        err = capsys.readouterr().err
+        assert text in err and err.count("\n") == 1, err
+
+
+def test_sim_passwords_from_options_environment_and_defaults(monkeypatch):
+    monkeypatch.setenv("MEP_OPTICAL_PK", "hex:50 4b")
+    monkeypatch.delenv("MEP_OPTICAL_RK", raising=False)
+    args = sim_cli.build_parser().parse_args(["--optical", "--mk", "secret", "--rk", ""])
+    pw = sim_cli.passwords_from(args)
+    assert (pw.mk, pw.pk, pw.rk) == (b"secret", b"PK", None)
+    assert pw.match(b"PK".ljust(20, b"\0")) == "PK" and pw.match(b" " * 20) is None
+    assert sim_cli.passwords_from(sim_cli.build_parser().parse_args([])).rk == RK
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=30), max_size=8), st.sampled_from([None, MK, PK, RK]))
+def test_any_messages_get_an_answer_never_an_exception(messages, key):
+    server = session(key)
+    for msg in messages:
+        answer = server.handle(msg)
+        assert answer and answer[0] in codes.RESPONSES
+
+
+def test_link_survives_line_noise_and_damaged_packets(optical):
+    """Garbage, cut and damaged packets, stray ACKs: then a session still works."""
+    import random
+
+    rnd = random.Random(15)
+    bench = optical(nak_first=False)
+    ser = bench.raw()
+    good = link.build(svc.read(BT01))
+    for _ in range(40):
+        raw = bytearray(rnd.choice([good, link.build(svc.identify()), bytes(rnd.randbytes(9))]))
+        for _ in range(rnd.randint(1, 3)):
+            raw[rnd.randrange(len(raw))] = rnd.randrange(256)
+        ser.write(bytes(raw[: rnd.randint(1, len(raw))]) + rnd.choice([b"", b"\x06", b"\x15"]))
+    time.sleep(0.7)  # past the inter-character timeout: a cut packet is given up
+    ser.write(link.build(svc.terminate()))
+    ser.close()
+    time.sleep(0.1)
+    lk = OpticalLink(bench.pair.device)
+    client = OpticalClient(lk, MK)
+    client.start()
+    assert client.read_raw(BT01) == bench.meter.read(BT01)
+    client.finish()
+    lk.close()
+    assert bench.thread.is_alive()
+
+
+def test_shared_uart_command_line(tmp_path):
+    """mep-sim --shared-uart: two ports; MEP goes quiet while the probe holds the UART."""
+    proc = subprocess.Popen([sys.executable, "-m", "mepshark.sim.cli", "--shared-uart",
+                             "--default-keys", "--static", "-q"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        mep_port, probe_port = proc.stdout.readline().strip(), proc.stdout.readline().strip()
+        keys = tmp_path / "keys"
+        keys.write_text("MAK=" + "01" * 16 + "\n")
+        read = MEP_CLIENT + ["--port", mep_port, "--key-file", str(keys), "--json", "read",
+                             "BT01"]
+        assert subprocess.run(read, capture_output=True, timeout=60).returncode == 0
+        lk = OpticalLink(probe_port)
+        opt = OpticalClient(lk, RK)
+        opt.start()
+        quiet = subprocess.run(read, capture_output=True, text=True, timeout=60)
+        assert quiet.returncode == 1 and "no response from the meter" in quiet.stderr
+        assert opt.read_raw(BT01)[:4] == b"EELC"
+        opt.finish()
+        lk.close()
+        again = subprocess.run(read, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0 and '"manufacturer": "EELC"' in again.stdout
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_optical_client_ctrl_c_is_one_line():
+    pair = PtyPair()  # nobody answers: the client is waiting for an ACK
+    try:
+        proc = subprocess.Popen(MEP_CLIENT + ["optical", pair.device, "BT01"],
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not select.select([pair.master], [], [], 0.1)[0]:
+            pass  # until the identify packet is on the line
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        pair.close()
+    assert proc.returncode == 130 and err == "mep-client: interrupted\n"
