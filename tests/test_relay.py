@@ -138,6 +138,10 @@ def test_optical_session_through_the_relay_behind_a_lumpy_adapter(tmp_path, pair
     assert {p.direction for p in pkts if p.ifname == relay_pty} == {OUTBOUND}
     assert {p.direction for p in pkts if p.ifname == str(adapter.line.path)} == {INBOUND}
     assert "could not be passed on" not in cap.stderr
+    # The meter's first byte (its NAK) answers the client's first packet: it comes later.
+    first_meter = min(p.time for p in pkts if p.ifname == str(adapter.line.path))
+    first_client = min(p.time for p in pkts if p.ifname == relay_pty)
+    assert first_client < first_meter
 
     to_meter, acks_from_client, junk1 = split_c1218(client_side)
     from_meter, acks_from_meter, junk2 = split_c1218(meter_side)
@@ -203,3 +207,49 @@ def test_relay_usage_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot open /nonexistent/port" in err
     assert not (tmp_path / "r").exists() and not (tmp_path / "x.pcapng").exists()
+
+
+def test_relay_loses_no_byte_under_bursts_both_ways(tmp_path, pairs):
+    """64 KiB each way in lumps of random size, both directions at once: all passed on, all
+    recorded, in order, timestamps in order on each interface."""
+    import random
+
+    port = PtyLine(tmp_path / "port")
+    pairs.append(port)
+    out = tmp_path / "bulk.pcapng"
+    cap, relay_pty = relay(tmp_path, str(port.path), out)
+    rnd = random.Random(7)
+    to_port = rnd.randbytes(65536)
+    to_client = rnd.randbytes(65536)
+    fd = os.open(relay_pty, os.O_RDWR | os.O_NOCTTY)
+    got = {"port": bytearray(), "client": bytearray()}
+
+    def drain(src: int, into: bytearray, want: int) -> None:
+        while len(into) < want and select.select([src], [], [], 10)[0]:
+            into += os.read(src, 65536)
+
+    readers = [threading.Thread(target=drain, args=(port.master, got["port"], len(to_port))),
+               threading.Thread(target=drain, args=(fd, got["client"], len(to_client)))]
+    for t in readers:
+        t.start()
+    try:
+        i = j = 0
+        while i < len(to_port) or j < len(to_client):
+            n = rnd.choice([1, 7, 300, 4000])
+            if i < len(to_port):
+                os.write(fd, to_port[i : i + n])
+                i += n
+            if j < len(to_client):
+                port.write(to_client[j : j + n])
+                j += n
+        for t in readers:
+            t.join(30)
+    finally:
+        os.close(fd)
+        assert cap.stop() == 0
+    assert bytes(got["port"]) == to_port and bytes(got["client"]) == to_client
+    pkts = read_scapy(out)
+    for name, sent in ((relay_pty, to_port), (str(port.path), to_client)):
+        mine = [p for p in pkts if p.ifname == name]
+        assert b"".join(p.data for p in mine) == sent
+        assert all(a.time <= b.time for a, b in zip(mine, mine[1:], strict=False))
