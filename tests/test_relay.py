@@ -253,3 +253,25 @@ def test_relay_loses_no_byte_under_bursts_both_ways(tmp_path, pairs):
         mine = [p for p in pkts if p.ifname == name]
         assert b"".join(p.data for p in mine) == sent
         assert all(a.time <= b.time for a, b in zip(mine, mine[1:], strict=False))
+
+
+def test_relay_to_a_pyserial_url(tmp_path):
+    """PORT as a URL: loop:// sends back what it is given, so the client hears its own bytes,
+    and the capture holds them once per direction."""
+    out = tmp_path / "loop.pcapng"
+    cap, relay_pty = relay(tmp_path, "loop://", out)
+    fd = os.open(relay_pty, os.O_RDWR | os.O_NOCTTY)
+    try:
+        message = link.build(svc.identify()) + bytes([link.ACK])
+        os.write(fd, message)
+        heard = b""
+        while len(heard) < len(message) and select.select([fd], [], [], 10)[0]:
+            heard += os.read(fd, 100)
+    finally:
+        os.close(fd)
+        assert cap.stop() == 0
+    assert heard == message
+    pkts = read_scapy(out)
+    assert b"".join(p.data for p in pkts if p.direction == OUTBOUND) == message
+    assert b"".join(p.data for p in pkts if p.direction == INBOUND) == message
+    assert {p.ifname for p in pkts} == {"loop://", relay_pty}
