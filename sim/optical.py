@@ -42,8 +42,9 @@ ERR, SNS, ISC, ONP, IAR, ISSS = codes.ERR, codes.SNS, codes.ISC, codes.ONP, code
 
 KEY_TABLES = frozenset(table_id(t) for t in ("BT42", "BT45"))
 """Where this meter would keep its passwords (C12.19's security tables); it serves neither."""
-CALIBRATION_TABLES = frozenset({table_id("ET02")})
-"""Calibration data (ET02, RTC calibration)."""
+CALIBRATION_TABLES: frozenset[int] = frozenset()
+"""Calibration data: neither guide names such a table (ET02 is RTC calibration to the MEP
+guide but battery information, readable with RK, to the optical guide), so none here."""
 DOWNLOAD_PROCEDURES = frozenset({procedure_id("EP41")})
 """Procedures that download firmware."""
 BT07, BT08 = table_id("BT07"), table_id("BT08")

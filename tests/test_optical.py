@@ -40,7 +40,7 @@ from mepshark.sim.server import MepServer
 
 MK, PK, RK = (DEFAULT_PASSWORDS[k] for k in ("MK", "PK", "RK"))
 BT01, BT07, BT15, BT23, BT28 = (table_id(t) for t in ("BT01", "BT07", "BT15", "BT23", "BT28"))
-ET02, ET11, ET51 = (table_id(t) for t in ("ET02", "ET11", "ET51"))
+ET51 = table_id("ET51")
 MEP_CLIENT = [sys.executable, "-m", "mepshark.client.cli"]
 
 
@@ -124,8 +124,9 @@ def test_passwords_and_their_rights():
     assert code_of(rk, svc.read(BT28)) == codes.OK
     assert code_of(rk, svc.read(ET51)) == codes.ISC  # MK and PK only
     assert code_of(pk, svc.read(ET51)) == codes.OK
-    assert code_of(rk, svc.read(ET02)) == codes.ISC  # calibration
-    assert code_of(mk, svc.read(ET02)) == codes.IAR  # allowed, but this meter has no ET02
+    bt42 = table_id("BT42")
+    assert code_of(rk, svc.read(bt42)) == codes.ISC  # a key table
+    assert code_of(mk, svc.read(bt42)) == codes.IAR  # allowed, but this meter has no BT42
     assert code_of(rk, svc.write(ET51, b"\0", 0)) == codes.ISC  # read-only key
     assert code_of(pk, svc.write(ET51, b"\0", 0)) == codes.OK
     assert code_of(pk, svc.read(table_id("BT45"))) == codes.ISC  # key tables
