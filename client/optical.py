@@ -55,6 +55,8 @@ class OpticalLink:
         self.packet_size = svc.DEFAULT_PACKET_SIZE
         self.toggle = 0
         self.buf = bytearray()
+        self.last_packet: bytes | None = None
+        """The last packet received: the meter sends it again when our ACK went missing."""
         self.stats = {"packets_sent": 0, "naks_received": 0, "timeouts": 0, "retries": 0,
                       "naks_sent": 0, "duplicates": 0, "skipped": 0}
 
@@ -112,6 +114,8 @@ class OpticalLink:
                     self.stats["naks_received"] += 1
                     break
                 if b == link.STP:
+                    if self._repeat_of_last():
+                        continue
                     return  # the meter answers: it had the packet
                 del self.buf[0]
                 self.stats["skipped"] += 1
@@ -120,6 +124,17 @@ class OpticalLink:
         raise LinkError(f"{what}: no ACK after {self.retries + 1} tries")
 
     # --- receiving --------------------------------------------------------------
+
+    def _repeat_of_last(self) -> bool:
+        """Whether the buffer starts with the last packet received again (our ACK was lost):
+        then it is ACKed once more and dropped; False also while it may still be coming."""
+        size = link.packet_at(self.buf)
+        if not size or bytes(self.buf[:size]) != self.last_packet:
+            return False
+        del self.buf[:size]
+        self.stats["duplicates"] += 1
+        self._put(bytes([link.ACK]))
+        return True
 
     def _receive(self, what: str) -> bytes:
         """The answer message: packets ACKed (NAKed when damaged) and joined."""
@@ -132,12 +147,15 @@ class OpticalLink:
                 skip = len(buf) if stp < 0 else stp
                 self.stats["skipped"] += skip
                 del buf[:skip]
+            if buf and self._repeat_of_last():
+                continue
             size = link.packet_at(buf) if buf else 0
             if size:
-                pkt = link.parse(bytes(buf[:size]))
+                raw = bytes(buf[:size])
                 del buf[:size]
                 self._put(bytes([link.ACK]))
-                message = reassembler.add(pkt)
+                self.last_packet = raw
+                message = reassembler.add(link.parse(raw))
                 if reassembler.duplicate:
                     self.stats["duplicates"] += 1
                 if message is not None:

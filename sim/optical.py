@@ -157,57 +157,57 @@ class OpticalServer:
         req = svc.parse_request(message)
         code = req.code
         if req.problem:
-            return self._answer("error", code, ERR)
+            return self._answer("error", ERR)
         if code == codes.IDENTIFY:
             if self.state != BASE:
-                return self._answer("sequence", code, ISSS)
+                return self._answer("sequence", ISSS)
             self.state = IDENTIFIED
-            return self._done("identify", code, svc.identify_response())
+            return self._done("identify", svc.identify_response())
         if code == codes.TERMINATE:
             self.reset()
-            return self._done("terminate", code, svc.ok())
+            return self._done("terminate", svc.ok())
         if self.state == BASE:
-            return self._answer("sequence", code, ISSS)
+            return self._answer("sequence", ISSS)
         if codes.NEGOTIATE_FIRST <= code <= codes.NEGOTIATE_LAST:
             return self._negotiate(req)
         if code == codes.WAIT:
-            return self._done("wait", code, svc.ok())
+            return self._done("wait", svc.ok())
         if code == codes.LOGON:
             if self.state != IDENTIFIED:
-                return self._answer("sequence", code, ISSS)
+                return self._answer("sequence", ISSS)
             self.state = SESSION
-            return self._done("logon", code, svc.ok())
+            return self._done("logon", svc.ok())
         if self.state != SESSION:
-            return self._answer("sequence", code, ISSS)
+            return self._answer("sequence", ISSS)
         if code == codes.SECURITY:
             key = self.passwords.match(req.password)
             if key is None:
-                return self._answer("auth", code, ERR)
+                return self._answer("auth", ERR)
             self.key = key
-            return self._done("auth", code, svc.ok())
+            return self._done("auth", svc.ok())
         if code == codes.LOGOFF:
             self.state, self.key = IDENTIFIED, None
-            return self._done("logoff", code, svc.ok())
+            return self._done("logoff", svc.ok())
         if code in (codes.READ_FULL, codes.READ_OFFSET):
             return self._read(req)
         if code in (codes.WRITE_FULL, codes.WRITE_OFFSET):
             return self._write(req)
-        return self._answer("error", code, SNS)
+        return self._answer("error", SNS)
 
     # --- services ---------------------------------------------------------------
 
     def _negotiate(self, req: svc.Request) -> bytes:
         if self.state != IDENTIFIED:
-            return self._answer("sequence", req.code, ISSS)
+            return self._answer("sequence", ISSS)
         if req.packet_size < svc.MIN_PACKET_SIZE or not req.packets:
-            return self._answer("error", req.code, ERR)
+            return self._answer("error", ERR)
         self.packet_size = min(req.packet_size, MAX_PACKET_SIZE)
         self.packets = min(req.packets, MAX_PACKETS)
         # The simulated line keeps its rate: it is accepted when proposed (or none is).
         if req.bauds and self.baud_code not in req.bauds:
             self.packet_size, self.packets = svc.DEFAULT_PACKET_SIZE, svc.DEFAULT_PACKETS
-            return self._answer("error", req.code, ONP)
-        return self._done("negotiate", req.code,
+            return self._answer("error", ONP)
+        return self._done("negotiate",
                           svc.negotiate_response(self.packet_size, self.packets, self.baud_code))
 
     def may_read(self, tid: int) -> bool:
@@ -274,11 +274,11 @@ class OpticalServer:
 
     # --- answers --------------------------------------------------------------
 
-    def _done(self, kind: str, code: int, answer: bytes) -> bytes:
+    def _done(self, kind: str, answer: bytes) -> bytes:
         self.history.append(Exchange(kind, codes.OK, self.key))
         return answer
 
-    def _answer(self, kind: str, code: int, error: int) -> bytes:
+    def _answer(self, kind: str, error: int) -> bytes:
         self.history.append(Exchange(kind, error, self.key))
         return bytes([error])
 

@@ -489,3 +489,46 @@ def test_optical_client_ctrl_c_is_one_line():
     finally:
         pair.close()
     assert proc.returncode == 130 and err == "mep-client: interrupted\n"
+
+
+def test_client_drops_an_answer_sent_again_after_its_ack_was_lost():
+    """A scripted meter on the pty's other end repeats an answer as if the ACK never came."""
+    pair = PtyPair()
+    lk = OpticalLink(pair.device)
+    results = []
+    worker = threading.Thread(target=lambda: results.extend(
+        [lk.request(svc.identify(), "identify"), lk.request(svc.logon(1, "x"), "logon")]))
+    worker.start()
+
+    def read_packet() -> bytes:
+        got = b""
+        while not link.packet_at(got):
+            assert select.select([pair.master], [], [], 10)[0]
+            got += os.read(pair.master, 1)
+        return got
+
+    try:
+        assert link.parse(read_packet()).data == svc.identify()
+        first = link.build(svc.identify_response())
+        os.write(pair.master, bytes([link.ACK]) + first)
+        assert read_until_fd(pair.master, 1) == bytes([link.ACK])
+        os.write(pair.master, first)  # "the ACK was lost": the same packet again
+        logon = read_packet()  # the client sends its next request, then finds the repeat
+        assert read_until_fd(pair.master, 1) == bytes([link.ACK])  # ACKed again, not taken
+        second = link.build(b"\x00", control=link.CTRL_TOGGLE)
+        os.write(pair.master, bytes([link.ACK]) + second)
+        assert read_until_fd(pair.master, 1) == bytes([link.ACK])
+        worker.join(10)
+    finally:
+        lk.close()
+        pair.close()
+    assert link.parse(logon).data == svc.logon(1, "x")
+    assert results == [svc.identify_response(), b"\x00"]
+    assert lk.stats["duplicates"] == 1
+
+
+def read_until_fd(fd: int, n: int) -> bytes:
+    got = b""
+    while len(got) < n and select.select([fd], [], [], 10)[0]:
+        got += os.read(fd, n - len(got))
+    return got
