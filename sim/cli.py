@@ -216,9 +216,11 @@ def run(args: argparse.Namespace) -> int:
         def switch(active: bool) -> None:
             port.switched_out = active
 
+        # The optical answers leave on the shared transmitter: the MEP line and its tap hear them.
+        mirrors = [m for m in (fd, tap.meter) if isinstance(m, int)]
         optical = OpticalPort(probe.master, optical_server(args, meter),
-                              nak_first=not args.no_nak_first, mirror=fd if isinstance(fd, int)
-                              else None, on_session=switch, log=say)
+                              nak_first=not args.no_nak_first, mirrors=mirrors,
+                              on_session=switch, log=say)
         print(probe.name, flush=True)
         say(f"{PROG}: shared UART: the optical port is {probe.name}; an optical session there "
             f"makes {where} unresponsive")

@@ -16,8 +16,9 @@ What the meter's side of the link does here:
   switches its UART over to the optical port on that start byte and misses the
   packet, so the client sends it again.
 
-``mirror`` is one more file descriptor that gets a copy of everything the
-optical port sends (on Gen 2/3 meters the MEP line hears the optical answers);
+``mirrors`` are more file descriptors that get a copy of everything the
+optical port sends (on Gen 2/3 meters the MEP line, and so a tap on the meter's
+MEP wire, hears the optical answers);
 ``on_session(active)`` is told when a session starts and ends.
 """
 
@@ -28,7 +29,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from mepshark.capture.ptyline import paced
 from mepshark.dissector import c1218link as link
@@ -48,13 +49,13 @@ class OpticalPort:
     """Serve ``server`` on ``fd`` (a pty master or a local serial device, non-blocking)."""
 
     def __init__(self, fd: int, server: OpticalServer, *, nak_first: bool = True,
-                 mirror: int | None = None, byte_time: float = 0.0,
+                 mirrors: Sequence[int] = (), byte_time: float = 0.0,
                  on_session: Callable[[bool], None] | None = None,
                  log: Callable[[str], None] | None = None):
         self.fd = fd
         self.server = server
         self.nak_first = nak_first
-        self.mirror = mirror
+        self.mirrors = tuple(mirrors)
         self.byte_time = byte_time
         self.on_session = on_session or (lambda active: None)
         self.log = log or (lambda msg: None)
@@ -112,7 +113,8 @@ class OpticalPort:
             if not _write_all(self.fd, piece):
                 self.log("mep-sim: optical line blocked, output dropped")
                 return
-            _mirror(self.mirror, piece)
+            for fd in self.mirrors:
+                _mirror(fd, piece)
 
     # --- receiving --------------------------------------------------------------------
 

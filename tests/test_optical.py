@@ -285,7 +285,7 @@ def test_shared_uart_mep_is_switched_out_during_an_optical_session(bench):
     mep = bench()
     probe = PtyPair()
     seen = []
-    optical_port = OpticalPort(probe.master, OpticalServer(mep.meter), mirror=mep.pair.master,
+    optical_port = OpticalPort(probe.master, OpticalServer(mep.meter), mirrors=[mep.pair.master],
                                on_session=lambda active: (seen.append(active), setattr(
                                    mep.port, "switched_out", active)))
     thread = threading.Thread(target=optical_port.serve, daemon=True)
@@ -316,7 +316,7 @@ def test_shared_uart_optical_answers_appear_on_the_mep_line():
     mep, probe = PtyPair(), PtyPair()
     meter = Meter(animate=False)
     port = SimPort(mep.master, MepServer(meter, [MAK]))
-    optical_port = OpticalPort(probe.master, OpticalServer(meter), mirror=mep.master,
+    optical_port = OpticalPort(probe.master, OpticalServer(meter), mirrors=[mep.master],
                                on_session=lambda active: setattr(port, "switched_out", active))
     threads = [threading.Thread(target=p.serve, daemon=True) for p in (port, optical_port)]
     for t in threads:

@@ -107,7 +107,7 @@ def test_optical_session_through_the_relay_behind_a_lumpy_adapter(tmp_path, pair
     pairs.append(pair)
     server = OpticalServer(Meter(animate=False))
     mirror_r, mirror_w = os.pipe()
-    port = OpticalPort(pair.master, server, mirror=mirror_w)
+    port = OpticalPort(pair.master, server, mirrors=[mirror_w])
     thread = threading.Thread(target=port.serve, daemon=True)
     thread.start()
     adapter = LumpyLine(tmp_path, pair)
@@ -275,3 +275,70 @@ def test_relay_to_a_pyserial_url(tmp_path):
     assert b"".join(p.data for p in pkts if p.direction == OUTBOUND) == message
     assert b"".join(p.data for p in pkts if p.direction == INBOUND) == message
     assert {p.ifname for p in pkts} == {"loop://", relay_pty}
+
+
+def test_shared_uart_tapped_capture_holds_the_optical_answers(tmp_path):
+    """mep-sim --shared-uart --tap, recorded by mep-capture: the meter's wire carries the MEP
+    answers and, during the optical session, the optical ones; the client's wire only MEP."""
+    import subprocess
+    import sys
+
+    from mepshark.client.link import Link
+    from mepshark.client.optical import OpticalClient, OpticalLink
+    from mepshark.client.session import MepClient
+
+    tm, tc = tmp_path / "tap-meter", tmp_path / "tap-client"
+    sim = subprocess.Popen([sys.executable, "-m", "mepshark.sim.cli", "--shared-uart",
+                            "--default-keys", "--static", "-q", "--sequence", "0xFF", "--tap",
+                            str(tm), str(tc)],
+                           stdout=subprocess.PIPE, text=True)
+    out = tmp_path / "shared.pcapng"
+    try:
+        mep_port, probe_port = sim.stdout.readline().strip(), sim.stdout.readline().strip()
+        cap = Capture(["--meter", str(tm), "--client", str(tc), "-w", str(out)])
+        mep = MepClient(Link(mep_port), MAK, sequence=0x100)
+        assert mep.read_raw("BT01")[:4] == b"EELC"
+        lk = OpticalLink(probe_port)
+        opt = OpticalClient(lk, DEFAULT_PASSWORDS["RK"])
+        opt.start()
+        bt28 = opt.read_raw(28)
+        opt.finish()
+        lk.close()
+        mep.link.close()
+        # MEP answers again after the optical session.  (A fresh link: the optical answers
+        # mirrored onto the MEP line would reach the old one's MEP deframer as false frames.)
+        mep = MepClient(Link(mep_port), MAK, sequence=0x101)
+        assert mep.read_raw("ET03")
+        mep.link.close()
+        assert cap.stop() == 0
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    pkts = read_scapy(out)
+    meter_wire = b"".join(p.data for p in pkts if p.direction == INBOUND)
+    client_wire = b"".join(p.data for p in pkts if p.direction == OUTBOUND)
+    answers = messages(split_c1218(meter_wire)[0])
+    assert answers == [svc.identify_response(), svc.negotiate_response(256, 4, 6), b"\x00",
+                       b"\x00", svc.read_response(bt28), b"\x00", b"\x00"]
+    # The switch-over NAK, the ACK of the identify sent again, its answer: all on the wire.
+    assert bytes([link.NAK, link.ACK]) + link.build(svc.identify_response()) in meter_wire
+    assert split_c1218(client_wire)[0] == []  # the probe's requests never cross the MEP wire
+    assert mep_responses_in(meter_wire) == 2  # BT01 and ET03, and nothing else
+
+
+def mep_responses_in(stream: bytes) -> int:
+    """MEP frames in ``stream`` once the C12.18 packets and their ACK/NAK bytes are taken out."""
+    from mepshark.dissector.deframer import FRAME, Deframer
+
+    rest, i = bytearray(), 0
+    while i < len(stream):
+        size = link.packet_at(stream, i)
+        if size:
+            i += size
+            if rest and rest[-1] in (link.ACK, link.NAK):
+                rest.pop()  # the ACK/NAK right before a packet answers the probe's packet
+            continue
+        rest.append(stream[i])
+        i += 1
+    chunks = Deframer().feed(bytes(rest), 0.0) + Deframer().close()
+    return sum(c.kind == FRAME for c in chunks)
