@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from mepshark.capture.serialport import LineSpec, PortError, open_serial
 from mepshark.dissector.c1218codes import BAUD_RATES, PASSWORD_LEN
+from mepshark.dissector.catalog.access import OPTICAL_KEYS
 from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
@@ -130,7 +131,7 @@ def _password(text: str) -> bytes | None:
 def passwords_from(args: argparse.Namespace) -> Passwords:
     """The optical passwords: options, else environment, else the documented defaults."""
     got = {}
-    for name in ("MK", "PK", "RK"):
+    for name in OPTICAL_KEYS:
         text = getattr(args, name.lower())
         if text is None:
             text = os.environ.get(ENV_PREFIX + name)
@@ -263,7 +264,7 @@ def run_optical(args: argparse.Namespace, meter: Meter, say) -> int:
     byte_time = 10 / args.baud if args.pace and not args.port else 0.0
     port = OpticalPort(fd, server, nak_first=not args.no_nak_first, byte_time=byte_time, log=say)
     print(where, flush=True)
-    keys = [k for k in ("MK", "PK", "RK") if getattr(server.passwords, k.lower())]
+    keys = [k for k in OPTICAL_KEYS if getattr(server.passwords, k.lower())]
     say(f"{PROG}: serving an ANSI C12.18 optical port on {where} (keys {', '.join(keys)}); "
         "Ctrl-C to stop")
     signal.signal(signal.SIGTERM, lambda *_: port.stop())
