@@ -28,6 +28,7 @@ from mepshark.dissector.frames import BAUD
 from mepshark.dissector.tlssecrets import LiveSecrets
 
 from . import extcap
+from .relay import RelaySession
 from .ring import PcapngOutput, RingSpec
 from .serialport import (
     PARITIES,
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n"
         f"  {PROG} --meter /dev/ttyUSB0 --client /dev/ttyUSB1 -w mep.pcapng\n"
         f"  {PROG} --meter /dev/ttyUSB0 --client /dev/ttyUSB1 -w - | wireshark -k -i -\n"
-        f"  {PROG} -i /dev/ttyUSB0 --baud 115200 -b filesize:1000 -b files:10 -w ring.pcapng",
+        f"  {PROG} -i /dev/ttyUSB0 --baud 115200 -b filesize:1000 -b files:10 -w ring.pcapng\n"
+        f"  {PROG} --relay /dev/ttyUSB0 --relay-link /tmp/meter -w session.pcapng   # one "
+        "adapter:\n      a client program opens /tmp/meter, the relay passes its bytes on",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g = p.add_argument_group("lines (one adapter each)")
@@ -67,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port wired to the client module's TXD (hears requests)")
     g.add_argument("-i", "--interface", action="append", default=[], metavar="PORT",
                    help="port of unknown side: the direction is inferred per frame")
+    g.add_argument("--relay", metavar="PORT",
+                   help="relay: create a pty for a client program (MEP or optical), pass its "
+                   "bytes to PORT and back, and record both directions (docs/optical.md)")
+    g.add_argument("--relay-link", metavar="PATH",
+                   help="with --relay: a symlink PATH naming the pty (else its /dev/pts name)")
     g.add_argument("--baud", type=int, default=BAUD, help=f"baud rate (default {BAUD})")
     g.add_argument("--bytesize", type=int, choices=(5, 6, 7, 8), default=8,
                    help="data bits (default 8)")
@@ -128,6 +136,13 @@ def line_specs(args: argparse.Namespace, extcap_mode: bool = False) -> list[Line
             if side not in ("meter", "client", "unknown"):
                 raise UsageError(f"side {side!r} not understood; use meter, client or unknown")
             named.append((port.strip(), side))
+    if getattr(args, "relay", None):
+        if named or args.meter or args.client or args.interface:
+            raise UsageError("--relay records its own two lines; leave out --meter, --client "
+                             "and -i")
+        named.append((args.relay, "meter"))
+    elif getattr(args, "relay_link", None):
+        raise UsageError("--relay-link goes with --relay PORT")
     named += [(p, "meter") for p in args.meter]
     named += [(p, "client") for p in args.client]
     named += [(p, "unknown") for p in args.interface]
@@ -213,15 +228,26 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
         if not keys:
             raise UsageError("--embed-secrets needs keys: --key-file FILE or MEP_MAK/MEP_MBK")
         secrets = LiveSecrets(keys)
-    session = CaptureSession(
-        specs, max_packets=count, duration=stop.get("duration"), secrets=secrets,
+    options = dict(
+        max_packets=count, duration=stop.get("duration"), secrets=secrets,
         silence=args.silence / 1000 if args.silence is not None else None,
         status=status,
         log=(lambda msg: None) if extcap_mode else None,
     )
+    relay = bool(getattr(args, "relay", None)) and not extcap_mode
+    if relay:
+        try:
+            session = RelaySession(specs[0], args.relay_link, **options)
+        except OSError as exc:
+            raise UsageError(f"--relay-link {args.relay_link}: {exc.strerror or exc}") from None
+        specs = session.specs
+    else:
+        session = CaptureSession(specs, **options)
     try:
         session.open_ports()  # before the output: a bad port must not truncate a file
     except PortError as exc:
+        if relay:
+            session.close_ports()
         print(f"{PROG}: {exc}", file=sys.stderr, flush=True)
         if extcap_mode:
             extcap.release_fifo(target)
@@ -254,6 +280,12 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
         _say(quiet and not temporary, f"File: {target if not ring.active else output.path}")
     names = ", ".join(f"'{s.port}' ({s.description})" for s in specs)
     _say(quiet, f"Capturing on {names}")
+    if relay:
+        # The pty is what the user needs: on stderr always, on stdout for scripts.
+        print(f"{PROG}: relay: a client program opens {session.pty.name}; its bytes go to "
+              f"{args.relay} and back", file=sys.stderr, flush=True)
+        if target != "-":
+            print(session.pty.name, flush=True)
 
     def on_signal(signum: int, frame: object) -> None:
         session.stop()
@@ -271,6 +303,13 @@ def run_capture(args: argparse.Namespace, specs: list[LineSpec], extcap_mode: bo
         # The reader went away (Wireshark closed): keep Python's exit flush quiet.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    if relay:
+        session.close_ports()
+        lost = session.not_passed
+        if any(lost):
+            print(f"{PROG}: relay: {lost[0]} byte(s) for the client program and {lost[1]} for "
+                  f"{args.relay} could not be passed on (they are in the capture)",
+                  file=sys.stderr)
     if not extcap_mode:
         lines = _summary_lines(summary)
         for line in lines if not args.quiet else lines[:1]:

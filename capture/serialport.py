@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,7 +195,13 @@ def list_ports() -> list[tuple[str, str]]:
 # --- reader thread -----------------------------------------------------------
 
 def _posix_fd(ser: serial.SerialBase) -> int | None:
-    """The file descriptor of a local serial device, None for URL handlers (loop://, ...)."""
+    """The file descriptor of a local serial device, None for URL handlers (loop://, ...).
+
+    A line that is a bare file descriptor (the relay's pty master) names it ``raw_fd``.
+    """
+    raw = getattr(ser, "raw_fd", None)
+    if isinstance(raw, int):
+        return raw
     fd = getattr(ser, "fd", None)
     if isinstance(fd, int) and type(ser).__module__ == "serial.serialposix":
         return fd
@@ -226,7 +233,8 @@ class PortReader(threading.Thread):
     """
 
     def __init__(self, index: int, spec: LineSpec, ser: serial.SerialBase | None,
-                 events: deque, stop: threading.Event):
+                 events: deque, stop: threading.Event,
+                 forward: Callable[[bytes], None] | None = None):
         super().__init__(name=f"mep-reader-{index}", daemon=True)
         self.index = index
         self.spec = spec
@@ -235,6 +243,8 @@ class PortReader(threading.Thread):
         self.stop = stop
         self.watermark = time.monotonic()
         self.connected = ser is not None
+        self.forward = forward
+        """Called with each read's bytes after they are queued (the relay passes them on)."""
         self._icount = read_icount(ser) if ser is not None else None
         self._icount_at = time.monotonic()
 
@@ -279,6 +289,8 @@ class PortReader(threading.Thread):
                 self._poll_icount(t)  # first, so errors come before the bytes they spoiled
             if data:
                 put((DATA, self.index, data, t, seen_empty))
+                if self.forward is not None:
+                    self.forward(data)
         self._close()
 
     def _poll_icount(self, t: float) -> None:

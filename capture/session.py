@@ -233,7 +233,7 @@ class CaptureSession:
         self.wall0_ns = time.time_ns()
         self._wall0_units = self.wall0_ns * self._scale // 10**9
         for i, line in enumerate(self.lines):
-            line.reader = PortReader(i, line.spec, self._sers[i], self.events, self._reader_stop)
+            line.reader = self.make_reader(i, line)
             line.reader.start()
         deadline = None if self.duration is None else self.mono0 + self.duration
         reason = "stopped"
@@ -269,6 +269,10 @@ class CaptureSession:
             self.status.update(self.counters, time.monotonic() - self.mono0, force=True)
             self.status.clear()
         return Summary(self.counters, list(self.output.files), reason, self._dropped)
+
+    def make_reader(self, index: int, line: Line) -> PortReader:
+        """The reader thread of one line (a relay adds forwarding)."""
+        return PortReader(index, line.spec, self._sers[index], self.events, self._reader_stop)
 
     def _step(self, wait: float) -> None:
         """Sleep ``wait`` s, then handle everything the readers queued, then poll for silence.

@@ -7,6 +7,7 @@ Examples::
     mep-client --port /dev/pts/5 --key-file keys.txt --encrypt watch -c 10
     mep-client --port /dev/pts/5 --key-file keys.txt -w me.pcapng alerts -a duration:5
     mep-client --port /dev/ttyUSB0 --enable dtr --key-file keys.txt watch
+    MEP_OPTICAL_PASSWORD=… mep-client optical /dev/ttyUSB0 BT28   # optical port (C12.18)
 """
 
 from __future__ import annotations
@@ -337,6 +338,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["optical"]:  # its own command line: the probe's port comes first
+        from .opticalcli import main as optical
+
+        return optical(argv[1:])
     try:
         return run(build_parser().parse_args(argv))
     except UsageError as exc:

@@ -67,7 +67,12 @@ RESPONSES: dict[int, tuple[str, str]] = {
 }
 """Response code -> (C12.18 mnemonic, meaning)."""
 OK = 0x00
+ERR = 0x01
+SNS = 0x02
 ISC = 0x03
+ONP = 0x04
+IAR = 0x05
+ISSS = 0x0A
 
 BAUD_RATES: dict[int, int | None] = {
     0x00: None,  # set by means outside the protocol

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from mepshark.capture.serialport import LineSpec, PortError, open_serial
+from mepshark.dissector.c1218codes import BAUD_RATES, PASSWORD_LEN
+from mepshark.dissector.catalog.access import OPTICAL_KEYS
 from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
@@ -15,6 +19,8 @@ from mepshark.dissector.tlsendpoint import check as tls_check
 
 from .faults import Faults
 from .meter import Meter
+from .optical import DEFAULT_LOCK, DEFAULT_PASSWORDS, HardwareLock, OpticalServer, Passwords
+from .opticalport import OpticalPort
 from .port import TICK, SimPort, Tap
 from .pty import PtyPair
 from .server import MepServer
@@ -22,6 +28,8 @@ from .tapped import demo_keys
 from .tlsservice import TLSService
 
 PROG = "mep-sim"
+ENV_PREFIX = "MEP_OPTICAL_"
+"""Environment variables MEP_OPTICAL_MK, _PK and _RK give the optical passwords."""
 
 
 
@@ -33,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         f"  {PROG} --pty --default-keys              # prints the port a client opens\n"
         f"  {PROG} --port /dev/ttyUSB0 --key-file keys.txt --tables meter.json\n"
         f"  {PROG} --port socket://192.0.2.7:4001 --default-keys   # a serial server\n"
-        f"  {PROG} --pty /tmp/meter --tap /tmp/tap-meter /tmp/tap-client --default-keys",
+        f"  {PROG} --pty /tmp/meter --tap /tmp/tap-meter /tmp/tap-client --default-keys\n"
+        f"  {PROG} --optical --pty /tmp/probe          # ANSI C12.18 optical port\n"
+        f"  {PROG} --shared-uart --pty /tmp/mep --optical-pty /tmp/probe --default-keys",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("line")
     w = g.add_mutually_exclusive_group()
@@ -47,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send at the baud rate's speed on a pty (a pty is instant otherwise)")
     g.add_argument("--tap", nargs=2, metavar=("METER_LINK", "CLIENT_LINK"),
                    help="mirror each direction onto a pty pair for mep-capture --meter/--client")
+    op = p.add_argument_group("optical port (ANSI C12.18; docs/optical.md)")
+    op.add_argument("--optical", action="store_true",
+                    help="serve the optical port instead of MEP (on --pty or --port)")
+    op.add_argument("--shared-uart", action="store_true",
+                    help="Gen 2/3 meter: MEP on --pty, the optical port on --optical-pty; an "
+                    "optical session switches MEP off, its answers appear on the MEP line too")
+    op.add_argument("--optical-pty", nargs="?", const="", metavar="LINK",
+                    help="with --shared-uart: LINK names the optical probe's end")
+    for name, what in (("MK", "unique"), ("PK", "provisioning"), ("RK", "read-only")):
+        op.add_argument(f"--{name.lower()}", metavar="PASSWORD",
+                        help=f"the {what} key (default ${ENV_PREFIX}{name}, else "
+                        f"{DEFAULT_PASSWORDS[name].decode()!r}; 'hex:…' for bytes; '' disables it)")
+    op.add_argument("--hw-lock", action="append", metavar="ITEM",
+                    help="hardware lock, answered isc whatever the key: BTnn/ETnn[:r|:w|:rw] or "
+                    f"EPnn, repeatable; 'none' for no lock (default {' '.join(DEFAULT_LOCK)})")
+    op.add_argument("--no-nak-first", action="store_true",
+                    help="accept the first packet of a session (by default it is NAKed, as a "
+                    "meter switching its UART over misses it)")
     k = p.add_argument_group("keys (MAK and/or MBK; never printed)")
     k.add_argument("--key-file", help="file with lines MBK=… and/or MAK=…")
     k.add_argument("--default-keys", action="store_true",
@@ -87,6 +115,39 @@ def keys_from(args: argparse.Namespace) -> list[Key]:
     return keys
 
 
+def _password(text: str) -> bytes | None:
+    if text.startswith("hex:"):
+        try:
+            value = bytes.fromhex(text[4:])
+        except ValueError:
+            raise UsageError(f"password {text!r} is not hex after 'hex:'") from None
+    else:
+        value = text.encode("latin-1", "replace")
+    if len(value) > PASSWORD_LEN:
+        raise UsageError(f"an optical password has at most {PASSWORD_LEN} bytes")
+    return value or None
+
+
+def passwords_from(args: argparse.Namespace) -> Passwords:
+    """The optical passwords: options, else environment, else the documented defaults."""
+    got = {}
+    for name in OPTICAL_KEYS:
+        text = getattr(args, name.lower())
+        if text is None:
+            text = os.environ.get(ENV_PREFIX + name)
+        got[name.lower()] = DEFAULT_PASSWORDS[name] if text is None else _password(text)
+    return Passwords(**got)
+
+
+def optical_server(args: argparse.Namespace, meter: Meter) -> OpticalServer:
+    try:
+        lock = HardwareLock.parse(args.hw_lock if args.hw_lock is not None else DEFAULT_LOCK)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    code = next((c for c, rate in BAUD_RATES.items() if rate == args.baud), 0)
+    return OpticalServer(meter, passwords_from(args), lock, baud_code=code)
+
+
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
@@ -102,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
         meter.save(args.save)
         say(f"{PROG}: wrote {len(meter.images)} table images to {args.save}")
         return 0
+    if args.optical and args.shared_uart:
+        raise UsageError("--optical serves the optical port alone; --shared-uart serves both")
+    if args.optical_pty is not None and not args.shared_uart:
+        raise UsageError("--optical-pty goes with --shared-uart (--optical uses --pty)")
+    if args.optical:
+        return run_optical(args, meter, say)
     keys = keys_from(args)
     tls = None
     if args.tls:
@@ -142,6 +209,23 @@ def run(args: argparse.Namespace) -> int:
     print(where, flush=True)
     say(f"{PROG}: serving a three-phase meter on {where} "
         f"({', '.join(k.name for k in server.keys)}); Ctrl-C to stop")
+    optical = None
+    if args.shared_uart:
+        probe = PtyPair(args.optical_pty or None)
+        opened.append(probe)
+
+        def switch(active: bool) -> None:
+            port.switched_out = active
+
+        # The optical answers leave on the shared transmitter: the MEP line and its tap hear them.
+        mirrors = [m for m in (fd, tap.meter) if isinstance(m, int)]
+        optical = OpticalPort(probe.master, optical_server(args, meter),
+                              nak_first=not args.no_nak_first, mirrors=mirrors,
+                              on_session=switch, log=say)
+        print(probe.name, flush=True)
+        say(f"{PROG}: shared UART: the optical port is {probe.name}; an optical session there "
+            f"makes {where} unresponsive")
+        threading.Thread(target=optical.serve, name="mep-sim-optical", daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: port.stop())
     try:
         port.serve(duration)
@@ -150,11 +234,51 @@ def run(args: argparse.Namespace) -> int:
     finally:
         # Ctrl-C while shutting down (or after the line went away): no traceback.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if optical is not None:
+            optical.stop()
         for thing in opened:
             thing.close()
     s = port.stats
     say(f"{PROG}: {s['requests']} requests, {s['responses']} responses, {s['alerts']} alerts, "
         f"{s['dropped']} dropped")
+    signal.signal(signal.SIGINT, previous)
+    return 0
+
+
+def run_optical(args: argparse.Namespace, meter: Meter, say) -> int:
+    """``--optical``: the C12.18 server alone, on a pty or a port."""
+    server = optical_server(args, meter)
+    opened = []
+    if args.port:
+        ser = open_serial(LineSpec(args.port, baud=args.baud), timeout=TICK)
+        opened.append(ser)
+        if type(ser).__module__ != "serial.serialposix":
+            ser.close()
+            raise UsageError("--optical serves a local device or a pty, not a URL")
+        fd, where = ser.fileno(), args.port
+        os.set_blocking(fd, False)
+    else:
+        pair = PtyPair(args.pty or None)
+        opened.append(pair)
+        fd, where = pair.master, pair.name
+    byte_time = 10 / args.baud if args.pace and not args.port else 0.0
+    port = OpticalPort(fd, server, nak_first=not args.no_nak_first, byte_time=byte_time, log=say)
+    print(where, flush=True)
+    keys = [k for k in OPTICAL_KEYS if getattr(server.passwords, k.lower())]
+    say(f"{PROG}: serving an ANSI C12.18 optical port on {where} (keys {', '.join(keys)}); "
+        "Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, lambda *_: port.stop())
+    try:
+        port.serve(_duration(args.autostop))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for thing in opened:
+            thing.close()
+    s = port.stats
+    say(f"{PROG}: {s['requests']} optical requests, {s['packets']} packets, "
+        f"{s['naks_sent']} NAKs sent, {s['resent']} packets resent")
     signal.signal(signal.SIGINT, previous)
     return 0
 

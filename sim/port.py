@@ -127,6 +127,8 @@ class SimPort:
         self.next_scheduled = None
         self.enable = True
         """ENABLE as the meter sees it (high unless a line says otherwise)."""
+        self.switched_out = False
+        """Gen 2/3 shared UART: an optical session holds it, MEP requests go unheard."""
         self.stats = {"requests": 0, "responses": 0, "alerts": 0, "dropped": 0, "unframed": 0,
                       "ignored": 0}
 
@@ -209,7 +211,7 @@ class SimPort:
             self.stats["unframed"] += 1
             self.log(f"mep-sim: ignored {len(chunk.data)} byte(s): {chunk.reason}")
             return
-        if not self.enable or self.faults.hang:
+        if not self.enable or self.faults.hang or self.switched_out:
             self.stats["ignored"] += 1
             return
         now = time.monotonic()
@@ -267,7 +269,7 @@ class SimPort:
             self.next_scheduled = now + self.alert_every
         if now < self.last_alert + ALERT_PERIOD or now < self.last_rx + ALERT_HOLDOFF:
             return
-        if not self.enable or self.faults.hang:
+        if not self.enable or self.faults.hang or self.switched_out:
             return
         if meter.alerting():
             self.last_alert = now

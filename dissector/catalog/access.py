@@ -34,3 +34,15 @@ def may_write(key_name: str, tid: int) -> bool:
 def may_call(key_name: str, number: int) -> bool:
     """Whether ``key_name`` may start procedure ``number`` (12-bit, EPxx = 2048 + xx)."""
     return key_name == "MAK" or number in MBK_PROCEDURES
+
+
+# --- the optical port (optical guide, "Security and Keys" and each table's access line) --------
+
+OPTICAL_KEYS = ("MK", "PK", "RK")
+"""The optical port's passwords: unique (MK), provisioning (PK) and read-only (RK) key."""
+
+OPTICAL_OPEN = frozenset(table_id(t) for t in ("BT00", "BT01", "ET03"))
+"""Tables the optical port lets anyone read, before or without a password."""
+
+OPTICAL_NOT_RK = frozenset(table_id(t) for t in ("BT04", "ET21", "ET51"))
+"""Tables whose read access the optical guide gives to MK and PK only."""
