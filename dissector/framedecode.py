@@ -76,7 +76,8 @@ class FrameView:
         return self.frame_bytes[LEN_LEN:]
 
     def getfieldval(self, name: str) -> Any:
-        return self.fields[name]
+        f = self.fields
+        return f[name] if name in f else self.pkt.getfieldval(name)  # (a default)
 
     info = MEPPacket.info
     """The Info template filled in, as the scapy packet's ``info`` does."""
@@ -140,7 +141,8 @@ def _source(cls: type[MEP]) -> str | None:
         "        end = 2 + length",
         "        if n < end:",
         "            p.append(TRUNCATED % (n - 2, length))",
-        "        else:",
+        "        elif n > end:",
+        "            s = s[:end]",
         "            n = end",
         f"    if n < {cls.min_len}:",
         f"        p.append(SHORT % (n, {cls._name!r}, {cls.min_len}))",
@@ -181,13 +183,17 @@ DECODERS = {cls: _compile(cls) for cls in CLASSES.values() if issubclass(cls, ME
 """Frame class -> its generated decoder (None: scapy decodes that kind)."""
 
 
+_dispatch = MEP.dispatch_hook
+
+
 def decode_frame(cls: type[MEP], s: bytes) -> FrameView:
     """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be."""
+    if cls is MEP:  # MEP(s) picks the class that fits
+        cls = _dispatch(s)
     dec = DECODERS[cls]
-    return dec(s) if dec is not None else FrameView.of_packet(cls(s))
-
-
-_dispatch = MEP.dispatch_hook
+    if dec is None or not s:  # (scapy leaves a packet of no bytes undissected)
+        return FrameView.of_packet(cls(s))
+    return dec(s)
 
 
 def decode_record(record: bytes) -> list[FrameView]:

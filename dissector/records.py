@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 
-from scapy.error import Scapy_Exception
+from scapy.error import Scapy_Exception, warning
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
 WHOLE_RECORD = 1 << 32
@@ -66,6 +66,11 @@ class _NgReader(RawPcapNgReader):
                 try:
                     rec = self._slow()
                 except EOFError:
+                    return
+                except Scapy_Exception as exc:
+                    # a later section header cut short: the file ends there, as
+                    # for any other damage (the frames before it are decoded)
+                    warning(str(exc))
                     return
             yield rec
 
