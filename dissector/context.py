@@ -27,6 +27,7 @@ from scapy.packet import Packet
 from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
+from .catalog.layout import CAPTURE, DEFAULT
 from .catalog.procedures import BT07 as PROCEDURE_INITIATE
 from .catalog.procedures import RESPONSE_TABLES
 from .catalog.procedures import decode_request as decode_procedure_call
@@ -240,6 +241,23 @@ def _fits(cls: type[MEP], raw: bytes) -> bool:
     """Whether a body of at most MAX_BODY bytes fills the layout of a frame
     class exactly: no field missing, no byte left over, counts agree."""
     return not frame_view(cls, raw).malformed
+
+
+def _dims_agree(table: TableDecode, dims: DimensionContext) -> bool:
+    """Whether every dimension ``table`` was laid out with has the same value
+    and provenance in ``dims`` now (then decoding its bytes again gives the same)."""
+    values = dims._values
+    for k, used in table.dims.items():
+        if k.startswith(("ref:", "local:")):
+            continue
+        tag, _, name = k.partition(".")
+        got = values.get((tag, name))
+        if got is None:
+            if used.source != DEFAULT:
+                return False
+        elif used.source != CAPTURE or (used.value, used.frame) != (got.value, got.frame):
+            return False
+    return True
 
 
 def _whole_ms(seconds: float) -> int:
@@ -510,7 +528,11 @@ class CaptureContext:
         if cached is not None and cached[0] is self.dims.view()._values:
             info._table = cached[1]
             return
-        table = info.table
+        if cached is not None and cached[1] is not None and _dims_agree(cached[1], self.dims):
+            # laid out the same as then: the same decode, learned from again
+            table = info._table = cached[1]
+        else:
+            table = info.table
         if table is not None:
             self.dims.learn(table, info.number)
             if len(self._dim_reads) >= self._DIM_READS_KEPT:

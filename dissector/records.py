@@ -32,6 +32,9 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _EPB = 6
 _EPB_MIN = 32
 """An EPB's length with no packet bytes and no options."""
+_MAX_FAST = 1 << 16
+"""Blocks up to this size are read from the buffer; longer ones by scapy (a
+block wholly in the buffer is all the fast path looks at)."""
 _OPT_COMMENT, _OPT_FLAGS = 1, 2
 
 Record = tuple[bytes, float, "int | None", "list[bytes] | None"]
@@ -52,70 +55,79 @@ _POWERS_OF_TEN = frozenset(10**k for k in range(16))
 class _NgReader(RawPcapNgReader):
     """scapy's raw pcapng reader with a fast path for the common block."""
 
+    CHUNK = 1 << 20
+
     def records(self) -> Iterator[Record]:
         f = self.f
-        read, tell, seek = f.read, f.tell, f.seek
+        buf, at = b"", 0
+        base = f.tell()  # the file offset of buf[0]
         while True:
-            start = tell()
-            try:
-                rec = self._fast_epb(read)
-            except (OSError, OverflowError, zlib.error):
-                rec = None
-            if rec is None:
-                seek(start)
+            if len(buf) - at < _MAX_FAST:
                 try:
-                    rec = self._slow()
-                except EOFError:
-                    return
-                except Scapy_Exception as exc:
-                    # a later section header cut short: the file ends there, as
-                    # for any other damage (the frames before it are decoded)
-                    warning(str(exc))
-                    return
+                    more = f.read(self.CHUNK)
+                except (OSError, OverflowError, zlib.error):
+                    more = b""
+                base += at
+                buf, at = buf[at:] + more, 0
+            rec, end = self._fast_epb(buf, at)
+            if rec is not None:
+                at = end
+                yield rec
+                continue
+            f.seek(base + at)  # scapy reads the block from its start
+            buf, at, base = b"", 0, base + at
+            try:
+                rec = self._slow()
+            except EOFError:
+                return
+            except Scapy_Exception as exc:
+                # a later section header cut short: the file ends there, as
+                # for any other damage (the frames before it are decoded)
+                warning(str(exc))
+                return
+            base = f.tell()
             yield rec
 
-    def _fast_epb(self, read) -> Record | None:
-        """The next block if it is a clean EPB, else None (the caller rewinds)."""
+    def _fast_epb(self, buf: bytes, at: int) -> tuple[Record | None, int]:
+        """The EPB at ``buf[at:]`` and where it ends, if it is a clean one wholly
+        in ``buf``; else None (scapy reads that block)."""
         e = self.endian
-        head = read(8)
-        if len(head) != 8:
-            return None
-        kind, size = struct.unpack(e + "II", head)
-        if kind != _EPB or size < _EPB_MIN or size % 4:
-            return None
-        block = read(size - 8)
-        if len(block) != size - 8:
-            return None
-        intid, hi, lo, caplen, _ = struct.unpack_from(e + "5I", block)
-        end = size - 12
-        if struct.unpack_from(e + "I", block, end)[0] != size or intid >= len(self.interfaces):
-            return None
-        data = block[20:20 + caplen] if 20 + caplen <= end else block[20:end]
-        at = 20 + caplen + (-caplen % 4)
+        if len(buf) - at < _EPB_MIN:
+            return None, at
+        kind, size, intid, hi, lo, caplen = struct.unpack_from(e + "6I", buf, at)
+        end = at + size
+        if (kind != _EPB or size < _EPB_MIN or size % 4 or end > len(buf)
+                or intid >= len(self.interfaces)
+                or struct.unpack_from(e + "I", buf, end - 4)[0] != size):
+            return None, at
+        opts_end = end - 4
+        first = at + 28
+        data = buf[first:first + caplen] if first + caplen <= opts_end else buf[first:opts_end]
+        pos = first + caplen + (-caplen % 4)
         comments = None
         direction = None
-        while end - at >= 4:
-            code, length = struct.unpack_from(e + "HH", block, at)
+        while opts_end - pos >= 4:
+            code, length = struct.unpack_from(e + "HH", buf, pos)
             if code == 0:
                 if length:
-                    return None  # scapy warns about it
+                    return None, at  # scapy warns about it
                 break
-            if at + 4 + length > end:
-                return None
-            value = block[at + 4:at + 4 + length]
+            value_end = pos + 4 + length
+            if value_end > opts_end:
+                return None, at
             if code == _OPT_COMMENT:
                 if comments is None:
                     comments = []
-                comments.append(value)
+                comments.append(buf[pos + 4:value_end])
             elif code == _OPT_FLAGS:
                 if length != 4:
-                    return None
-                direction = struct.unpack(e + "I", value)[0] & 3
+                    return None, at
+                direction = struct.unpack_from(e + "I", buf, pos + 4)[0] & 3
             elif code in (0x8001, 0x8003):  # process information: scapy's affair
-                return None
-            at += 4 + length + (-length % 4)
+                return None, at
+            pos = value_end + (-length % 4)
         tsresol = self.interfaces[intid][2]["tsresol"]
-        return data, seconds((hi << 32) + lo, tsresol), direction, comments
+        return (data, seconds((hi << 32) + lo, tsresol), direction, comments), end
 
     def _slow(self) -> Record:
         data, meta = self._read_packet(size=WHOLE_RECORD)
