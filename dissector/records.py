@@ -36,6 +36,9 @@ _MAX_FAST = 1 << 16
 """Blocks up to this size are read from the buffer; longer ones by scapy (a
 block wholly in the buffer is all the fast path looks at)."""
 _OPT_COMMENT, _OPT_FLAGS = 1, 2
+_STRUCTS = {e: (struct.Struct(e + "6I").unpack_from, struct.Struct(e + "I").unpack_from,
+                struct.Struct(e + "HH").unpack_from) for e in "<>!"}
+"""Per byte order: a block's start up to the EPB's caplen, a 32-bit number, an option header."""
 
 Record = tuple[bytes, float, "int | None", "list[bytes] | None"]
 
@@ -94,11 +97,11 @@ class _NgReader(RawPcapNgReader):
         e = self.endian
         if len(buf) - at < _EPB_MIN:
             return None, at
-        kind, size, intid, hi, lo, caplen = struct.unpack_from(e + "6I", buf, at)
+        head, u32, opt = _STRUCTS[e]
+        kind, size, intid, hi, lo, caplen = head(buf, at)
         end = at + size
         if (kind != _EPB or size < _EPB_MIN or size % 4 or end > len(buf)
-                or intid >= len(self.interfaces)
-                or struct.unpack_from(e + "I", buf, end - 4)[0] != size):
+                or intid >= len(self.interfaces) or u32(buf, end - 4)[0] != size):
             return None, at
         opts_end = end - 4
         first = at + 28
@@ -107,7 +110,7 @@ class _NgReader(RawPcapNgReader):
         comments = None
         direction = None
         while opts_end - pos >= 4:
-            code, length = struct.unpack_from(e + "HH", buf, pos)
+            code, length = opt(buf, pos)
             if code == 0:
                 if length:
                     return None, at  # scapy warns about it
@@ -122,12 +125,15 @@ class _NgReader(RawPcapNgReader):
             elif code == _OPT_FLAGS:
                 if length != 4:
                     return None, at
-                direction = struct.unpack_from(e + "I", buf, pos + 4)[0] & 3
+                direction = u32(buf, pos + 4)[0] & 3
             elif code in (0x8001, 0x8003):  # process information: scapy's affair
                 return None, at
             pos = value_end + (-length % 4)
-        tsresol = self.interfaces[intid][2]["tsresol"]
-        return (data, seconds((hi << 32) + lo, tsresol), direction, comments), end
+        per_second = self.interfaces[intid][2]["tsresol"]
+        units = (hi << 32) + lo
+        if per_second == 1_000_000 and units < 1 << 53:  # (the usual case of seconds())
+            return (data, units / 1_000_000, direction, comments), end
+        return (data, seconds(units, per_second), direction, comments), end
 
     def _slow(self) -> Record:
         data, meta = self._read_packet(size=WHOLE_RECORD)

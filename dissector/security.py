@@ -99,7 +99,7 @@ class DigestState:
         # on every frame of a long capture; then the rest one by one again.
         steps = self._steps
         period = len(steps)
-        octets = _octets(steps)
+        octets = getattr(steps, "octets", None) or _octets(steps)
         acc = self.acc
         pos = self.pos
         n = len(data)
@@ -180,6 +180,10 @@ def _octets(steps: tuple) -> tuple:
     return found[1]
 
 
+class _Steps(tuple):
+    """A key's step schedule, with its tables grouped by key byte (``octets``)."""
+
+
 def _digest_steps(key: bytes) -> tuple[tuple[int, list[int]], ...]:
     steps = []
     for i in range(_round_bytes(len(key))):
@@ -187,7 +191,9 @@ def _digest_steps(key: bytes) -> tuple[tuple[int, list[int]], ...]:
         for j in range(8):
             bit = (kb >> j) & 1
             steps.append((7 - j, _TABLES[bit][7 - j]))
-    return tuple(steps)
+    out = _Steps(steps)
+    out.octets = _octets(out)
+    return out
 
 
 # ---------------------------------------------------------------------------
