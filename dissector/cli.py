@@ -84,7 +84,8 @@ def _decode(args: argparse.Namespace) -> int:
         return 2
     with _reader_warnings() as warnings:
         try:
-            frames = read_capture(args.file, keys, dlt=args.dlt, baud=args.baud)
+            # decoded here, inside the collection of the reader's warnings
+            frames = list(read_capture(args.file, keys, dlt=args.dlt, baud=args.baud))
         except (OSError, Scapy_Exception) as exc:
             print(f"mep-dissector: cannot read {args.file}: {exc}", file=sys.stderr)
             return 2

@@ -27,11 +27,13 @@ from scapy.packet import Packet
 from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
+from .catalog.layout import CAPTURE, DEFAULT
 from .catalog.procedures import BT07 as PROCEDURE_INITIATE
 from .catalog.procedures import RESPONSE_TABLES
 from .catalog.procedures import decode_request as decode_procedure_call
 from .catalog.procedures import decode_response as decode_procedure_result
 from .catalog.registry import DIMENSION_SOURCES
+from .framedecode import FrameView, decode_frame, decode_record, frame_view
 from .frames import (
     ALL_REQUEST_CODES,
     BAUD,
@@ -47,7 +49,6 @@ from .frames import (
     _RC4Request,
     _RC4Response,
     body_class,
-    frame_of,
     response_class,
 )
 from .framespec import BITS_PER_BYTE, COMMAND_END, INFO, NOTES, RESEND_AFTER
@@ -107,12 +108,12 @@ class FrameInfo:
     number: int
     """Number of the capture record (packet) holding the frame, from 1 like Wireshark."""
     time: float
-    frame: MEP
-    """The frame as captured, dissected on its own."""
+    view: FrameView
+    """The frame as captured, decoded on its own (:attr:`frame` is its scapy packet)."""
     raw: bytes = b""
     """The frame's body bytes as captured (empty for an alert)."""
-    packet: MEP | None = None
-    """The frame as understood in context: re-dissected after its request, decrypted."""
+    packet_view: FrameView | None = None
+    """The frame as understood in context (:attr:`packet` is its scapy packet)."""
     direction: int | None = None
     direction_inferred: bool = False
     kind: str | None = None
@@ -144,6 +145,26 @@ class FrameInfo:
     """A TableDecode, or the (callable) way to make one on first use."""
 
     @property
+    def frame(self) -> MEP:
+        """The frame as captured, dissected on its own (a scapy packet, made on first use)."""
+        return self.view.pkt
+
+    @frame.setter
+    def frame(self, pkt: MEP) -> None:
+        self.view = FrameView.of_packet(pkt)
+
+    @property
+    def packet(self) -> MEP | None:
+        """The frame as understood in context: re-dissected after its request,
+        decrypted (a scapy packet, made on first use)."""
+        v = self.packet_view
+        return None if v is None else v.pkt
+
+    @packet.setter
+    def packet(self, pkt: MEP | None) -> None:
+        self.packet_view = None if pkt is None else FrameView.of_packet(pkt)
+
+    @property
     def table(self) -> TableDecode | None:
         """The table contents this frame carries (read response data, write
         request data), decoded with the catalog and the dimensions learned
@@ -157,7 +178,8 @@ class FrameInfo:
     @property
     def problems(self) -> list[str]:
         """Malformations of the frame (as decoded in context)."""
-        return self.packet.problems if self.packet is not None else self.frame.problems
+        v = self.packet_view
+        return v.problems if v is not None else self.view.problems
 
     @property
     def malformed(self) -> bool:
@@ -166,20 +188,20 @@ class FrameInfo:
     @property
     def code(self) -> int | None:
         """The request or response code, as decoded in context."""
-        pkt = self.packet
-        if pkt is None or isinstance(pkt, MEPUnknown):
+        pkt = self.packet_view
+        if pkt is None or issubclass(pkt.cls, MEPUnknown):
             return None
         f = pkt.fields
         return f.get("request_code", f.get("response_code", f.get("code")))
 
     def summary(self) -> str:
         """One line in the style of the Wireshark Info column."""
-        pkt = self.packet
+        pkt = self.packet_view
         if self.kind == ALERT:
             text = "Alert"
         elif pkt is None:
             text = "Malformed frame"
-        elif self.kind in (REQUEST, RESPONSE) and not isinstance(pkt, MEPUnknown):
+        elif self.kind in (REQUEST, RESPONSE) and not issubclass(pkt.cls, MEPUnknown):
             text = f"{self.kind.capitalize()}: {pkt.info(table_label)}"
             if self.kind == RESPONSE and self.table_id is not None:
                 text += f" ({table_label(self.table_id)})"
@@ -215,10 +237,27 @@ def _unframed_reason(comments) -> str | None:
     return None
 
 
-def _fits(frame: MEP, raw: bytes) -> bool:
-    """Whether a body of at most MAX_BODY bytes fills the layout of its frame's
+def _fits(cls: type[MEP], raw: bytes) -> bool:
+    """Whether a body of at most MAX_BODY bytes fills the layout of a frame
     class exactly: no field missing, no byte left over, counts agree."""
-    return not frame_of(type(frame), raw).malformed
+    return not frame_view(cls, raw).malformed
+
+
+def _dims_agree(table: TableDecode, dims: DimensionContext) -> bool:
+    """Whether every dimension ``table`` was laid out with has the same value
+    and provenance in ``dims`` now (then decoding its bytes again gives the same)."""
+    values = dims._values
+    for k, used in table.dims.items():
+        if k.startswith(("ref:", "local:")):
+            continue
+        tag, _, name = k.partition(".")
+        got = values.get((tag, name))
+        if got is None:
+            if used.source != DEFAULT:
+                return False
+        elif used.source != CAPTURE or (used.value, used.frame) != (got.value, got.frame):
+            return False
+    return True
 
 
 def _whole_ms(seconds: float) -> int:
@@ -232,7 +271,7 @@ def _whole_ms(seconds: float) -> int:
 def _command(info: FrameInfo) -> bytes:
     """A request's code and code data: what stays the same when it is resent
     with a new sequence number.  Decrypted requests are compared in clear."""
-    raw = info.packet.body_bytes if info.encrypted else info.raw
+    raw = info.packet_view.body_bytes if info.encrypted else info.raw
     return raw[:-COMMAND_END]
 
 
@@ -242,9 +281,18 @@ class CaptureContext:
     ``keys`` are tried in the order given; :func:`load_keys` returns them MAK
     first, as the meter tries them.  ``baud`` only serves to estimate when a
     request finished (the response timeout runs from its last byte).
+
+    Every frame is kept in :attr:`frames`, unless ``keep`` is false: then the
+    context holds only what later frames still need (the latest request, the
+    dimensions), and :meth:`take_ready` hands out the frames that nothing
+    later will change, in capture order.
     """
 
-    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD):
+    _DIM_READS_KEPT = 1024
+    """Distinct dimension-table reads remembered (a month of captures may hold
+    many, if a meter's configuration changes)."""
+
+    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD, keep: bool = True):
         self.keys = list(keys)
         self.baud = baud
         self.frames: list[FrameInfo] = []
@@ -253,6 +301,10 @@ class CaptureContext:
         self._dim_reads: dict[tuple, tuple] = {}
         self._pending: FrameInfo | None = None
         self._last_request: FrameInfo | None = None
+        self._keep = keep
+        self._held: list[FrameInfo] = []
+        """From the latest request on: frames a later request may still change."""
+        self._ready: list[FrameInfo] = []
 
     def add_packet(self, pkt: Packet, direction: int | None = None) -> list[FrameInfo]:
         """Add one capture record (one or more chained frames); return their infos.
@@ -261,17 +313,25 @@ class CaptureContext:
         """
         if direction is None:
             direction = _EPB_TO_P2P.get(getattr(pkt, "direction", None) or 0)
-        frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
-        if not frame.original:
-            frame = MEP(b"\x00")  # an empty record: shown as a malformed frame
+        data = getattr(pkt, "original", None)
+        if data is None:
+            data = bytes(pkt)
+        return self.add_record(data, float(pkt.time or 0.0), direction,
+                               getattr(pkt, "comments", None))
+
+    def add_record(self, data: bytes, t: float, direction: int | None,
+                   comments: Iterable[bytes | str] | None = None) -> list[FrameInfo]:
+        """Add one capture record given as its bytes, time (seconds), direction
+        (:data:`TO_METER`, :data:`FROM_METER` or None) and packet comments."""
+        if data:
+            views = decode_record(data)
+        else:  # an empty record: shown as a malformed frame
+            frame = MEP(b"\x00")
             frame.flag(PROBLEMS["empty"])
-        t = float(pkt.time or 0.0)
+            views = [FrameView.of_packet(frame)]
         self.records += 1
-        unframed = _unframed_reason(getattr(pkt, "comments", None))
-        infos = []
-        while frame is not None:
-            infos.append(self._add_frame(frame, t, direction, len(infos), unframed))
-            frame = frame.next_frame
+        unframed = _unframed_reason(comments)
+        infos = [self._add_frame(v, t, direction, k, unframed) for k, v in enumerate(views)]
         if not time_is_real(t):
             infos[0].expert.append(note("unreal_time", t))
         return infos
@@ -281,6 +341,14 @@ class CaptureContext:
         if self._pending is not None:
             self._mark_no_response(self._pending)
             self._pending = None
+        self._ready += self._held
+        self._held = []
+
+    def take_ready(self) -> list[FrameInfo]:
+        """(``keep=False``) The frames final since the last call, in capture order:
+        all before the latest request, and every frame once :meth:`finish` ran."""
+        ready, self._ready = self._ready, []
+        return ready
 
     def __iter__(self) -> Iterator[FrameInfo]:
         return iter(self.frames)
@@ -288,12 +356,12 @@ class CaptureContext:
     # --- per frame -------------------------------------------------------
 
     def _add_frame(
-        self, frame: MEP, t: float, direction: int | None, index: int, unframed: str | None = None
+        self, view: FrameView, t: float, direction: int | None, index: int,
+        unframed: str | None = None,
     ) -> FrameInfo:
-        raw = frame.body_bytes
-        info = FrameInfo(self.records, t, frame, raw, frame)
+        raw = view.body_bytes
+        info = FrameInfo(self.records, t, view, raw, view)
         info.index = index
-        self.frames.append(info)
         first = raw[0] if raw else None
         if direction is None:
             direction = infer_direction(first)
@@ -305,7 +373,7 @@ class CaptureContext:
             # (the Lua side cannot afford to read packet comments).
             info.unframed = unframed
             info.expert.append(note("unframed", unframed))
-        if isinstance(frame, MEPAlert):
+        if view.cls is MEPAlert:
             info.kind = ALERT
             info.expert.append(note("alert"))
         elif first is None:
@@ -316,12 +384,21 @@ class CaptureContext:
         elif direction == FROM_METER:
             info.kind = RESPONSE
             self._response(info)
+        if self._keep:
+            self.frames.append(info)
+        elif info.kind == REQUEST:  # the frames before it are final now
+            self._ready += self._held
+            self._held = [info]
+        elif self._held:
+            self._held.append(info)
+        else:
+            self._ready.append(info)
         return info
 
     def _request(self, info: FrameInfo) -> None:
         self._open_request(info)
-        pkt = info.packet
-        if isinstance(pkt, _RC4Request):  # a request kind may name no table
+        pkt = info.packet_view
+        if issubclass(pkt.cls, _RC4Request):  # a request kind may name no table
             f = pkt.fields
             info.table_id, info.count = f.get("table_id"), f.get("count")
             info.offset = f.get("offset")
@@ -332,8 +409,8 @@ class CaptureContext:
             if prev.raw == info.raw or (
                 prev.response is not None
                 and prev.response.code in RESEND_AFTER
-                and isinstance(pkt, _RC4Request)
-                and isinstance(prev.packet, _RC4Request)
+                and issubclass(pkt.cls, _RC4Request)
+                and issubclass(prev.packet_view.cls, _RC4Request)
                 and _command(info) == _command(prev)
             ):
                 original = prev.original or prev
@@ -358,7 +435,7 @@ class CaptureContext:
         """
         if len(info.raw) <= DIGEST_LEN:
             return
-        looks_tls = isinstance(info.frame, MEPTLSRequest)
+        looks_tls = issubclass(info.view.cls, MEPTLSRequest)
         if not self.keys:
             if not looks_tls:
                 info.digest_status = DIGEST_UNVERIFIED
@@ -380,9 +457,9 @@ class CaptureContext:
             # starts with its own code fits by chance, 1 in 256; without keys
             # nothing tells ciphertext from a plain request, so nothing is
             # decided then.)
-            if isinstance(info.frame, _RC4Request) and not _fits(info.frame, info.raw):
-                info.packet = MEPUnknown(info.frame.frame_bytes)
-            if isinstance(info.packet, MEPUnknown):
+            if issubclass(info.view.cls, _RC4Request) and not _fits(info.view.cls, info.raw):
+                info.packet_view = decode_frame(MEPUnknown, info.view.frame_bytes)
+            if issubclass(info.packet_view.cls, MEPUnknown):
                 info.expert.append(note("unopened_request"))
             else:
                 info.expert.append(note("bad_request_digest"))
@@ -391,19 +468,19 @@ class CaptureContext:
         info.digest_status, info.key, info.seal = DIGEST_GOOD, seal.key.name, seal
         if seal.encrypted:
             info.encrypted = True
-            info.packet = frame_of(body_class(plain), plain)
+            info.packet_view = frame_view(body_class(plain), plain)
 
     def _response(self, info: FrameInfo) -> None:
         req = self._pending
         raw = info.raw
-        length = info.frame.fields.get("length") or 0
+        length = info.view.fields.get("length") or 0
         if length > MAX_BODY or len(raw) < length:
             # no meter sends this: line noise or a cut frame answers nothing
             info.expert.append(note("broken"))
             return
         if req is None:
             info.expert.append(note("unpaired"))
-            if isinstance(info.frame, _RC4Response) and len(raw) > DIGEST_LEN:
+            if issubclass(info.view.cls, _RC4Response) and len(raw) > DIGEST_LEN:
                 info.digest_status = DIGEST_UNVERIFIED
             return
         self._pending = None
@@ -424,14 +501,15 @@ class CaptureContext:
                 info.expert.append(note("bad_response_digest"))
         elif req.digest_status is not None and len(raw) > DIGEST_LEN:
             info.digest_status = DIGEST_UNVERIFIED
-        if isinstance(req.packet, (_RC4Request, MEPTLSRequest)):
-            cls = response_class(req.packet, raw)
+        if issubclass(req.packet_view.cls, (_RC4Request, MEPTLSRequest)):
+            cls = response_class(req.packet_view.cls, raw)
             if info.encrypted:
-                info.packet = frame_of(cls, raw)
-            elif cls is not type(info.frame):
-                info.packet = cls(info.frame.frame_bytes)
+                info.packet_view = frame_view(cls, raw)
+            elif cls is not info.view.cls:
+                info.packet_view = decode_frame(cls, info.view.frame_bytes)
         self._response_notes(info, req)
-        data = info.packet.fields.get("data") if isinstance(info.packet, _RC4Response) else None
+        pkt = info.packet_view
+        data = pkt.fields.get("data") if issubclass(pkt.cls, _RC4Response) else None
         if data and info.code == 0x00 and req.table_id is not None:
             full = req.offset is None
             info._table = self._table_decoder(req.table_id, data, req.offset or 0, full)
@@ -450,9 +528,15 @@ class CaptureContext:
         if cached is not None and cached[0] is self.dims.view()._values:
             info._table = cached[1]
             return
-        table = info.table
+        if cached is not None and cached[1] is not None and _dims_agree(cached[1], self.dims):
+            # laid out the same as then: the same decode, learned from again
+            table = info._table = cached[1]
+        else:
+            table = info.table
         if table is not None:
             self.dims.learn(table, info.number)
+            if len(self._dim_reads) >= self._DIM_READS_KEPT:
+                self._dim_reads.clear()
             self._dim_reads[key] = (self.dims.view()._values, table)
 
     def _table_decoder(self, table_id: int, data: bytes, offset: int, full: bool = False):
@@ -470,13 +554,14 @@ class CaptureContext:
 
     @staticmethod
     def _response_notes(info: FrameInfo, req: FrameInfo) -> None:
-        pkt, code = info.packet, info.code
+        pkt, code = info.packet_view, info.code
         spec = pkt.spec
         if spec.error_note and code not in (None, 0x00):
             names = spec.fields[1].values or {}
             info.expert.append(note(spec.error_note, names.get(code) or f"0x{code:02X}"))
-        elif spec.at_most and code == 0x00 and req.packet is not None:
-            mine, theirs = pkt.fields.get(spec.at_most[0]), req.packet.fields.get(spec.at_most[1])
+        elif spec.at_most and code == 0x00 and req.packet_view is not None:
+            mine = pkt.fields.get(spec.at_most[0])
+            theirs = req.packet_view.fields.get(spec.at_most[1])
             if mine is not None and theirs is not None and mine > theirs:
                 info.expert.append(note("overlong", mine, theirs))
 
@@ -495,3 +580,21 @@ def decode(
         ctx.add_packet(pkt)
     ctx.finish()
     return ctx.frames
+
+
+def stream(
+    records: Iterable[tuple[bytes, float, int | None, list | None]],
+    keys: Iterable[Key] = (),
+    baud: int = BAUD,
+) -> Iterator[FrameInfo]:
+    """Decode capture records (bytes, time, EPB direction flags, comments) in
+    context, yielding each frame once nothing later can change it.  Nothing is
+    kept but what pairing needs: the caller decides which frames live on."""
+    ctx = CaptureContext(keys, baud, keep=False)
+    add, take, flags = ctx.add_record, ctx.take_ready, _EPB_TO_P2P
+    for data, t, direction, comments in records:
+        add(data, t, flags.get(direction or 0), comments)
+        if ctx._ready:
+            yield from take()
+    ctx.finish()
+    yield from take()

@@ -536,9 +536,9 @@ def guess_response(body: bytes) -> type[MEP]:
     raise AssertionError("every guess list ends with an unconditional kind")
 
 
-def response_class(request: Packet, body: bytes) -> type[MEP]:
-    """Class of a response body given the request it answers."""
-    rules = RESPONSE_RULES[type(request).__name__]
+def response_class(request: Packet | type[Packet], body: bytes) -> type[MEP]:
+    """Class of a response body given the request (or the request's class) it answers."""
+    rules = RESPONSE_RULES[(request if isinstance(request, type) else type(request)).__name__]
     return CLASSES[rules.get(body[0] if body else None, rules[None])]
 
 

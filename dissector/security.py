@@ -93,17 +93,51 @@ class DigestState:
         return other
 
     def update(self, data: bytes, final: bool = False) -> bytes:
+        # Steps one by one up to a key byte boundary, then eight at a time (a
+        # key byte's eight bits write slots 7 down to 0, each step adding the
+        # slot written just before), which is what makes a digest affordable
+        # on every frame of a long capture; then the rest one by one again.
         steps = self._steps
         period = len(steps)
+        octets = getattr(steps, "octets", None) or _octets(steps)
         acc = self.acc
         pos = self.pos
+        n = len(data)
+        i = 0
         # The previously written slot is slot v+1 (or slot 0 at a key byte
         # boundary); with the position encoded as key_byte*8 + bit, that is
         # slot (8 - bit) & 7.
         last = acc[(8 - (pos & 7)) & 7]
-        for m in data:
+        while i < n and pos & 7:
             v, table = steps[pos]
-            last = acc[v] = (last + m + table[acc[v]]) & 0xFF
+            last = acc[v] = (last + data[i] + table[acc[v]]) & 0xFF
+            i += 1
+            pos += 1
+        if pos == period:
+            pos = 0
+        if n - i >= 8:
+            a0, a1, a2, a3, a4, a5, a6, a7 = acc
+            while n - i >= 8:
+                t7, t6, t5, t4, t3, t2, t1, t0 = octets[pos >> 3]
+                m0, m1, m2, m3, m4, m5, m6, m7 = data[i:i + 8]
+                a7 = (a0 + m0 + t7[a7]) & 0xFF
+                a6 = (a7 + m1 + t6[a6]) & 0xFF
+                a5 = (a6 + m2 + t5[a5]) & 0xFF
+                a4 = (a5 + m3 + t4[a4]) & 0xFF
+                a3 = (a4 + m4 + t3[a3]) & 0xFF
+                a2 = (a3 + m5 + t2[a2]) & 0xFF
+                a1 = (a2 + m6 + t1[a1]) & 0xFF
+                a0 = (a1 + m7 + t0[a0]) & 0xFF
+                i += 8
+                pos += 8
+                if pos == period:
+                    pos = 0
+            acc[:] = a0, a1, a2, a3, a4, a5, a6, a7
+            last = a0
+        while i < n:
+            v, table = steps[pos]
+            last = acc[v] = (last + data[i] + table[acc[v]]) & 0xFF
+            i += 1
             pos += 1
             if pos == period:
                 pos = 0
@@ -111,12 +145,43 @@ class DigestState:
             # A final call pads the current round with zeros, except when the
             # message ended exactly on a round boundary.
             if pos or not data:
-                for p in range(pos, period):
-                    v, table = steps[p]
+                while pos & 7:
+                    v, table = steps[pos]
                     last = acc[v] = (last + table[acc[v]]) & 0xFF
+                    pos += 1
+                a0, a1, a2, a3, a4, a5, a6, a7 = acc
+                for t7, t6, t5, t4, t3, t2, t1, t0 in octets[pos >> 3:]:
+                    a7 = (a0 + t7[a7]) & 0xFF
+                    a6 = (a7 + t6[a6]) & 0xFF
+                    a5 = (a6 + t5[a5]) & 0xFF
+                    a4 = (a5 + t4[a4]) & 0xFF
+                    a3 = (a4 + t3[a3]) & 0xFF
+                    a2 = (a3 + t2[a2]) & 0xFF
+                    a1 = (a2 + t1[a1]) & 0xFF
+                    a0 = (a1 + t0[a0]) & 0xFF
+                acc[:] = a0, a1, a2, a3, a4, a5, a6, a7
             pos = 0
         self.pos = pos
         return bytes(acc)
+
+
+_OCTETS: dict[int, tuple] = {}
+
+
+def _octets(steps: tuple) -> tuple:
+    """The step tables grouped by key byte (slots 7 down to 0), per step schedule."""
+    found = _OCTETS.get(id(steps))
+    if found is None or found[0] is not steps:
+        found = (steps, tuple(tuple(steps[k + j][1] for j in range(8))
+                              for k in range(0, len(steps), 8)))
+        if len(_OCTETS) > 64:
+            _OCTETS.clear()
+        _OCTETS[id(steps)] = found
+    return found[1]
+
+
+class _Steps(tuple):
+    """A key's step schedule, with its tables grouped by key byte (``octets``)."""
 
 
 def _digest_steps(key: bytes) -> tuple[tuple[int, list[int]], ...]:
@@ -126,7 +191,9 @@ def _digest_steps(key: bytes) -> tuple[tuple[int, list[int]], ...]:
         for j in range(8):
             bit = (kb >> j) & 1
             steps.append((7 - j, _TABLES[bit][7 - j]))
-    return tuple(steps)
+    out = _Steps(steps)
+    out.octets = _octets(out)
+    return out
 
 
 # ---------------------------------------------------------------------------

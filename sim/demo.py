@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 def decode(out: Path, keyfile: Path, folder: Path) -> None:
     """Decode ``out`` with tshark (keys as preferences) and with scapy (``keyfile``);
     print a few lines of each, and write the whole decodes into ``folder``."""
-    frames = read_capture(out, demo_keys())
+    frames = list(read_capture(out, demo_keys()))  # decoded once, looked at several times
     digests = Counter(f.digest_status for f in frames if f.kind != "alert")
     problems = sum(bool((f.packet or f.frame).problems) for f in frames)
     scapy_txt = folder / "decode.txt"

@@ -11,7 +11,8 @@ block becomes the scratch folder, so that concurrent runs do not meet.
 
 A block that cannot run here says why on the line before it:
 ``<!-- needs: hardware -->`` (a meter or serial adapters), ``gui`` (a
-display), ``suite`` (it is the test suite, or runs it).  Nothing else skips
+display), ``suite`` (it is the test suite, or runs it), ``long`` (a benchmark at
+full scale).  Nothing else skips
 a block.  Root on Wireshark 4.4 and later runs no personal Lua plugin, so
 there the blocks that use tshark, pyshark or an installed dissector are left
 out; everything else still runs.
@@ -40,6 +41,7 @@ NEEDS = {
     "hardware": "a meter or serial adapters",
     "gui": "a display for Wireshark",
     "suite": "it is the test suite, or runs it",
+    "long": "a benchmark at full scale: minutes to an hour",
 }
 SHELL = {"sh", "bash", "shell"}
 RUN = SHELL | {"python"}
