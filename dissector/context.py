@@ -55,6 +55,7 @@ from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
 from .timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
+from .tlsplain import Opened, TLSFollower
 
 # Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
 # 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
@@ -140,6 +141,8 @@ class FrameInfo:
     """For a retransmitted request: the first transmission."""
     seal: Seal | None = field(default=None, repr=False)
     """Request-side security state, kept to check and decrypt the response."""
+    tls: Opened | None = field(default=None, repr=False)
+    """A TLS frame's part of its session: records, the plaintext dissected."""
     _table: object = field(default=None, repr=False)
     """A TableDecode, or the (callable) way to make one on first use."""
 
@@ -157,7 +160,8 @@ class FrameInfo:
     @property
     def problems(self) -> list[str]:
         """Malformations of the frame (as decoded in context)."""
-        return self.packet.problems if self.packet is not None else self.frame.problems
+        found = self.packet.problems if self.packet is not None else self.frame.problems
+        return found + self.tls.problems if self.tls is not None else found
 
     @property
     def malformed(self) -> bool:
@@ -180,7 +184,8 @@ class FrameInfo:
         elif pkt is None:
             text = "Malformed frame"
         elif self.kind in (REQUEST, RESPONSE) and not isinstance(pkt, MEPUnknown):
-            text = f"{self.kind.capitalize()}: {pkt.info(table_label)}"
+            text = f"{self.kind.capitalize()}: " + (
+                pkt.info(table_label) if self.tls is None else self.tls.info(pkt))
             if self.kind == RESPONSE and self.table_id is not None:
                 text += f" ({table_label(self.table_id)})"
         else:
@@ -244,8 +249,10 @@ class CaptureContext:
     request finished (the response timeout runs from its last byte).
     """
 
-    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD):
+    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD, follow_tls: bool = True):
         self.keys = list(keys)
+        self.tls = TLSFollower(self.keys) if follow_tls else None
+        """Opens TLS sessions with the keys (off: TLS frames stay as captured)."""
         self.baud = baud
         self.frames: list[FrameInfo] = []
         self.records = 0
@@ -316,6 +323,8 @@ class CaptureContext:
         elif direction == FROM_METER:
             info.kind = RESPONSE
             self._response(info)
+        if self.tls is not None and info.kind is not None:
+            self.tls.frame(self, info)
         return info
 
     def _request(self, info: FrameInfo) -> None:
@@ -487,10 +496,11 @@ class CaptureContext:
 
 
 def decode(
-    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = BAUD
+    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = BAUD,
+    follow_tls: bool = True,
 ) -> list[FrameInfo]:
     """Run a capture's packets through a fresh context; return every frame's info."""
-    ctx = CaptureContext(keys, baud)
+    ctx = CaptureContext(keys, baud, follow_tls)
     for pkt in packets:
         ctx.add_packet(pkt)
     ctx.finish()

@@ -41,9 +41,11 @@ def register_dlt(dlt: int = DLT_USER0) -> None:
 
 
 def read_capture(
-    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = BAUD
+    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = BAUD,
+    follow_tls: bool = True,
 ) -> list[FrameInfo]:
-    """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption)."""
+    """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption,
+    TLS sessions opened with the same keys unless ``follow_tls`` is False)."""
     register_dlt(dlt)
     # Every decoded frame lives until the end, so the cyclic garbage collector
     # would only rescan a growing heap of survivors (15 % of the time on 100k
@@ -52,7 +54,7 @@ def read_capture(
     gc.disable()
     try:
         with PcapReader(os.fspath(path)) as reader:
-            return decode(_records(reader), keys, baud)
+            return decode(_records(reader), keys, baud, follow_tls)
     finally:
         if enabled:
             gc.enable()

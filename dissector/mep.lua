@@ -4429,12 +4429,13 @@ end
 -- of it is worked out on the first pass and kept in TLS_OF by frame state.
 
 -- One local table holds this part (Lua 5.2 allows 200 locals in a chunk):
--- meter_port, client_port; proto (mep_tls), dissector (Wireshark's TLS, found at
--- registration); held (per direction: bytes of a record not yet whole), sessions;
--- collect (on the first pass, while TLS runs: the plaintext pieces it hands back).
-local TLS = {meter_port = 1, client_port = 1000, proto = Proto("mep_tls", "MEP TLS plaintext")}
+-- meter_port, client_port; dissector (Wireshark's TLS) and proto (mep_tls, which
+-- TLS calls), made at registration; held (per direction: bytes of a record not yet
+-- whole), sessions; collect (on the first pass, while TLS runs: the plaintext
+-- pieces it hands back).
+local TLS = {meter_port = 1, client_port = 1000}
 
-function TLS.proto.dissector(tvb, pinfo, tree)
+function TLS.plaintext(tvb, pinfo, tree)
     local parts = TLS.collect
     if parts ~= nil then parts[#parts + 1] = tvb:raw() end
     return tvb:len()
@@ -4703,9 +4704,11 @@ end
 
 local function register()
     if TLS.dissector == nil then  -- TLS hands the plaintext of the meter's port back
-        local found, tls = pcall(Dissector.get, "tls")
+        local found, tls = pcall(function() return Dissector.get("tls") end)
         if found and tls then
             TLS.dissector = tls
+            TLS.proto = Proto("mep_tls", "MEP TLS plaintext")
+            TLS.proto.dissector = TLS.plaintext
             DissectorTable.get("tls.port"):add(TLS.meter_port, TLS.proto)
         end
     end
