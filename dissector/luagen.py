@@ -18,7 +18,6 @@ from pathlib import Path
 
 from . import context, frames, framespec, security, tables, timing
 from .capture_format import DLT_USER0, DLT_USER_RANGE
-from .codes import TLS_START
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
 from .catalog.procedures import (
@@ -65,6 +64,7 @@ from .catalog.types import (
     contains,
     nodes_of,
 )
+from .codes import TLS_START
 from .frames import CLASSES, checks_of
 from .framespec import FrameSpec, Num, Octets, Records, Tail
 from .wsfields import WSField, abbrev_of, all_fields, spec_parts

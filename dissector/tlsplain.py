@@ -18,7 +18,6 @@ from scapy.packet import Packet
 
 from .catalog import spec_for
 from .catalog.registry import DIMENSION_SOURCES
-from .framespec import INFO, TLS_APPLICATION_DATA
 from .frames import (
     DIGEST_LEN,
     LEN_LEN,
@@ -31,6 +30,7 @@ from .frames import (
     plain_response,
     response_class,
 )
+from .framespec import INFO, TLS_APPLICATION_DATA
 from .security import Key
 from .tables import table_label
 from .tlspsk import Record, SessionTracker
