@@ -4530,6 +4530,17 @@ function TLS.frame(tvb, pinfo, tree, st, off, visited)
     local rec = TLS_OF[st]
     if rec == nil then
         if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
+        if st.kind == "request" and st.retransmission_of ~= nil then
+            -- resent: it means what the first transmission meant; the session has
+            -- seen its records, TLS does not get them again
+            local first = TLS_OF[st.original]
+            rec = {plain = first and first.plain}
+            TLS_OF[st] = rec
+            if rec.plain and rec.plain.problems then
+                for _, p in ipairs(rec.plain.problems) do add_problem(st, p) end
+            end
+            return rec
+        end
         rec = TLS.cut(st)
         rec.first = true
         TLS_OF[st] = rec

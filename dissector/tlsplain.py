@@ -108,6 +108,9 @@ class TLSFollower:
 
     def frame(self, ctx, info) -> None:
         """Follow ``info`` (a FrameInfo of ``ctx``) if it is a TLS frame."""
+        if info.retransmission_of is not None and isinstance(info.packet, MEPTLSRequest):
+            self._resent(info)
+            return
         if not self.carries_tls(info):
             return
         from .context import note  # (context imports this module)
@@ -139,6 +142,17 @@ class TLSFollower:
         req = info.request
         return info.kind == "response" and req is not None and isinstance(
             req.packet, MEPTLSRequest)
+
+    @staticmethod
+    def _resent(info) -> None:
+        """A resent TLS request means what the first transmission meant (its
+        records are not fed again: the session has seen them)."""
+        first = info.original
+        if first is None or first.tls is None:
+            return
+        info.tls = Opened([], first.tls.packet, first.tls.problem)
+        info.table_id, info.offset, info.count = first.table_id, first.offset, first.count
+        info._table = first._table
 
     @staticmethod
     def _request(ctx, info, pkt: MEPPacket) -> None:

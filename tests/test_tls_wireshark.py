@@ -101,10 +101,11 @@ def _exchange(request, response) -> tuple[bytes, bytes]:
 ET70 = table_id("ET70")
 
 
-def _mbedtls_capture(path: Path, split: bool = False) -> Path:
+def _mbedtls_capture(path: Path, split: bool = False, resend: bool = False) -> Path:
     """Two sessions, MAK then MBK: BT21 (a dimension table) then BT23 sized by it,
     a write refused, a read; with ``split`` the MAK session's first request record
-    is cut across two frames (the meter answers the first piece with no records)."""
+    is cut across two frames (the meter answers the first piece with no records);
+    with ``resend`` the client sends its first request twice (the first unanswered)."""
     from tlsutil import mbedtls_flights
 
     bt21 = bytes([0x0F, 0x00, 0x00, 0x00, 0x02, 0x02, 0x01, 0x00, 0x00, 0x02])
@@ -121,6 +122,9 @@ def _mbedtls_capture(path: Path, split: bool = False) -> Path:
         at = next(i for i, (d, c, _p) in enumerate(flights) if c == 0x80)
         d, c, p = flights[at]
         flights[at:at + 1] = [(d, c, p[:9]), (FROM_METER, 0x00, b""), (d, c, p[9:])]
+    if resend:
+        at = next(i for i, (d, c, _p) in enumerate(flights) if c == 0x80)
+        flights.insert(at, flights[at])
     records = []
     for k, (direction, code, payload) in enumerate(flights):
         body = bytes([code]) + payload
@@ -177,6 +181,15 @@ def test_a_record_cut_across_two_frames_is_opened_whole(tmp_path):
     infos = [info for _f, info, _m, _e in lua.values()]
     assert any(i.startswith("Request: TLS Table: Full Table Read BT21") for i in infos)
     assert any(i.startswith("Response: TLS Success: OK cnt=10 (BT21") for i in infos)
+
+
+def test_a_resent_request_is_not_fed_to_the_session_twice(tmp_path):
+    pcap = _mbedtls_capture(tmp_path / "resent.pcapng", resend=True)
+    lua = agree(pcap, [MAK, MBK], keylog(pcap, [MAK, MBK], tmp_path))
+    infos = [info for _f, info, _m, _e in lua.values()]
+    [resent] = [i for i in infos if "[retransmission of" in i]
+    assert resent.startswith("Request: TLS Table: Full Table Read BT21")  # as the first one
+    assert sum(i.startswith("Response: TLS Success: OK") for i in infos) == 3
 
 
 def test_the_simulator_and_client_session_opens_from_the_clients_own_recording(bench, tmp_path):
