@@ -246,3 +246,23 @@ def test_fuzzed_tls_frames_raise_no_lua_error_and_no_exception(tmp_path, exchang
     proc = run_tshark(pcap, [MAK], [*psk(MAK), "-V"])
     assert proc.returncode == 0 and "Lua" not in proc.stderr, proc.stderr
     assert scapy_decode(pcap, [MAK])
+
+
+# --- mep-dissector decode -----------------------------------------------------------------
+
+
+def test_decode_prints_the_plaintext_and_why_a_session_stays_closed(tmp_path):
+    import subprocess
+    import sys
+
+    keys = tmp_path / "keys"
+    keys.write_text(f"MAK={MAK.raw.hex()}\n")
+    run = subprocess.run([sys.executable, "-m", "mepshark.dissector.cli", "decode", "-V",
+                          "--key-file", str(keys), str(TLS_SAMPLE)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "Request: TLS Table: Partial Table Read ET13 MEP/M-Bus Device Configuration" in out
+    assert "###[ TLS Partial Table Read ]###" in out and "offset    = 264" in out
+    assert "TLS: no key opens this session (MBK not given)" in out  # the MBK session
+    assert MAK.raw.hex() not in out
