@@ -3926,10 +3926,19 @@ end
 
 -- The table, offset and count a request asks for: nil for what is no request
 -- of an RC4 class (whatever its values are named).
-local TLS_OF = {}  -- frame state -> its TLS part (see "TLS sessions" below)
+-- The TLS part of each TLS frame, by frame number (see "TLS sessions" below); the
+-- frames of one record that carry TLS are chained through .next, each part names
+-- its frame state in .st.
+local TLS_OF = {}
+
+local function tls_of(st)
+    local t = TLS_OF[st.number]
+    while t ~= nil and t.st ~= st do t = t.next end
+    return t
+end
 
 local function asked(req)
-    local tls = TLS_OF[req]
+    local tls = tls_of(req)
     if tls ~= nil and tls.plain ~= nil then req = tls.plain end  -- the request TLS carried
     if req.kind == "request" and TLS_PLAIN.asking[req.cls] then
         local v = req.vals or req
@@ -4261,8 +4270,8 @@ local function summary(st)
     local text
     if kind == "alert" then
         text = "Alert"
-    elseif TLS_OF[st] ~= nil and TLS_OF[st].plain ~= nil then
-        text = tls_summary(st, TLS_OF[st].plain)
+    elseif tls_of(st) ~= nil and tls_of(st).plain ~= nil then
+        text = tls_summary(st, tls_of(st).plain)
     elseif kind == "request" and cls ~= CLASS_OF.unknown then
         text = SUMMARY[cls](st.vals or st, table_label, "Request: ", "")
     elseif kind == "response" and cls ~= CLASS_OF.unknown then
@@ -4426,7 +4435,7 @@ end
 -- request or response less RC4's trailer, decoded by the PLAIN classes and
 -- paired like RC4 frames (asked() reads the table through TLS_OF).  A record
 -- cut across frames goes to TLS whole, with the frame that completes it.  All
--- of it is worked out on the first pass and kept in TLS_OF by frame state.
+-- of it is worked out on the first pass and kept in TLS_OF by frame number.
 
 -- One local table holds this part (Lua 5.2 allows 200 locals in a chunk):
 -- meter_port, client_port; dissector (Wireshark's TLS) and proto (mep_tls, which
@@ -4446,6 +4455,11 @@ function TLS.reset()
     TLS_OF = {}
 end
 TLS.reset()
+
+function TLS.keep(st, rec)
+    rec.st, rec.next = st, TLS_OF[st.number]
+    TLS_OF[st.number] = rec
+end
 
 -- Whether a frame, understood in context, carries TLS records: a TLS request,
 -- or the answer to one.
@@ -4489,7 +4503,7 @@ function TLS.open(st, plain)
     if st.kind == "request" then
         pst.cls = TLS_PLAIN.by_code[first] or TLS_PLAIN.other
     else
-        local rq = TLS_OF[st.request]
+        local rq = tls_of(st.request)
         pst.request = rq and rq.plain
         local rules = pst.request and RESPONSE_RULES[pst.request.cls]
         pst.cls = (first ~= nil and rules) and (rules[first] or rules.other) or TLS_PLAIN.other
@@ -4527,15 +4541,15 @@ end
 -- Every pass: hand the frame's whole records to TLS (on the first, collect what it
 -- opens).  Returns the frame's TLS part, or nil for a frame that is no TLS frame.
 function TLS.frame(tvb, pinfo, tree, st, off, visited)
-    local rec = TLS_OF[st]
+    local rec = TLS_OF[st.number] and tls_of(st)
     if rec == nil then
         if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
         if st.kind == "request" and st.retransmission_of ~= nil then
             -- resent: it means what the first transmission meant; the session has
             -- seen its records, TLS does not get them again
-            local first = TLS_OF[st.original]
+            local first = tls_of(st.original)
             rec = {plain = first and first.plain}
-            TLS_OF[st] = rec
+            TLS.keep(st, rec)
             if rec.plain and rec.plain.problems then
                 for _, p in ipairs(rec.plain.problems) do add_problem(st, p) end
             end
@@ -4543,7 +4557,7 @@ function TLS.frame(tvb, pinfo, tree, st, off, visited)
         end
         rec = TLS.cut(st)
         rec.first = true
-        TLS_OF[st] = rec
+        TLS.keep(st, rec)
     end
     local tls = TLS.dissector
     if rec.len == nil or tls == nil then return rec end
