@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -234,6 +235,24 @@ def _unescape(text: str) -> str:
     return text.replace("\\\\", "\\") if _fields_escape_backslashes() else text
 
 
+def _template_pattern(text: str) -> str:
+    """A regular expression matching ``text`` formatted with any ``%`` values."""
+    return ".*".join(re.escape(part) for part in re.split(r"%[-+ #0-9.]*[a-zA-Z]", text))
+
+
+_MEP_EXPERTS = re.compile("|".join(
+    [_template_pattern(t) for _g, t in NOTES.values()]
+    + [_template_pattern(MALFORMED), re.escape("preference mep.") + ".*"]))
+
+
+def is_mep_expert(text: str) -> bool:
+    """Whether an expert text is the MEP dissector's own.  Wireshark's TLS dissector,
+    handed the records of TLS frames, adds its own (an exception on a record that
+    makes no sense, say), which scapy has no counterpart for."""
+    return _MEP_EXPERTS.fullmatch(text) is not None or (
+        len(text) == LABEL_MAX and _MEP_EXPERTS.match(text) is not None)
+
+
 def lua_decode(pcap: Path, keys: list[Key] = (), tls: list[str] | None = None
                ) -> tuple[dict, str]:
     """tshark's view: {frame number: (fields, info, malformed, experts)} and stderr.
@@ -254,7 +273,8 @@ def lua_decode(pcap: Path, keys: list[Key] = (), tls: list[str] | None = None
         cols = line.split("\t")
         number, info = int(cols[0]), _unescape(cols[1])
         comments = set(_unescape(cols[3]).split(AGG))
-        experts = [m for m in _unescape(cols[2]).split(AGG) if m and m not in comments]
+        experts = [m for m in _unescape(cols[2]).split(AGG)
+                   if m and m not in comments and is_mep_expert(m)]
         fields = {}
         for a, text in zip(abbrevs, cols[4:], strict=True):
             if text:
