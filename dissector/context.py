@@ -56,6 +56,7 @@ from .sealing import Seal, open_request, open_response
 from .security import Key
 from .tables import table_label
 from .timing import MIN_REQUEST_SPACING, RESPONSE_TIMEOUT
+from .tlsplain import Opened, TLSFollower
 
 # Direction, as Wireshark's pinfo.p2p_dir: 0 = sent by the client (outbound),
 # 1 = sent by the meter (inbound).  pcapng EPB flags: 1 inbound, 2 outbound.
@@ -141,6 +142,8 @@ class FrameInfo:
     """For a retransmitted request: the first transmission."""
     seal: Seal | None = field(default=None, repr=False)
     """Request-side security state, kept to check and decrypt the response."""
+    tls: Opened | None = field(default=None, repr=False)
+    """A TLS frame's part of its session: records, the plaintext dissected."""
     _table: object = field(default=None, repr=False)
     """A TableDecode, or the (callable) way to make one on first use."""
 
@@ -179,7 +182,8 @@ class FrameInfo:
     def problems(self) -> list[str]:
         """Malformations of the frame (as decoded in context)."""
         v = self.packet_view
-        return v.problems if v is not None else self.view.problems
+        found = v.problems if v is not None else self.view.problems
+        return found + self.tls.problems if self.tls is not None else found
 
     @property
     def malformed(self) -> bool:
@@ -202,7 +206,8 @@ class FrameInfo:
         elif pkt is None:
             text = "Malformed frame"
         elif self.kind in (REQUEST, RESPONSE) and not issubclass(pkt.cls, MEPUnknown):
-            text = f"{self.kind.capitalize()}: {pkt.info(table_label)}"
+            text = f"{self.kind.capitalize()}: " + (
+                pkt.info(table_label) if self.tls is None else self.tls.info(pkt))
             if self.kind == RESPONSE and self.table_id is not None:
                 text += f" ({table_label(self.table_id)})"
         else:
@@ -292,8 +297,11 @@ class CaptureContext:
     """Distinct dimension-table reads remembered (a month of captures may hold
     many, if a meter's configuration changes)."""
 
-    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD, keep: bool = True):
+    def __init__(self, keys: Iterable[Key] = (), baud: int = BAUD, keep: bool = True,
+                 follow_tls: bool = True):
         self.keys = list(keys)
+        self.tls = TLSFollower(self.keys) if follow_tls else None
+        """Opens TLS sessions with the keys (off: TLS frames stay as captured)."""
         self.baud = baud
         self.frames: list[FrameInfo] = []
         self.records = 0
@@ -384,6 +392,8 @@ class CaptureContext:
         elif direction == FROM_METER:
             info.kind = RESPONSE
             self._response(info)
+        if self.tls is not None and info.kind is not None:
+            self.tls.frame(self, info)
         if self._keep:
             self.frames.append(info)
         elif info.kind == REQUEST:  # the frames before it are final now
@@ -572,10 +582,11 @@ class CaptureContext:
 
 
 def decode(
-    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = BAUD
+    packets: Iterable[Packet], keys: Iterable[Key] = (), baud: int = BAUD,
+    follow_tls: bool = True,
 ) -> list[FrameInfo]:
     """Run a capture's packets through a fresh context; return every frame's info."""
-    ctx = CaptureContext(keys, baud)
+    ctx = CaptureContext(keys, baud, follow_tls=follow_tls)
     for pkt in packets:
         ctx.add_packet(pkt)
     ctx.finish()
@@ -586,11 +597,12 @@ def stream(
     records: Iterable[tuple[bytes, float, int | None, list | None]],
     keys: Iterable[Key] = (),
     baud: int = BAUD,
+    follow_tls: bool = True,
 ) -> Iterator[FrameInfo]:
     """Decode capture records (bytes, time, EPB direction flags, comments) in
     context, yielding each frame once nothing later can change it.  Nothing is
     kept but what pairing needs: the caller decides which frames live on."""
-    ctx = CaptureContext(keys, baud, keep=False)
+    ctx = CaptureContext(keys, baud, keep=False, follow_tls=follow_tls)
     add, take, flags = ctx.add_record, ctx.take_ready, _EPB_TO_P2P
     for data, t, direction, comments in records:
         add(data, t, flags.get(direction or 0), comments)

@@ -269,11 +269,12 @@ class MEPPacket(Packet):
     def malformed(self) -> bool:
         return bool(self.problems)
 
-    def info(self, table=table_tag) -> str:
-        """The declaration's Info template filled in; ``table`` renders table ids."""
+    def info(self, table=table_tag, opened: bool = False) -> str:
+        """The declaration's Info template filled in; ``table`` renders table ids;
+        ``opened``: a TLS frame's template for when its records were opened."""
         spec = self.spec
         out = []
-        for literal, name, conv in _PARTS[spec.name]:
+        for literal, name, conv in (_OPENED if opened else _PARTS)[spec.name]:
             out.append(literal)
             if name is None:
                 continue
@@ -419,6 +420,7 @@ _CHANNEL = {"request": b"RC4", "response": b"RC4", "tls_request": b"TLS", "tls_r
 RESPONSE_RULES = fs.response_rules()
 GUESS_RULES = fs.guess_rules()
 _PARTS = {name: fs.template_parts(s.info) for name, s in fs.SPECS.items()}
+_OPENED = {name: fs.template_parts(s.opened) for name, s in fs.SPECS.items() if s.opened}
 
 
 class _RC4Request(MEP):
@@ -468,6 +470,20 @@ class MEPTLSRecord(MEPPacket):
         return text
 
 
+class MEPPlain(MEPPacket):
+    """A C12.18 request or response as a TLS session carries it (no length field,
+    no sequence number, no digest): the RC4 kinds' declarations less the trailer
+    (:func:`.framespec.plain_kind`)."""
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return s, b""
+
+    def do_dissect_payload(self, s: bytes) -> None:
+        if s:
+            self.flag(PROBLEMS["left_over"] % len(s))
+            self.add_payload(Raw(s))
+
+
 _BASES = {"request": _RC4Request, "response": _RC4Response, "tls_request": _TLSFrame,
           "tls_response": _TLSFrame}
 
@@ -499,8 +515,8 @@ CLASSES: dict[str, type[MEPPacket]] = {}
 """Every frame class (and the TLS record's) by name."""
 CLASSES["MEPTLSRecord"] = _setup(MEPTLSRecord, fs.TLS_RECORD)
 CLASSES["MEP"] = _setup(MEP, fs.SPECS["MEP"])
-for _spec in fs.FRAMES[1:]:
-    _base = MEP if _spec.family in ("alert", "unknown") else _BASES[_spec.family]
+for _spec in (*fs.FRAMES[1:], *fs.PLAIN_FRAMES):
+    _base = MEP if _spec.family in ("alert", "unknown") else _BASES.get(_spec.family, MEPPlain)
     _cls = type(_spec.name, (_base,), {"__module__": __name__, "name": _spec.title})
     CLASSES[_spec.name] = _setup(_cls, _spec)
     globals()[_spec.name] = CLASSES[_spec.name]
@@ -540,6 +556,19 @@ def response_class(request: Packet | type[Packet], body: bytes) -> type[MEP]:
     """Class of a response body given the request (or the request's class) it answers."""
     rules = RESPONSE_RULES[(request if isinstance(request, type) else type(request)).__name__]
     return CLASSES[rules.get(body[0] if body else None, rules[None])]
+
+
+def plain_request(plain: bytes) -> MEPPacket:
+    """A TLS request plaintext dissected as the table request its code names."""
+    name = fs.PLAIN_BY_CODE.get(plain[0], fs.PLAIN_OTHER) if plain else fs.PLAIN_OTHER
+    return CLASSES[name](plain)
+
+
+def plain_response(request: MEPPacket | None, plain: bytes) -> MEPPacket:
+    """A TLS response plaintext dissected in the light of its (opened) request."""
+    rules = RESPONSE_RULES.get(type(request).__name__) if plain else None
+    name = rules.get(plain[0], rules[None]) if rules else fs.PLAIN_OTHER
+    return CLASSES[name](plain)
 
 
 def body_class(body: bytes) -> type[MEP]:

@@ -65,6 +65,7 @@ TLS_RECORD_MAJOR = 3
 """A TLS record's version starts with this byte: with a known content type, what
 makes bytes look like a record."""
 TLS_HANDSHAKE = 22
+TLS_APPLICATION_DATA = 23
 TLS_CLIENT_KEY_EXCHANGE = 0x10
 PSK_IDENTITY_AT = 6
 """Offset of the PSK identity in a ClientKeyExchange: type (1), length (3), identity length (2)."""
@@ -160,6 +161,9 @@ class FrameSpec:
     """A response: the :data:`NOTES` key for a code other than 0 (with the code's name)."""
     at_most: tuple[str, str] | None = None
     """A response: (its field, its request's field) that it may not exceed (with code 0)."""
+    opened: str | None = None
+    """A TLS frame: its Info template when its records are opened (the plaintext's
+    own Info follows, see ``INFO["opened"]``)."""
 
     @property
     def min_len(self) -> int:
@@ -167,6 +171,11 @@ class FrameSpec:
         n = sum(f.size if isinstance(f, Num) else f.n for f in self.fields
                 if isinstance(f, Num) or (isinstance(f, Octets) and isinstance(f.n, int)))
         return max(n, self.least or 0)
+
+    @property
+    def code_field(self) -> Num:
+        """The code field: the first after the length field (responses, requests)."""
+        return next(f for f in self.fields if f.name != "length")
 
     def field(self, name: str):
         for f in self.fields:
@@ -260,7 +269,7 @@ FRAMES: tuple[FrameSpec, ...] = (
         (_length(), _code("code", 0x80, TLS_REQUEST_CODES, "TLS request"),
          Records("records", TLS_RECORD.name), Octets("data", Tail(0))),
         "{code:name} [{records:list}]", codes=tuple(TLS_REQUEST_CODES), prefix="mep.tls",
-        trailing_check=True,
+        trailing_check=True, opened="{code:name}",
     ),
     FrameSpec(
         "MEPTLSResponse", "MEP TLS Response", "tls_response",
@@ -269,7 +278,7 @@ FRAMES: tuple[FrameSpec, ...] = (
         "TLS {code:name} [{records:list}]", answers=("MEPTLSRequest",), answer_codes=None,
         guess="records", guess_codes=tuple(TLS_RESPONSE_CODES), prefix="mep.tls",
         error_note="tls_error_response",
-        trailing_check=True,
+        trailing_check=True, opened="TLS {code:name}",
     ),
     FrameSpec(
         "MEPUnknown", "MEP Unknown Body", "unknown",
@@ -279,7 +288,7 @@ FRAMES: tuple[FrameSpec, ...] = (
 )
 """Every frame kind; the order is the order of the guesses for a lone response."""
 
-SPECS: dict[str, FrameSpec] = {s.name: s for s in (*FRAMES, TLS_RECORD)}
+
 ALL_REQUEST_CODES = frozenset(c for s in FRAMES for c in s.codes)
 """First body bytes that mark a client-to-meter frame; responses use 0x00..0x0C."""
 REQUEST_KINDS = ("request", "tls_request")
@@ -290,7 +299,7 @@ def response_rules() -> dict[str, dict[int | None, str]]:
     """Request kind -> {response code -> the response kind it gives}; the key
     None holds the kind for every other code."""
     rules: dict[str, dict[int | None, str]] = {}
-    for s in FRAMES:
+    for s in (*FRAMES, *PLAIN_FRAMES):
         for req in s.answers:
             for code in (None,) if s.answer_codes is None else s.answer_codes:
                 rules.setdefault(req, {}).setdefault(code, s.name)
@@ -362,6 +371,8 @@ NOTES = {
     "error_response": ("error_response", "Error response: %s"),
     "tls_error_response": ("error_response", "TLS error response: %s"),
     "overlong": ("error_response", "Response has %d bytes, %d were asked for"),
+    "tls_unopened": ("tls_unopened", "No key opens this TLS session: its application data "
+                     "stays encrypted"),
     "unreal_time": ("timing", "Timestamp %.0f s after 1970 is past the year 9999: no clock "
                     "reads that, the capture's time is wrong"),
 }
@@ -383,6 +394,7 @@ INFO = {
     "unopened_keyed": " (no configured key opens it: encrypted under another key, or garbage)",
     "psk": " (PSK client %d, %s)",
     "records_empty": "%d byte(s)",
+    "opened": ": %s",
 }
 """Pieces of the Info column added by the context (after the frame's template)."""
 
@@ -411,3 +423,60 @@ def template_parts(template: str) -> list[tuple[str, str | None, str | None]]:
         out.append((rest[:i], name, conv or None))
         rest = rest[j + 1 :]
     return out
+
+
+# ------------------------------------------------------------------ inside TLS
+
+PLAIN_TRAILERS = {"request": ("sequence", "digest"), "response": ("digest",)}
+"""What TLS replaces at the end of an RC4 frame (after the body's code and data)."""
+
+
+def _without(template: str, dropped: set[str]) -> str:
+    """An Info template less the fields in ``dropped`` (and the text just before each)."""
+    out = []
+    for literal, name, conv in template_parts(template):
+        if name in dropped:
+            continue
+        out.append(literal + ("" if name is None else "{" + name + (":" + conv if conv else "")
+                              + "}"))
+    return "".join(out)
+
+
+def plain_kind(spec: FrameSpec) -> FrameSpec:
+    """The RC4 frame kind ``spec`` as a TLS session carries it: no length field,
+    no sequence number or digest; everything else, Info included, the same.
+
+    TLS application data (request code 0x80 and its answer) holds one C12.18
+    request (code and code data) or response (code and data); one declaration
+    thus serves both links.
+    """
+    fields = [f for f in spec.fields if f.name != "length"]
+    dropped = {"length"}
+    trailer = PLAIN_TRAILERS[spec.family]
+    while fields and fields[-1].name in trailer:
+        dropped.add(fields.pop().name)
+    fields = [Octets(f.name, Tail(0), f.default)
+              if isinstance(f, Octets) and isinstance(f.n, Tail) else f for f in fields]
+    return FrameSpec(
+        "MEPTLS" + spec.name[3:], "TLS " + spec.title[4:], "plain_" + spec.family,
+        tuple(fields), _without(spec.info, dropped),
+        answers=tuple("MEPTLS" + a[3:] for a in spec.answers), answer_codes=spec.answer_codes,
+        error_note=spec.error_note, at_most=spec.at_most,
+    )
+
+
+_PLAIN = [plain_kind(s) for s in FRAMES if s.family in PLAIN_TRAILERS]
+PLAIN_FRAMES: tuple[FrameSpec, ...] = (
+    *(s for s in _PLAIN if s.field("sequence") is None),
+    FrameSpec("MEPTLSPlaintext", "TLS Plaintext", "plain_unknown",
+              (Octets("data", Tail(0)),), "Plaintext that is no table request"),
+)
+"""The table requests and their responses inside TLS, made from the RC4 kinds
+(but the 0x0C answer: TLS has no sequence number to resynchronise, so 0x0C is
+an error like any other there); the last kind takes a plaintext whose first
+byte is no table request code."""
+PLAIN_BY_CODE = {c: plain_kind(s).name for s in FRAMES if s.family == "request" for c in s.codes}
+"""A TLS request plaintext's kind by its first byte (request code)."""
+PLAIN_OTHER = PLAIN_FRAMES[-1].name
+
+SPECS: dict[str, FrameSpec] = {s.name: s for s in (*FRAMES, TLS_RECORD, *PLAIN_FRAMES)}

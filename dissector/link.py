@@ -40,9 +40,11 @@ def register_dlt(dlt: int = DLT_USER0) -> None:
 
 
 def read_capture(
-    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = BAUD
+    path: str | os.PathLike, keys: Iterable[Key] = (), dlt: int = DLT_USER0, baud: int = BAUD,
+    follow_tls: bool = True,
 ) -> Capture:
-    """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption).
+    """Read a pcap/pcapng file and decode it in context (pairing, digests, decryption,
+    TLS sessions opened with the same keys unless ``follow_tls`` is False).
 
     The file is opened now (a file that is no capture is refused here); the
     frames are decoded as the result is iterated, without keeping them.
@@ -50,7 +52,7 @@ def read_capture(
     once and keeps them (a :class:`Capture` then behaves as that list).
     """
     register_dlt(dlt)
-    return Capture(path, keys, baud)
+    return Capture(path, keys, baud, follow_tls)
 
 
 class Capture(Sequence[FrameInfo]):
@@ -62,8 +64,10 @@ class Capture(Sequence[FrameInfo]):
     iteration reads the file again (unless the list was made).
     """
 
-    def __init__(self, path: str | os.PathLike, keys: Iterable[Key] = (), baud: int = BAUD):
+    def __init__(self, path: str | os.PathLike, keys: Iterable[Key] = (), baud: int = BAUD,
+                 follow_tls: bool = True):
         self.path, self.keys, self.baud = path, list(keys), baud
+        self.follow_tls = follow_tls
         self._records: Records | None = Records(path)
         self._list: list[FrameInfo] | None = None
 
@@ -75,7 +79,7 @@ class Capture(Sequence[FrameInfo]):
 
     def _stream(self, records: Records) -> Iterator[FrameInfo]:
         with records:
-            yield from stream(records, self.keys, self.baud)
+            yield from stream(records, self.keys, self.baud, self.follow_tls)
 
     def frames(self) -> list[FrameInfo]:
         """Every frame, decoded once and kept."""

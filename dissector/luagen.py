@@ -13,6 +13,7 @@ live once, in Python; the runtime only knows how to apply them.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from . import context, frames, framespec, security, tables, timing
@@ -63,6 +64,7 @@ from .catalog.types import (
     contains,
     nodes_of,
 )
+from .codes import TLS_START
 from .frames import CLASSES, checks_of
 from .framespec import FrameSpec, Num, Octets, Records, Tail
 from .wsfields import WSField, abbrev_of, all_fields, spec_parts
@@ -97,6 +99,7 @@ _EXPERTS = [
     ("retransmission", "mep.retransmission.expert", "Retransmission", "SEQUENCE", "NOTE"),
     ("timing", "mep.timing", "Timing rule broken", "SEQUENCE", "WARN"),
     ("alert", "mep.alert.expert", "Alert sequence", "REQUEST_CODE", "CHAT"),
+    ("tls_unopened", "mep.tls.unopened", "TLS session not opened", "DECRYPTION", "WARN"),
     ("bad_key", "mep.key.malformed", "Key preference not understood", "SECURITY", "WARN"),
 ]
 
@@ -199,7 +202,7 @@ def _class_spec(spec: FrameSpec) -> str:
     fields = ",\n        ".join(_field_spec(spec, f) for f in spec.fields)
     notes = ""
     if spec.error_note:
-        code = spec.fields[1]
+        code = spec.code_field
         notes += (f" error_note = {_lua_str(spec.error_note)}, code = {_lua_str(code.name)},"
                   f" names = {_lua_map(code.values or {}, key=str)},")
     if spec.at_most:
@@ -410,6 +413,9 @@ def _frame_rules_lua() -> list[str]:
         f"{k} = {_lua_str(t)}" for k, t in framespec.INFO.items()) + "}")
     names: dict[tuple, tuple[str, dict]] = {}
     fns = [_summary_fn(s, names) for s in framespec.SPECS.values()]
+    # a TLS frame whose records were opened: SUMMARY.<cls>Opened, the plaintext's Info after
+    fns += [_summary_fn(dataclasses.replace(s, name=s.name + "Opened", info=s.opened), names)
+            for s in framespec.SPECS.values() if s.opened]
     for table, values in names.values():
         out.append(f"local {table} = {_lua_map(values, key=str)}")
     out.append("local SUMMARY = {}")
@@ -617,7 +623,8 @@ def _specs_lua() -> list[str]:
 
 
 def _kinds(*families: str) -> list[str]:
-    return [sp.name for sp in framespec.FRAMES if sp.family in families]
+    return [sp.name for sp in (*framespec.FRAMES, *framespec.PLAIN_FRAMES)
+            if sp.family in families]
 
 
 def generate() -> str:
@@ -695,10 +702,21 @@ def generate() -> str:
         "RC4_RESPONSE_CLASSES": _kinds("response"),
         "PAIRED_REQUEST_CLASSES": list(framespec.response_rules()),
         "READ_CLASSES": [frames.RC4_REQUESTS[c].__name__ for c in sorted(frames.READ_CODES)],
-        "OFFSET_CLASSES": [sp.name for sp in framespec.FRAMES if sp.field("offset")],
+        "OFFSET_CLASSES": [sp.name for sp in (*framespec.FRAMES, *framespec.PLAIN_FRAMES)
+                           if sp.field("offset")],
     }
     for name, members in sets.items():
         w(f"local {name} = {_lua_set(_lua_str(m) for m in members)}")
+    w("-- inside TLS: the plaintext kinds (few locals: Lua 5.2 allows 200 in one chunk)")
+    plain = {
+        "start": f"0x{TLS_START:02X}",
+        "application_data": str(framespec.TLS_APPLICATION_DATA),
+        "by_code": _lua_map(framespec.PLAIN_BY_CODE),
+        "other": _lua_str(framespec.PLAIN_OTHER),
+        "asking": _lua_set(_lua_str(m) for m in _kinds("request", "plain_request")),
+        "responses": _lua_set(_lua_str(m) for m in _kinds("plain_response")),
+    }
+    w("local TLS_PLAIN = {" + ", ".join(f"{k} = {v}" for k, v in plain.items()) + "}")
     w("")
     w("-- ---- frame classes: field lists the runtime walks ----")
     w("-- ---- class selection, Info templates, problem and expert texts ----")
@@ -744,7 +762,7 @@ def generate() -> str:
     w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
     w("")
     decoders = ["local FAST, FAST_ITEMS = {}, {}"]
-    for sp in framespec.FRAMES:
+    for sp in (*framespec.FRAMES, *framespec.PLAIN_FRAMES):
         code = _fast_decoder(sp)
         if code:
             decoders.append(code)

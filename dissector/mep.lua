@@ -161,19 +161,21 @@ local TABLE_NAMES = {
 local RC4_REQUEST_CLASS = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite"}
 local RC4_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true}
 local RC4_RESPONSE_CLASSES = {["MEPReadResponse"] = true, ["MEPWriteResponse"] = true, ["MEPSequenceResponse"] = true, ["MEPErrorResponse"] = true}
-local PAIRED_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSRequest"] = true}
+local PAIRED_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSRequest"] = true, ["MEPTLSFullTableRead"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSFullTableWrite"] = true, ["MEPTLSPartialTableWrite"] = true}
 local READ_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true}
-local OFFSET_CLASSES = {["MEPPartialTableRead"] = true, ["MEPPartialTableWrite"] = true}
+local OFFSET_CLASSES = {["MEPPartialTableRead"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSPartialTableWrite"] = true}
+-- inside TLS: the plaintext kinds (few locals: Lua 5.2 allows 200 in one chunk)
+local TLS_PLAIN = {start = 0x58, application_data = 23, by_code = {[0x30] = "MEPTLSFullTableRead", [0x3F] = "MEPTLSPartialTableRead", [0x40] = "MEPTLSFullTableWrite", [0x4F] = "MEPTLSPartialTableWrite"}, other = "MEPTLSPlaintext", asking = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSFullTableRead"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSFullTableWrite"] = true, ["MEPTLSPartialTableWrite"] = true}, responses = {["MEPTLSReadResponse"] = true, ["MEPTLSWriteResponse"] = true, ["MEPTLSErrorResponse"] = true}}
 
 -- ---- frame classes: field lists the runtime walks ----
 -- ---- class selection, Info templates, problem and expert texts ----
 local BY_CODE = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite", [0x57] = "MEPTLSRequest", [0x58] = "MEPTLSRequest", [0x59] = "MEPTLSRequest", [0x80] = "MEPTLSRequest"}
-local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPFullTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPTLSRequest = {other = "MEPTLSResponse"}}
+local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPFullTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPTLSFullTableRead = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSReadResponse"}, MEPTLSFullTableWrite = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSWriteResponse"}, MEPTLSPartialTableRead = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSReadResponse"}, MEPTLSPartialTableWrite = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSWriteResponse"}, MEPTLSRequest = {other = "MEPTLSResponse"}}
 local GUESS = {[0] = {{"MEPTLSResponse", "records"}, {"MEPWriteResponse", 9}, {"MEPReadResponse"}}, [1] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [2] = {{"MEPErrorResponse"}}, [3] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [4] = {{"MEPErrorResponse"}}, [5] = {{"MEPErrorResponse"}}, [6] = {{"MEPErrorResponse"}}, [7] = {{"MEPErrorResponse"}}, [8] = {{"MEPErrorResponse"}}, [9] = {{"MEPErrorResponse"}}, [10] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [11] = {{"MEPErrorResponse"}}, [12] = {{"MEPSequenceResponse"}}}
 local PROBLEMS = {count = "%s is %d but %d %s byte(s) follow", cut = "%s cut short: %d of %d byte(s)", empty = "empty capture record", left_over = "%d byte(s) left over in the body", missing = "missing: %s", short = "%d byte(s), %s needs at least %d", too_long = "length %d exceeds the maximum body of %d bytes", trailing = "%d byte(s) after the last TLS record", truncated = "truncated: %d of %d body bytes present"}
 local MALFORMED = "Malformed MEP frame: %s"
-local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, unopened_request = {"bad_digest", "No configured key opens it: encrypted under another key, or garbage"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}}
-local INFO = {request_in = " [request in %d, %.0f ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", unopened_keyed = " (no configured key opens it: encrypted under another key, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)"}
+local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, unopened_request = {"bad_digest", "No configured key opens it: encrypted under another key, or garbage"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}, tls_unopened = {"tls_unopened", "No key opens this TLS session: its application data stays encrypted"}}
+local INFO = {request_in = " [request in %d, %.0f ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", unopened_keyed = " (no configured key opens it: encrypted under another key, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)", opened = ": %s"}
 local NAMES1 = {[48] = "Full Table Read", [63] = "Partial Table Read", [64] = "Full Table Write", [79] = "Partial Table Write"}
 local NAMES2 = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}
 local NAMES3 = {[87] = "TLS Terminate", [88] = "TLS Handshake", [89] = "TLS Handshake Continue", [128] = "TLS Table"}
@@ -219,6 +221,31 @@ SUMMARY.MEPUnknown = function(v, tbl, pre, post)
     return pre .. "Unknown body, " .. dec(v.length) .. " bytes" .. post
 end
 SUMMARY.MEPTLSRecord = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES5[v.content_type] or code_name(NAMES5, v.content_type, "type %d")), post) end
+SUMMARY.MEPTLSFullTableRead = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSPartialTableRead = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSFullTableWrite = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSPartialTableWrite = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSReadResponse = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.count, post) end
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSWriteResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPTLSErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPTLSPlaintext = function(v, tbl, pre, post) return sfmt("%sPlaintext that is no table request%s", pre, post) end
+SUMMARY.MEPTLSRequestOpened = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")), post) end
+SUMMARY.MEPTLSResponseOpened = function(v, tbl, pre, post) return sfmt("%sTLS %s%s", pre, (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")), post) end
 
 local CLASSES, CHECK_FN = {}, {}
 CHECK_FN.MEP = function(v)  end
@@ -363,6 +390,76 @@ CLASSES.MEPTLSRecord = {
         {"mep.tls.record.version", "u", 2, "version"},
         {"mep.tls.record.length", "u", 2, "length"},
         {"mep.tls.record.content", "ref", "length", "content"}
+    },
+}
+CHECK_FN.MEPTLSFullTableRead = function(v)  end
+CLASSES.MEPTLSFullTableRead = {
+    name = "TLS Full Table Read", min_len = 5, check = CHECK_FN.MEPTLSFullTableRead,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.count", "u", 2, "count"}
+    },
+}
+CHECK_FN.MEPTLSPartialTableRead = function(v)  end
+CLASSES.MEPTLSPartialTableRead = {
+    name = "TLS Partial Table Read", min_len = 8, check = CHECK_FN.MEPTLSPartialTableRead,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.offset", "u", 3, "offset"},
+        {"mep.count", "u", 2, "count"}
+    },
+}
+CHECK_FN.MEPTLSFullTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSFullTableWrite = {
+    name = "TLS Full Table Write", min_len = 5, check = CHECK_FN.MEPTLSFullTableWrite,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSPartialTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSPartialTableWrite = {
+    name = "TLS Partial Table Write", min_len = 8, check = CHECK_FN.MEPTLSPartialTableWrite,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.offset", "u", 3, "offset"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSReadResponse = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSReadResponse = {
+    name = "TLS Read Response", min_len = 3, check = CHECK_FN.MEPTLSReadResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}, at_most = {"count", "count"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSWriteResponse = function(v)  end
+CLASSES.MEPTLSWriteResponse = {
+    name = "TLS Write Response", min_len = 1, check = CHECK_FN.MEPTLSWriteResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"}
+    },
+}
+CHECK_FN.MEPTLSErrorResponse = function(v)  end
+CLASSES.MEPTLSErrorResponse = {
+    name = "TLS Error Response", min_len = 1, check = CHECK_FN.MEPTLSErrorResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"}
+    },
+}
+CHECK_FN.MEPTLSPlaintext = function(v)  end
+CLASSES.MEPTLSPlaintext = {
+    name = "TLS Plaintext", min_len = 0, check = CHECK_FN.MEPTLSPlaintext,
+    fields = {
+        {"mep.data", "tail", 0, "data"}
     },
 }
 
@@ -2521,6 +2618,7 @@ E.unpaired = ProtoExpert.new("mep.unpaired", "Response without a request", exper
 E.retransmission = ProtoExpert.new("mep.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
 E.timing = ProtoExpert.new("mep.timing", "Timing rule broken", expert.group.SEQUENCE, expert.severity.WARN)
 E.alert = ProtoExpert.new("mep.alert.expert", "Alert sequence", expert.group.REQUEST_CODE, expert.severity.CHAT)
+E.tls_unopened = ProtoExpert.new("mep.tls.unopened", "TLS session not opened", expert.group.DECRYPTION, expert.severity.WARN)
 E.bad_key = ProtoExpert.new("mep.key.malformed", "Key preference not understood", expert.group.SECURITY, expert.severity.WARN)
 local expert_list = {}
 for _, e in pairs(E) do expert_list[#expert_list + 1] = e end
@@ -3183,6 +3281,116 @@ FAST_ITEMS.MEPUnknown = function(s, n, v)
     m = m + 4
     return items
 end
+FAST.MEPTLSFullTableRead = function(s, n, t)
+    if n ~= 5 then return false end
+    local b1, b2, b3, b4, b5 = sbyte(s, 1, 5)
+    t.request_code, t.table_id, t.count =
+        b1, b2 * 256 + b3, b4 * 256 + b5
+    return nil
+end
+FAST_ITEMS.MEPTLSFullTableRead = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.count", v.count, 4, 2}
+    return items
+end
+FAST.MEPTLSPartialTableRead = function(s, n, t)
+    if n ~= 8 then return false end
+    local b1, b2, b3, b4, b5, b6, b7, b8 = sbyte(s, 1, 8)
+    t.request_code, t.table_id, t.offset, t.count =
+        b1, b2 * 256 + b3, (b4 * 256 + b5) * 256 + b6, b7 * 256 + b8
+    return nil
+end
+FAST_ITEMS.MEPTLSPartialTableRead = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.offset", v.offset, 4, 3, "mep.count", v.count, 7, 2}
+    return items
+end
+FAST.MEPTLSFullTableWrite = function(s, n, t)
+    if n < 5 then return false end
+    local b1, b2, b3, b4, b5 = sbyte(s, 1, 5)
+    t.request_code, t.table_id, t.count, t.data =
+        b1, b2 * 256 + b3, b4 * 256 + b5, s:sub(6, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSFullTableWrite = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.count", v.count, 4, 2}
+    local m = 12
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 6, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSPartialTableWrite = function(s, n, t)
+    if n < 8 then return false end
+    local b1, b2, b3, b4, b5, b6, b7, b8 = sbyte(s, 1, 8)
+    t.request_code, t.table_id, t.offset, t.count, t.data =
+        b1, b2 * 256 + b3, (b4 * 256 + b5) * 256 + b6, b7 * 256 + b8, s:sub(9, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSPartialTableWrite = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.offset", v.offset, 4, 3, "mep.count", v.count, 7, 2}
+    local m = 16
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 9, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSReadResponse = function(s, n, t)
+    if n < 3 then return false end
+    local b1, b2, b3 = sbyte(s, 1, 3)
+    t.response_code, t.count, t.data =
+        b1, b2 * 256 + b3, s:sub(4, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSReadResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1, "mep.count", v.count, 2, 2}
+    local m = 8
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 4, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSWriteResponse = function(s, n, t)
+    if n ~= 1 then return false end
+    local b1 = sbyte(s, 1, 1)
+    t.response_code =
+        b1
+    return nil
+end
+FAST_ITEMS.MEPTLSWriteResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1}
+    return items
+end
+FAST.MEPTLSErrorResponse = function(s, n, t)
+    if n ~= 1 then return false end
+    local b1 = sbyte(s, 1, 1)
+    t.response_code =
+        b1
+    return nil
+end
+FAST_ITEMS.MEPTLSErrorResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1}
+    return items
+end
+FAST.MEPTLSPlaintext = function(s, n, t)
+    if n < 0 then return false end
+    t.data =
+        s:sub(1, n - 0)
+    return nil
+end
+FAST_ITEMS.MEPTLSPlaintext = function(s, n, v)
+    local items = {}
+    local m = 0
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 1, #v.data
+        m = m + 4
+    end
+    return items
+end
 
 local function add_problem(st, p)
     local problems = st.problems
@@ -3718,8 +3926,21 @@ end
 
 -- The table, offset and count a request asks for: nil for what is no request
 -- of an RC4 class (whatever its values are named).
+-- The TLS part of each TLS frame, by frame number (see "TLS sessions" below); the
+-- frames of one record that carry TLS are chained through .next, each part names
+-- its frame state in .st.
+local TLS_OF = {}
+
+local function tls_of(st)
+    local t = TLS_OF[st.number]
+    while t ~= nil and t.st ~= st do t = t.next end
+    return t
+end
+
 local function asked(req)
-    if req.kind == "request" and RC4_REQUEST_CLASSES[req.cls] then
+    local tls = tls_of(req)
+    if tls ~= nil and tls.plain ~= nil then req = tls.plain end  -- the request TLS carried
+    if req.kind == "request" and TLS_PLAIN.asking[req.cls] then
         local v = req.vals or req
         local offset = nil
         if OFFSET_CLASSES[req.cls] then offset = v.offset end
@@ -4025,11 +4246,32 @@ end
 
 -- The Info text of a frame: the kind's template, then what the context adds.
 local TABLE_REQUEST_IN = "%s" .. INFO.request_in
+
+-- A TLS frame whose application data TLS opened: "<TLS code>: <its plaintext's Info>".
+local function tls_summary(st, pst)
+    local plain = SUMMARY[pst.cls](pst.vals or pst, table_label, "", "")
+    local post = sfmt(INFO.opened, plain)
+    local req = st.request
+    if st.kind == "response" and req then
+        local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+        local tid = asked(req)
+        if tid ~= nil then
+            post = post .. sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+        else
+            post = post .. sfmt(INFO.request_in, req.number, ms)
+        end
+    end
+    local pre = st.kind == "request" and "Request: " or "Response: "
+    return SUMMARY[st.cls .. "Opened"](st.vals or st, table_label, pre, post)
+end
+
 local function summary(st)
     local kind, cls = st.kind, st.cls
     local text
     if kind == "alert" then
         text = "Alert"
+    elseif tls_of(st) ~= nil and tls_of(st).plain ~= nil then
+        text = tls_summary(st, tls_of(st).plain)
     elseif kind == "request" and cls ~= CLASS_OF.unknown then
         text = SUMMARY[cls](st.vals or st, table_label, "Request: ", "")
     elseif kind == "response" and cls ~= CLASS_OF.unknown then
@@ -4182,6 +4424,186 @@ local function tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
 
+-- ---- TLS sessions: opened by Wireshark's own TLS dissector ----------------------------------
+-- A TLS frame's records (its bytes after the code) go to the "tls" dissector as
+-- if they ran between two ports: the meter's TLS_METER_PORT and a client port
+-- that changes at each handshake start (0x58), because TLS keeps one session
+-- per conversation and a second handshake on one trips it.  TLS opens them
+-- with what it was given (the tls.psk preference, a key log, a Decryption
+-- Secrets Block in the capture) and hands the application data to mep_tls,
+-- registered for TLS_METER_PORT in "tls.port".  That plaintext is a table
+-- request or response less RC4's trailer, decoded by the PLAIN classes and
+-- paired like RC4 frames (asked() reads the table through TLS_OF).  A record
+-- cut across frames goes to TLS whole, with the frame that completes it.  All
+-- of it is worked out on the first pass and kept in TLS_OF by frame number.
+
+-- One local table holds this part (Lua 5.2 allows 200 locals in a chunk):
+-- meter_port, client_port; dissector (Wireshark's TLS) and proto (mep_tls, which
+-- TLS calls), made at registration; held (per direction: bytes of a record not yet
+-- whole), sessions; collect (on the first pass, while TLS runs: the plaintext
+-- pieces it hands back).
+local TLS = {meter_port = 1, client_port = 1000}
+
+function TLS.plaintext(tvb, pinfo, tree)
+    local parts = TLS.collect
+    if parts ~= nil then parts[#parts + 1] = tvb:raw() end
+    return tvb:len()
+end
+
+function TLS.reset()
+    TLS.held, TLS.sessions = {[TO_METER] = "", [FROM_METER] = ""}, 0
+    TLS_OF = {}
+end
+TLS.reset()
+
+function TLS.keep(st, rec)
+    rec.st, rec.next = st, TLS_OF[st.number]
+    TLS_OF[st.number] = rec
+end
+
+-- Whether a frame, understood in context, carries TLS records: a TLS request,
+-- or the answer to one.
+function TLS.is_tls(st)
+    if st.kind == "request" then return FAMILY[st.cls] == "tls_request" end
+    local req = st.kind == "response" and st.request
+    return req and FAMILY[req.cls] == "tls_request" or false
+end
+
+-- First pass: the frame's records that are whole now (with the bytes its direction
+-- left over before), as SessionTracker.frame cuts them in Python.
+function TLS.cut(st)
+    local frame, dir = st.frame, st.direction
+    if dir == TO_METER and sbyte(frame, LEN_LEN + 1) == TLS_PLAIN.start then
+        TLS.sessions = TLS.sessions + 1
+        TLS.held = {[TO_METER] = "", [FROM_METER] = ""}
+    end
+    local held = TLS.held[dir]
+    local buf = held .. frame:sub(LEN_LEN + 2)
+    local at, n, app = 1, #buf, false
+    while at + 4 <= n do
+        local size = be(buf, at + 3, 2)
+        if at + 4 + size > n then break end
+        if sbyte(buf, at) == TLS_PLAIN.application_data then app = true end
+        at = at + 5 + size
+    end
+    TLS.held[dir] = buf:sub(at)
+    local rec = {port = TLS.client_port + TLS.sessions, app = app}
+    if at > 1 then
+        rec.len = at - 1
+        if held ~= "" then rec.bytes = buf:sub(1, at - 1) end  -- else: in the frame itself
+    end
+    return rec
+end
+
+-- First pass: the plaintext decoded (a request by its code, a response by its
+-- request's plaintext), its notes and its table, as tlsplain.TLSFollower does.
+function TLS.open(st, plain)
+    local pst = {number = st.number, time = st.time, kind = st.kind}
+    local first = sbyte(plain, 1)
+    if st.kind == "request" then
+        pst.cls = TLS_PLAIN.by_code[first] or TLS_PLAIN.other
+    else
+        local rq = tls_of(st.request)
+        pst.request = rq and rq.plain
+        local rules = pst.request and RESPONSE_RULES[pst.request.cls]
+        pst.cls = (first ~= nil and rules) and (rules[first] or rules.other) or TLS_PLAIN.other
+    end
+    local v = decode_frame(pst, pst.cls, plain)
+    pst.plain = plain
+    if pst.problems then
+        for _, p in ipairs(pst.problems) do add_problem(st, p) end
+    end
+    if st.kind == "request" then
+        if TLS_PLAIN.asking[pst.cls] and v.data ~= nil and #v.data > 0
+                and v.table_id ~= nil then
+            ctx_table(pst, false)
+        end
+    elseif pst.request then
+        local spec = CLASSES[pst.cls]
+        local code = spec.code and v[spec.code]
+        if spec.error_note and code ~= nil and code ~= 0 then
+            note(st, spec.error_note, code_name(spec.names, code, "0x%02X"))
+        elseif spec.at_most and code == 0 then
+            local mine = v[spec.at_most[1]]
+            local theirs = (pst.request.vals or pst.request)[spec.at_most[2]]
+            if mine ~= nil and theirs ~= nil and mine > theirs then
+                note(st, "overlong", mine, theirs)
+            end
+        end
+        if TLS_PLAIN.responses[pst.cls] and v.data ~= nil and #v.data > 0 and code == 0
+                and asked(pst.request) ~= nil then
+            ctx_table(pst, true)
+        end
+    end
+    return pst
+end
+
+-- Every pass: hand the frame's whole records to TLS (on the first, collect what it
+-- opens).  Returns the frame's TLS part, or nil for a frame that is no TLS frame.
+function TLS.frame(tvb, pinfo, tree, st, off, visited)
+    local rec = TLS_OF[st.number] and tls_of(st)
+    if rec == nil then
+        if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
+        if st.kind == "request" and st.retransmission_of ~= nil then
+            -- resent: it means what the first transmission meant; the session has
+            -- seen its records, TLS does not get them again
+            local first = tls_of(st.original)
+            rec = {plain = first and first.plain}
+            TLS.keep(st, rec)
+            if rec.plain and rec.plain.problems then
+                for _, p in ipairs(rec.plain.problems) do add_problem(st, p) end
+            end
+            return rec
+        end
+        rec = TLS.cut(st)
+        rec.first = true
+        TLS.keep(st, rec)
+    end
+    local tls = TLS.dissector
+    if rec.len == nil or tls == nil then return rec end
+    local records
+    if rec.bytes then
+        records = ByteArray.new(rec.bytes, true):tvb("TLS records")
+    else
+        records = tvb(off + LEN_LEN + 1, rec.len):tvb()
+    end
+    if st.direction == TO_METER then
+        pinfo.src_port, pinfo.dst_port = rec.port, TLS.meter_port
+    else
+        pinfo.src_port, pinfo.dst_port = TLS.meter_port, rec.port
+    end
+    local parts = rec.first and {} or nil
+    rec.first = nil
+    TLS.collect = parts
+    pcall(tls.call, tls, records, pinfo, tree)  -- TLS flags what is wrong itself
+    TLS.collect = nil
+    local cols = pinfo.cols  -- TLS wrote its own and fenced them: the Info is ours
+    cols.info:clear_fence()
+    cols.protocol:clear_fence()
+    cols.protocol = "MEP"
+    if parts then
+        if #parts > 0 then
+            rec.plain = TLS.open(st, table.concat(parts))
+        elseif rec.app then
+            note(st, "tls_unopened")
+        end
+    end
+    return rec
+end
+
+-- The plaintext's fields (and table), shown from a tab of their own.
+function TLS.items(tree, rec)
+    local pst = rec.plain
+    local p = pst.plain
+    local ptvb = ByteArray.new(p, true):tvb("MEP TLS plaintext")
+    local items = pst.items or FAST_ITEMS[pst.cls](p, #p, pst)
+    add_items(tree, ptvb, 0, items)
+    if pst.tdims then
+        local td = frame_table(pst)
+        if td then add_table(tree, ptvb, 0, items, td) end
+    end
+end
+
 -- One frame at off of the packet's bytes s (n of them).  Context and decode are
 -- made once, on the first pass; later passes reuse them.
 local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
@@ -4209,6 +4631,7 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
         -- second pass: the request still waiting after the whole capture was read
         set_no_response(st)
     end
+    local tls = TLS.frame(tvb, pinfo, tree, st, off, visited)
     -- Without a tree at all (tshark -r without -V, -T or a filter; the first pass
     -- of -2) no field is added, as nobody reads them, and the expert notes go on
     -- the empty root.  Wireshark hands a Lua dissector its tree under a hidden
@@ -4233,6 +4656,7 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
         end
         local items = st.items or FAST_ITEMS[st.cls](body, #body, st)
         add_items(sub, ftvb, base, items)
+        if tls and tls.plain then TLS.items(sub, tls) end
         if st.tdims then
             local td = frame_table(st)
             if td then add_table(sub, ftvb, base, items, td) end
@@ -4304,6 +4728,15 @@ local function load_keys()
 end
 
 local function register()
+    if TLS.dissector == nil then  -- TLS hands the plaintext of the meter's port back
+        local found, tls = pcall(function() return Dissector.get("tls") end)
+        if found and tls then
+            TLS.dissector = tls
+            TLS.proto = Proto("mep_tls", "MEP TLS plaintext")
+            TLS.proto.dissector = TLS.plaintext
+            DissectorTable.get("tls.port"):add(TLS.meter_port, TLS.proto)
+        end
+    end
     local encaps = DissectorTable.get("wtap_encap")
     local dlt = mep.prefs.dlt
     if dlt < DLT_FIRST or dlt > DLT_LAST then dlt = DEFAULT_DLT end
@@ -4323,6 +4756,7 @@ end
 
 function mep.init()
     reset_state()
+    TLS.reset()
     load_keys()
 end
 

@@ -48,6 +48,8 @@ def tls_frames(frames: Iterable) -> Iterable[tuple[int, int, bytes]]:
         body = fi.raw or b""
         if not body or fi.direction is None:
             continue
+        if fi.retransmission_of is not None:
+            continue  # records the session has seen already
         req = fi.request
         is_tls = body[0] in TLS_REQUEST_CODES if fi.direction == 0 else (
             req is not None and bool(req.raw) and req.raw[0] in TLS_REQUEST_CODES
@@ -110,15 +112,18 @@ class LiveSecrets:
         self.tracker = SessionTracker(keys)
         self._seen: set[str] = set()
         self._tls_pending = False
+        self._last_request = b""
 
     def frame(self, direction: int, frame: bytes) -> str | None:
-        """Feed one frame (length field included); new key log text, or None."""
+        """Feed one frame (length field included); new key log text, or None.
+        A request identical to the one before (a resend) is not fed again."""
         body = frame[2:]
         if not body:
             return None
         if direction == 0:
+            resent, self._last_request = body == self._last_request, body
             self._tls_pending = body[0] in self._codes
-            if not self._tls_pending:
+            if not self._tls_pending or resent:
                 return None
         elif not self._tls_pending:
             return None

@@ -199,6 +199,8 @@ def flatten(fi: FrameInfo) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     pkt = fi.packet if fi.packet is not None else fi.frame
     _own(pkt, out)
+    if fi.tls is not None and fi.tls.packet is not None:
+        _own(fi.tls.packet, out)  # the TLS plaintext, as the Lua shows it after the frame
     out += table_fields(fi.table)
     if fi.direction is not None:
         out.append(("mep.direction", fi.direction))

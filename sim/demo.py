@@ -5,8 +5,10 @@
 2. ``mep-capture --meter <tap> --client <tap>`` records both directions to
    ``build/demo/demo.pcapng``, exactly as with two adapters on a real meter;
 3. a client session runs: 0x0C resync, table reads (energy, power, clock,
-   serial number), an alert answered with EP39, an encrypted MBK read;
-4. the capture is decoded with tshark and the generated Lua dissector, and
+   serial number), an alert answered with EP39, an encrypted MBK read, then
+   the same reads in a TLS-PSK session under the MAK (with python-mbedtls);
+4. the capture is decoded with tshark and the generated Lua dissector (TLS
+   opened by Wireshark's TLS dissector from a key log of the session), and
    with scapy (``mep-dissector decode -V``) including the table contents.
 
 It prints a short summary: the readings, a few of tshark's lines, and where
@@ -38,6 +40,7 @@ from mepshark.client.session import MepClient
 from mepshark.client.values import watch_line, watch_record
 from mepshark.dissector import wireshark as ws
 from mepshark.dissector.link import read_capture
+from mepshark.dissector.tlssecrets import track_sessions
 
 from .port import SimPort
 from .tapped import BAUD, DEMO_MBK, GUIDE_DEFAULT_MAK, demo_keys, record
@@ -73,14 +76,28 @@ def session(port: str, sim: SimPort) -> list[str]:
                         known=c.known)
         rec = watch_record(enc.read("BT28"), enc.read("BT23"))
         lines.append("read (MBK, RC4-encrypted):  " + watch_line(rec, clock))
+        lines.append(tls_session(link, mak, clock))
     finally:
         link.close()
     return lines
 
 
+def tls_session(link: Link, mak, clock) -> str:
+    """The same reads in a TLS-PSK session under the MAK, ended with 0x57."""
+    try:
+        import mbedtls  # noqa: F401 - the optional extra mepshark[tls]
+    except ImportError:
+        return "TLS: skipped, python-mbedtls is not installed (pip install 'mepshark[tls]')"
+    c = MepClient(link, mak, tls=True, client_id=0x0164)
+    rec = watch_record(c.read("BT28"), c.read("BT23"))
+    c.channel.close()
+    return "read (MAK, TLS-PSK):  " + watch_line(rec, clock)
+
+
 OUT_DIR = Path("build/demo")
 """Where the demo writes (build/ is not part of the repository)."""
-SHOWN = ("Invalid sequence number", "Response: OK .*BT28", "Alert", "BT07", r"\[encrypted\]")
+SHOWN = ("Invalid sequence number", "Response: OK .*BT28", "Alert", "BT07", r"\[encrypted\]",
+         "Response: TLS Success: OK .*BT28")
 """Which of tshark's lines the summary shows: the first line matching each."""
 
 
@@ -97,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def scenario(port: str, sim: SimPort) -> list[str]:
         say("mep-client session: 0x0C resync, table reads, an alert answered with EP39, "
-            "RC4-encrypted reads with the MBK")
+            "RC4-encrypted reads with the MBK, a TLS-PSK session with the MAK")
         lines = session(port, sim)
         for text in lines:
             say(f"  {text}")
@@ -125,9 +142,10 @@ def decode(out: Path, keyfile: Path, folder: Path) -> None:
     with scapy_txt.open("w") as fh:
         subprocess.run([sys.executable, "-m", "mepshark.dissector.cli", "decode", "-V",
                         "--key-file", str(keyfile), str(out)], stdout=fh, check=False)
+    opened = sum(f.tls is not None and f.tls.packet is not None for f in frames)
     say(f"scapy: {len(frames)} packets, {digests.get(1, 0)} digests good, "
         f"{digests.get(0, 0)} bad, {sum(f.encrypted for f in frames)} encrypted, "
-        f"{problems} malformed; every field in {scapy_txt}")
+        f"{opened} TLS opened, {problems} malformed; every field in {scapy_txt}")
     tshark = shutil.which("tshark")
     if not (tshark and LUA.exists()):
         say("tshark not found: the scapy decode is the whole story")
@@ -148,6 +166,13 @@ def decode(out: Path, keyfile: Path, folder: Path) -> None:
         base = [*prefix, tshark, "-X", f"lua_script:{lua}", "-o",
                 f"mep.mak:hex:{GUIDE_DEFAULT_MAK.hex()}", "-o", f"mep.mbk:hex:{DEMO_MBK.hex()}",
                 "-r", str(capture), "-2"]
+        # Wireshark's TLS dissector takes the sessions' secrets, not the MEP keys
+        secrets = "".join(line + "\n" for line in track_sessions(frames, demo_keys()).keylog())
+        if secrets:
+            keylog = Path(share) / "tls-keys.log"
+            keylog.write_text(secrets)
+            keylog.chmod(0o644)
+            base[-3:-3] = ["-o", f"tls.keylog_file:{keylog}"]
         env = dict(os.environ, HOME=share) if prefix else None
         _tshark_summary(base, folder, env)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -135,10 +136,28 @@ def key_prefs(keys: list[Key]) -> list[str]:
     return out
 
 
+def keylog_prefs(pcap: Path, keys: list[Key]) -> list[str]:
+    """``-o tls.keylog_file:`` with the secrets of the capture's TLS sessions that
+    the keys open (none: no option).  The Lua hands TLS records to Wireshark's
+    TLS dissector, which takes secrets, not the MEP keys; scapy opens the same
+    sessions with the keys themselves."""
+    from mepshark.dissector.tlssecrets import track_sessions
+
+    lines = list(track_sessions(read_capture(pcap, follow_tls=False), keys).keylog())
+    if not lines:
+        return []
+    log = _share() / f"keylog-{len(_COPIES)}-{abs(hash(tuple(lines)))}.txt"
+    log.write_text("".join(line + "\n" for line in lines))
+    log.chmod(0o644)
+    return ["-o", f"tls.keylog_file:{log}"]
+
+
 def run_tshark(
-    pcap: Path, keys: list[Key] = (), extra: list[str] = (), *, two_pass: bool = True
+    pcap: Path, keys: list[Key] = (), extra: list[str] = (), *, two_pass: bool = True,
+    tls_secrets: bool = True,
 ) -> subprocess.CompletedProcess:
-    """tshark with the dissector under test and the keys as preferences.
+    """tshark with the dissector under test and the keys as preferences (and,
+    unless ``tls_secrets`` is False, the TLS secrets they give as a key log).
 
     Two passes (``-2``) unless ``two_pass=False``: a one-pass run sees no
     fields that only later frames reveal, as a live capture or a bare display
@@ -147,6 +166,8 @@ def run_tshark(
     args = tshark_command("-n", "-X", f"lua_script:{readable(LUA)}", "-r", readable(pcap))
     args += ["-2"] if two_pass else []
     args += key_prefs(keys)
+    if keys and tls_secrets:
+        args += keylog_prefs(pcap, keys)
     return subprocess.run(
         [*args, *extra], capture_output=True, text=True, env=tshark_env(), timeout=120,
         check=False,
@@ -214,21 +235,46 @@ def _unescape(text: str) -> str:
     return text.replace("\\\\", "\\") if _fields_escape_backslashes() else text
 
 
-def lua_decode(pcap: Path, keys: list[Key] = ()) -> tuple[dict, str]:
-    """tshark's view: {frame number: (fields, info, malformed, experts)} and stderr."""
+def _template_pattern(text: str) -> str:
+    """A regular expression matching ``text`` formatted with any ``%`` values."""
+    return ".*".join(re.escape(part) for part in re.split(r"%[-+ #0-9.]*[a-zA-Z]", text))
+
+
+_MEP_EXPERTS = re.compile("|".join(
+    [_template_pattern(t) for _g, t in NOTES.values()]
+    + [_template_pattern(MALFORMED), re.escape("preference mep.") + ".*"]))
+
+
+def is_mep_expert(text: str) -> bool:
+    """Whether an expert text is the MEP dissector's own.  Wireshark's TLS dissector,
+    handed the records of TLS frames, adds its own (an exception on a record that
+    makes no sense, say), which scapy has no counterpart for."""
+    return _MEP_EXPERTS.fullmatch(text) is not None or (
+        len(text) == LABEL_MAX and _MEP_EXPERTS.match(text) is not None)
+
+
+def lua_decode(pcap: Path, keys: list[Key] = (), tls: list[str] | None = None
+               ) -> tuple[dict, str]:
+    """tshark's view: {frame number: (fields, info, malformed, experts)} and stderr.
+
+    ``tls``: the tshark options that give TLS its secrets (default: a key log
+    made with the keys, :func:`keylog_prefs`)."""
     abbrevs = [a for a in FIELDS]
     extra = ["-T", "fields", "-E", "occurrence=a", "-E", f"aggregator={AGG}", "-E", "quote=n"]
     extra += ["-e", "frame.number", "-e", "_ws.col.Info", "-e", "_ws.expert.message"]
     extra += ["-e", "frame.comment"]
     for a in abbrevs:
         extra += ["-e", a]
-    proc = run_tshark(pcap, keys, extra)
+    if tls is not None:
+        extra = [*tls, *extra]
+    proc = run_tshark(pcap, keys, extra, tls_secrets=tls is None)
     out = {}
     for line in proc.stdout.splitlines():
         cols = line.split("\t")
         number, info = int(cols[0]), _unescape(cols[1])
         comments = set(_unescape(cols[3]).split(AGG))
-        experts = [m for m in _unescape(cols[2]).split(AGG) if m and m not in comments]
+        experts = [m for m in _unescape(cols[2]).split(AGG)
+                   if m and m not in comments and is_mep_expert(m)]
         fields = {}
         for a, text in zip(abbrevs, cols[4:], strict=True):
             if text:
@@ -248,10 +294,12 @@ def scapy_experts(fi) -> list[str]:
     return out
 
 
-def scapy_decode(pcap: Path, keys: list[Key] = ()) -> dict:
-    """scapy's view, in the same shape as :func:`lua_decode`."""
+def scapy_decode(pcap: Path, keys: list[Key] = (), follow_tls: bool = True) -> dict:
+    """scapy's view, in the same shape as :func:`lua_decode` (``follow_tls``
+    False: TLS sessions left closed, as under the plain Lua shim, which has no
+    TLS dissector)."""
     records: dict[int, tuple[dict, list[str], bool, list[str]]] = {}
-    for fi in read_capture(pcap, keys):
+    for fi in read_capture(pcap, keys, follow_tls=follow_tls):
         fields, infos, bad, experts = records.setdefault(
             fi.number, (defaultdict(list), [], False, []))
         for abbrev, value in flatten(fi):

@@ -44,6 +44,8 @@ def test_make_demo_prints_a_summary_and_leaves_the_repository_alone(tmp_path):
     assert re.search(r"Response: OK cnt=\d+ \(BT28 Present Register Data\)", text)
     assert "mep.bt23.fwd_active_wh_l1l2l3=" in text
     assert "0 bad" in text and "0 malformed" in text
+    assert "TLS-PSK" in text and "6 TLS opened" in text  # BT21 (its dimensions), BT28, BT23
+    assert re.search(r"Response: TLS Success: OK cnt=\d+ \(BT28 Present Register Data\)", text)
     assert "01" * 16 not in text and "02" * 16 not in text  # keys never printed
     folder = ROOT / "build" / "demo"
     for name in ("demo.pcapng", "tshark.txt", "decode.txt"):
@@ -55,7 +57,10 @@ def test_make_demo_prints_a_summary_and_leaves_the_repository_alone(tmp_path):
     kinds = [f.kind for f in frames]
     assert "alert" in kinds
     assert {f.direction for f in frames} == {0, 1}
-    assert all(f.digest_status == 1 for f in frames if f.kind != "alert")
+    assert all(f.digest_status == 1 for f in frames if f.kind != "alert" and f.tls is None)
+    opened = [f for f in frames if f.tls is not None and f.tls.packet is not None]
+    assert {f.table_id for f in opened} == {21, 23, 28} and all(f.table for f in opened
+                                                            if f.kind == "response")
     assert any(f.encrypted for f in frames)
     assert not [e for f in frames for e in f.expert
                 if "per 100 ms" in e or "were asked for" in e or "malformed" in e.lower()]
