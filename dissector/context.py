@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
+from .c1218context import C1218Context
+from .c1218frames import C1218AckNak, C1218Packet, record_class
 from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
@@ -78,6 +80,9 @@ time is kept as it is and flagged (and Python's datetime cannot show it)."""
 def time_is_real(t: float) -> bool:
     """Whether a capture time lies between year 1 and year 9999, as a clock's can."""
     return -62_135_596_800.0 <= t < LATEST_TIME
+
+
+C1218_RECORDS = (C1218Packet, C1218AckNak)
 
 
 def note(key: str, *args) -> str:
@@ -253,6 +258,9 @@ class CaptureContext:
         self._dim_reads: dict[tuple, tuple] = {}
         self._pending: FrameInfo | None = None
         self._last_request: FrameInfo | None = None
+        self.optical = C1218Context(self)
+        self._optical_at_pending = 0
+        """C12.18 records seen when the pending request was sent (see _mark_no_response)."""
 
     def add_packet(self, pkt: Packet, direction: int | None = None) -> list[FrameInfo]:
         """Add one capture record (one or more chained frames); return their infos.
@@ -261,6 +269,13 @@ class CaptureContext:
         """
         if direction is None:
             direction = _EPB_TO_P2P.get(getattr(pkt, "direction", None) or 0)
+        if isinstance(pkt, C1218_RECORDS) or (
+                not isinstance(pkt, MEP) and record_class(bytes(pkt)) is not None):
+            self.records += 1  # a C12.18 packet, ACK or NAK (a shared UART, an optical probe)
+            info = self.optical.add(pkt.original or bytes(pkt), self.records,
+                                    float(pkt.time or 0.0), direction)
+            self.frames.append(info)
+            return [info]
         frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))
         if not frame.original:
             frame = MEP(b"\x00")  # an empty record: shown as a malformed frame
@@ -347,6 +362,7 @@ class CaptureContext:
         if self._pending is not None:
             self._mark_no_response(self._pending)
         self._pending = info
+        self._optical_at_pending = self.optical.activity
         self._last_request = info
 
     def _open_request(self, info: FrameInfo) -> None:
@@ -484,6 +500,8 @@ class CaptureContext:
         if req.response_in is None and not req.no_response:
             req.no_response = True
             req.expert.append(note("no_response"))
+            if self.optical.activity != self._optical_at_pending:
+                req.expert.append(note("optical_busy"))
 
 
 def decode(
