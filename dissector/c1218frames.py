@@ -75,11 +75,12 @@ class C1218Packet(MEPPacket):
         return s
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return b"", s
+        return s, b""
 
     def do_dissect_payload(self, s: bytes) -> None:
-        if s:
-            self.flag(cs.PROBLEMS["left_over"] % len(s))
+        if s:  # kept (nothing is lost); a problem after a whole packet only
+            if not self._missing:
+                self.flag(cs.PROBLEMS["left_over"] % len(s))
             self.add_payload(Raw(s))
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:

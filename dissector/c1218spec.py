@@ -102,7 +102,8 @@ def _request(name: str, title: str, code: int | tuple[int, ...], fields: tuple, 
 
 
 def _read(name: str, title: str, code: int, window: tuple, info: str) -> FrameSpec:
-    return _request(name, title, code, (_TABLE, *window, _COUNT), info)
+    """A read: a full one names its table only, a partial one its window and count."""
+    return _request(name, title, code, (_TABLE, *window, _COUNT) if window else (_TABLE,), info)
 
 
 def _write(name: str, title: str, code: int, window: tuple, info: str) -> FrameSpec:

@@ -2559,7 +2559,7 @@ C12.INFO = {ack = "ACK", nak = "NAK", request = "Request: ", response = "Respons
 C12.NOTES = {bad_crc = {"bad_crc", "Bad CRC 0x%04X, expected 0x%04X"}, bad_checksum = {"bad_checksum", "Table data checksum 0x%02X, expected 0x%02X"}, retransmission = {"retransmission", "Retransmission of frame %d (same packet again)"}, nak = {"nak", "NAK: the packet in frame %d is to be sent again"}, nak_alone = {"nak", "NAK of a packet this capture does not hold (on a shared UART only the meter's side is heard)"}, error_response = {"error_response", "Error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}, unpaired = {"unpaired", "Response with no request waiting for it"}, segment = {"segment", "Packet %d of a multi-packet message"}}
 C12.MALFORMED = "Malformed C12.18 packet: %s"
 CHECK_FN.C1218FullRead = function(v)  end
-CLASSES.C1218FullRead = {name = "C12.18 Full Read", min_len = 5, check = CHECK_FN.C1218FullRead, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.count", "u", 2, "count"}}}
+CLASSES.C1218FullRead = {name = "C12.18 Full Read", min_len = 3, check = CHECK_FN.C1218FullRead, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}}}
 CHECK_FN.C1218PartialReadOffset = function(v)  end
 CLASSES.C1218PartialReadOffset = {name = "C12.18 Partial Read (offset)", min_len = 8, check = CHECK_FN.C1218PartialReadOffset, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.offset", "u", 3, "offset"}, {"c1218.count", "u", 2, "count"}}}
 CHECK_FN.C1218PartialReadIndex1 = function(v)  end
@@ -2766,8 +2766,8 @@ C12.F["c1218.crc"] = ProtoField.uint16("c1218.crc", "Crc", base.HEX, nil, nil, n
 C12.F["c1218.crc.status"] = ProtoField.uint8("c1218.crc.status", "CRC status", base.DEC, {[0] = "Bad", [1] = "Good"}, nil, nil)
 C12.F["c1218.service"] = ProtoField.uint8("c1218.service", "Service", base.HEX, {[32] = "Identify", [33] = "Terminate", [48] = "Full Read", [49] = "Partial Read (index, 1 elements)", [50] = "Partial Read (index, 2 elements)", [51] = "Partial Read (index, 3 elements)", [52] = "Partial Read (index, 4 elements)", [53] = "Partial Read (index, 5 elements)", [54] = "Partial Read (index, 6 elements)", [55] = "Partial Read (index, 7 elements)", [56] = "Partial Read (index, 8 elements)", [57] = "Partial Read (index, 9 elements)", [63] = "Partial Read (offset)", [64] = "Full Write", [65] = "Partial Write (index, 1 elements)", [66] = "Partial Write (index, 2 elements)", [67] = "Partial Write (index, 3 elements)", [68] = "Partial Write (index, 4 elements)", [69] = "Partial Write (index, 5 elements)", [70] = "Partial Write (index, 6 elements)", [71] = "Partial Write (index, 7 elements)", [72] = "Partial Write (index, 8 elements)", [73] = "Partial Write (index, 9 elements)", [79] = "Partial Write (offset)", [80] = "Logon", [81] = "Security", [82] = "Logoff", [96] = "Negotiate (0 baud rates)", [97] = "Negotiate (1 baud rates)", [98] = "Negotiate (2 baud rates)", [99] = "Negotiate (3 baud rates)", [100] = "Negotiate (4 baud rates)", [101] = "Negotiate (5 baud rates)", [102] = "Negotiate (6 baud rates)", [103] = "Negotiate (7 baud rates)", [104] = "Negotiate (8 baud rates)", [105] = "Negotiate (9 baud rates)", [106] = "Negotiate (10 baud rates)", [107] = "Negotiate (11 baud rates)", [112] = "Wait"}, nil, nil)
 C12.F["c1218.table_id"] = ProtoField.uint16("c1218.table_id", "Table", base.HEX, nil, nil, nil)
-C12.F["c1218.count"] = ProtoField.uint16("c1218.count", "Count", base.DEC, nil, nil, nil)
 C12.F["c1218.offset"] = ProtoField.uint24("c1218.offset", "Offset", base.DEC, nil, nil, nil)
+C12.F["c1218.count"] = ProtoField.uint16("c1218.count", "Count", base.DEC, nil, nil, nil)
 C12.F["c1218.index"] = ProtoField.bytes("c1218.index", "Index", base.NONE, nil)
 C12.F["c1218.checksum"] = ProtoField.uint8("c1218.checksum", "Checksum", base.HEX, nil, nil, nil)
 C12.F["c1218.user_id"] = ProtoField.uint16("c1218.user_id", "User id", base.DEC, nil, nil, nil)
@@ -4693,7 +4693,7 @@ function C12.link(st, s, n)
     if missing and n >= C12.HEADER_LEN then
         add_problem(st, sfmt(PROBLEMS.missing, table.concat(missing, ", ")))
     end
-    if i <= n then add_problem(st, sfmt(C12.PROBLEMS.left_over, n - i + 1)) end
+    if i <= n and not missing then add_problem(st, sfmt(C12.PROBLEMS.left_over, n - i + 1)) end
     st.link, st.link_items = vals, items
     if vals.crc ~= nil and #vals.data == vals.length then
         local want = C12.crc(s, 1, C12.HEADER_LEN + vals.length)
