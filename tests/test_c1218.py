@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,42 @@ def test_rdpcap_gives_c1218_classes():
     kinds = {type(p).__name__ for p in rdpcap(str(OPTICAL))}
     assert kinds == {"C1218Packet", "C1218AckNak"}
     assert isinstance(MEP(IDENTIFY), cf.C1218Packet)
+
+
+def test_mep_capture_keeps_each_c1218_packet_whole(tmp_path):
+    """mep-capture on two ptys: the meter's `06 EE 00 00 00 00 05 …` answer (the issue's
+    example) arrives back to back with MEP traffic; the ACK and the packet are records of
+    their own, nothing is unframed, no alert is invented, and tshark says C12.18."""
+    from test_capture_support import BT_9600, Capture, frames_session, read_scapy
+
+    from mepshark.capture.ptyline import PtyLine, UartFeeder
+
+    meter, client = PtyLine(tmp_path / "ttyMETER"), PtyLine(tmp_path / "ttyCLIENT")
+    try:
+        out = tmp_path / "shared.pcapng"
+        cap = Capture(["--meter", str(meter.path), "--client", str(client.path), "-w", str(out)])
+        f = frames_session()
+        answer = link.build(bytes.fromhex("0000020000"))
+        schedule = [
+            (0.00, client, f["req1"]),
+            (0.30, meter, bytes([link.NAK])),
+            (0.40, meter, bytes([link.ACK]) + answer + f["alert"]),  # back to back
+            (0.70, client, f["req2"]),
+            (0.80, meter, f["resp2"]),
+        ]
+        UartFeeder({meter: BT_9600, client: BT_9600}).play(schedule)
+        time.sleep(0.3)
+        assert cap.stop() == 0
+    finally:
+        meter.close()
+        client.close()
+    pkts = read_scapy(out)
+    assert [p.data for p in pkts] == [f["req1"], b"\x15", b"\x06", answer, f["alert"],
+                                      f["req2"], f["resp2"]]
+    assert not [p for p in pkts if p.comments]
+    frames = read_capture(out)
+    assert [f.kind for f in frames].count("alert") == 1
+    assert [f.summary() for f in frames[1:4]] == [
+        "NAK", "ACK", "Response: ok (Acknowledge)"]  # its request went to the optical port
+    proc = run_tshark(out, [], ["-T", "fields", "-e", "_ws.col.Protocol"])
+    assert proc.stdout.split() == ["MEP", "C12.18", "C12.18", "C12.18", "MEP", "MEP", "MEP"]
