@@ -60,6 +60,10 @@ def print_frames(frames: list[FrameInfo], verbose: bool = False, out=None) -> No
         if fi.packet is not None:
             for line in _own_layers(fi.packet).show(dump=True).splitlines():
                 print("      " + line, file=out)
+        service = getattr(fi, "service", None)  # a C12.18 message's service
+        if service is not None:
+            for line in service.show(dump=True).splitlines():
+                print("      " + line, file=out)
         if fi.table is not None:
             t = fi.table
             print(f"      {t.tag} contents (offset {t.offset}, {t.length} bytes):", file=out)

@@ -274,6 +274,10 @@ class CaptureContext:
             self.records += 1  # a C12.18 packet, ACK or NAK (a shared UART, an optical probe)
             info = self.optical.add(pkt.original or bytes(pkt), self.records,
                                     float(pkt.time or 0.0), direction)
+            unframed = _unframed_reason(getattr(pkt, "comments", None))
+            if unframed is not None:  # e.g. a 0xEE whose packet never came
+                info.unframed = unframed
+                info.expert.insert(0, note("unframed", unframed))
             self.frames.append(info)
             return [info]
         frame = pkt if isinstance(pkt, MEP) else MEP(bytes(pkt))

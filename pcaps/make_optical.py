@@ -25,7 +25,7 @@ from mepshark.dissector import c1218link as link
 from mepshark.dissector.c1218frames import CLASSES, build_packet
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.tables import table_id
-from mepshark.sim.meter import build_default
+from mepshark.sim.meter import Meter, build_default
 from mepshark.sim.tapped import demo_keys
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,10 @@ TURN = 0.004
 """A side's turnaround: from the end of what it heard to its first byte."""
 PACKET_SIZE = 64
 """The packet size the probe negotiates: BT28's answer takes several packets."""
-IMAGES = build_default(dt.datetime(2024, 5, 2, 10, 0))
+_METER = Meter(build_default(dt.datetime(2024, 5, 2, 10, 0)), clock=lambda: 0.0)
+_METER.start = dt.datetime(2024, 5, 2, 10, 0)  # its clock (BT52), not today's
+IMAGES = {tid: _METER.read(tid) for tid in _METER.images}
+"""The tables, dynamic ones (BT23, BT28) brought up to date once, on a stopped clock."""
 PASSWORD = b"optical-demo".ljust(codes.PASSWORD_LEN, b" ")
 """A made-up password: the dissectors show its length only."""
 
