@@ -366,3 +366,33 @@ def test_mep_capture_keeps_each_c1218_packet_whole(tmp_path):
         "NAK", "ACK", "Response: ok (Acknowledge)"]  # its request went to the optical port
     proc = run_tshark(out, [], ["-T", "fields", "-e", "_ws.col.Protocol"])
     assert proc.stdout.split() == ["MEP", "C12.18", "C12.18", "C12.18", "MEP", "MEP", "MEP"]
+
+
+def test_procedures_through_bt07_and_bt08_decode_as_for_mep(tmp_path):
+    """A procedure started by a BT07 write and its BT08 answer read back, over C12.18:
+    the catalog decodes both by the procedure in their header; tshark agrees."""
+    from mepshark.dissector.catalog.procedure_calls import (
+        bt07_image,
+        procedure_id,
+        response_image,
+    )
+
+    number = procedure_id("BP03")  # any procedure the catalog declares
+    svc = cf.CLASSES
+    messages = [
+        (TO_METER, svc["C1218FullWrite"](table_id=7, data=bt07_image(number, 5))),
+        (FROM_METER, svc["C1218OkResponse"]()),
+        (TO_METER, svc["C1218FullRead"](table_id=8)),
+        (FROM_METER, svc["C1218ReadResponse"](data=response_image(number, 5, 0))),
+    ]
+    records = []
+    for k, (d, m) in enumerate(messages):
+        records.append((k * 0.2, d, cf.build_packet(bytes(m), k // 2 % 2)))
+        records.append((k * 0.2 + 0.05, 1 - d, bytes([link.ACK])))
+    pcap = write_records(tmp_path / "proc.pcapng", records)
+    frames = [f for f in read_capture(pcap) if f.kind == "c1218_packet"]
+    write, read_back = frames[0], frames[3]
+    assert write.table is not None and write.table.tag == "BT07"
+    assert read_back.table is not None and read_back.table.tag == "BT08"
+    assert ("mep.procedure.number", number) in flatten(write)
+    assert differences(pcap) == []
