@@ -4709,9 +4709,24 @@ function C12.table(st, m, data, number)
     m.tdims, m.tdata, m.toffset, m.tfull = S.dims, data, offset or 0, offset == nil
     local spec = TABLE_SPECS[tid]
     if st.message == "response" and spec ~= nil and DIMENSION_SOURCES[spec.tag] then
-        local sd = spec_for_data(tid, data, offset or 0)
-        m.td = table_decode(sd, data, offset or 0, S.dims, offset == nil)
-        learn_dimensions(m.td, number)
+        -- as ctx_table does for MEP (the same cache): an identical read under the
+        -- same dimensions teaches nothing new
+        local key = tid .. ":" .. (offset == nil and "full" or offset) .. ":" .. data
+        local cached = S.dim_reads[key]
+        if cached and cached[1] == S.dims then
+            m.td = cached[2]
+            return
+        end
+        local td
+        if cached and same_dims(cached[2], S.dims) then
+            td = cached[2]
+        else
+            td = table_decode(spec_for_data(tid, data, offset or 0), data, offset or 0, S.dims,
+                              offset == nil)
+        end
+        m.td = td
+        learn_dimensions(td, number)
+        S.dim_reads[key] = {S.dims, td}
     end
 end
 
