@@ -315,7 +315,9 @@ class MEP(MEPPacket):
     def dispatch_hook(cls, _pkt: bytes | None = None, *args, **kwargs) -> type[Packet]:
         if cls is not MEP or not _pkt:
             return cls
-        if _pkt[0] > _HIGHEST_LENGTH_BYTE:  # no MEP frame starts so: another link's?
+        if _pkt[0] > _HIGHEST_LENGTH_BYTE and not kwargs.get("_internal"):
+            # no MEP frame starts so: another link's record? (not a record's later
+            # frames, which next_frame cuts out as MEP, _internal)
             for recognise in OTHER_LINKS:
                 other = recognise(_pkt)
                 if other is not None:
@@ -407,7 +409,7 @@ class MEP(MEPPacket):
             end = at + LEN_LEN
             if end <= n:
                 end += (rest[at] << 8) | rest[at + 1]
-            frames.append(MEP(rest[at:end]))
+            frames.append(MEP(rest[at:end], _internal=1))
             at = end
         frames.append(None)
         for k in range(len(frames) - 1):

@@ -396,3 +396,11 @@ def test_procedures_through_bt07_and_bt08_decode_as_for_mep(tmp_path):
     assert read_back.table is not None and read_back.table.tag == "BT08"
     assert ("mep.procedure.number", number) in flatten(write)
     assert differences(pcap) == []
+
+
+def test_a_mep_record_s_later_bytes_stay_mep():
+    """Only a record's first byte picks C12.18: a 0xEE after a MEP frame in the same
+    record is that record's (malformed) next MEP frame, as before (found by hypothesis)."""
+    rec = MEP(bytes(b.read_ok(bytes(4))) + b"\xee")
+    assert isinstance(rec, MEP) and isinstance(rec.next_frame, MEP)
+    assert rec.next_frame.malformed
