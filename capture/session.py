@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from mepshark.dissector.context import TO_METER, infer_direction
-from mepshark.dissector.deframer import DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
+from mepshark.dissector.deframer import C1218, DEFAULT_SILENCE, UNFRAMED, Chunk, Deframer
 from mepshark.dissector.tlssecrets import LiveSecrets
 
 from .ring import PcapngOutput
@@ -75,7 +75,7 @@ def frame_direction(spec: LineSpec, chunk: Chunk) -> int | None:
     """EPB direction of a chunk: from the line's side, or inferred from the first body byte."""
     if spec.side in _SIDE_DIRECTION:
         return _SIDE_DIRECTION[spec.side]
-    if chunk.kind == UNFRAMED:
+    if chunk.kind in (UNFRAMED, C1218):  # a C12.18 packet's side: not told by its bytes
         return None
     if len(chunk.data) == 2:  # 0x0000: the alert sequence, which only the meter sends
         return EPB_INBOUND

@@ -60,11 +60,16 @@ def print_frames(frames: list[FrameInfo], verbose: bool = False, out=None) -> No
         if fi.packet is not None:
             for line in _own_layers(fi.packet).show(dump=True).splitlines():
                 print("      " + line, file=out)
-        if fi.tls is not None and fi.tls.packet is not None:  # a TLS frame's plaintext
-            for line in fi.tls.packet.show(dump=True).splitlines():
+        tls = getattr(fi, "tls", None)
+        if tls is not None and tls.packet is not None:  # a TLS frame's plaintext
+            for line in tls.packet.show(dump=True).splitlines():
                 print("      " + line, file=out)
-        elif fi.tls is not None and fi.tls.problem:
-            print(f"      TLS: {fi.tls.problem}", file=out)
+        elif tls is not None and tls.problem:
+            print(f"      TLS: {tls.problem}", file=out)
+        service = getattr(fi, "service", None)  # a C12.18 message's service
+        if service is not None:
+            for line in service.show(dump=True).splitlines():
+                print("      " + line, file=out)
         if fi.table is not None:
             t = fi.table
             print(f"      {t.tag} contents (offset {t.offset}, {t.length} bytes):", file=out)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
+from .c1218context import C1218Context
+from .c1218frames import record_class
 from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
 from .catalog import DimensionContext, TableDecode, spec_for
 from .catalog import decode as decode_table
@@ -313,6 +315,9 @@ class CaptureContext:
         self._held: list[FrameInfo] = []
         """From the latest request on: frames a later request may still change."""
         self._ready: list[FrameInfo] = []
+        self.optical = C1218Context(self)
+        self._optical_at_pending = 0
+        """C12.18 records seen when the pending request was sent (see _mark_no_response)."""
 
     def add_packet(self, pkt: Packet, direction: int | None = None) -> list[FrameInfo]:
         """Add one capture record (one or more chained frames); return their infos.
@@ -331,6 +336,8 @@ class CaptureContext:
                    comments: Iterable[bytes | str] | None = None) -> list[FrameInfo]:
         """Add one capture record given as its bytes, time (seconds), direction
         (:data:`TO_METER`, :data:`FROM_METER` or None) and packet comments."""
+        if record_class(data) is not None:
+            return [self._add_optical(data, t, direction, comments)]
         if data:
             views = decode_record(data)
         else:  # an empty record: shown as a malformed frame
@@ -405,6 +412,25 @@ class CaptureContext:
             self._ready.append(info)
         return info
 
+    def _add_optical(self, data: bytes, t: float, direction: int | None,
+                     comments: Iterable[bytes | str] | None) -> FrameInfo:
+        """A C12.18 packet, ACK or NAK (a shared UART, an optical probe)."""
+        self.records += 1
+        info = self.optical.add(data, self.records, t, direction)
+        unframed = _unframed_reason(comments)
+        if unframed is not None:  # e.g. a 0xEE whose packet never came
+            info.unframed = unframed
+            info.expert.insert(0, note("unframed", unframed))
+        # Optical traffic changes no MEP frame before it except by being there
+        # (a MEP request unanswered meanwhile): it waits with the held frames.
+        if self._keep:
+            self.frames.append(info)
+        elif self._held:
+            self._held.append(info)
+        else:
+            self._ready.append(info)
+        return info
+
     def _request(self, info: FrameInfo) -> None:
         self._open_request(info)
         pkt = info.packet_view
@@ -434,6 +460,7 @@ class CaptureContext:
         if self._pending is not None:
             self._mark_no_response(self._pending)
         self._pending = info
+        self._optical_at_pending = self.optical.activity
         self._last_request = info
 
     def _open_request(self, info: FrameInfo) -> None:
@@ -579,6 +606,8 @@ class CaptureContext:
         if req.response_in is None and not req.no_response:
             req.no_response = True
             req.expert.append(note("no_response"))
+            if self.optical.activity != self._optical_at_pending:
+                req.expert.append(note("optical_busy"))
 
 
 def decode(

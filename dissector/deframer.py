@@ -12,12 +12,21 @@ search goes on from the next byte.  A byte above 0x01 is set aside at once,
 without waiting for the byte after it (no length it begins is 476 or less),
 so a burst of line noise stays one unframed run.  A frame whose bytes stop
 arriving is abandoned after a period of silence.
+
+Gen 2/3 meters share their UART with the optical port, so an ANSI C12.18
+session shows up among MEP frames (docs/c1218.md).  No MEP frame starts
+with 0xEE, 0x06 or 0x15: between frames, 0x06 (ACK) and 0x15 (NAK) are
+chunks of their own, and 0xEE starts a C12.18 packet candidate that becomes
+one chunk when its CRC holds.  When it does not, the 0xEE is set aside as
+unframed and the bytes after it are read again, so a MEP frame behind a
+stray 0xEE is still found.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import c1218link
 from .frames import MAX_BODY
 
 # Silence after which a partly received frame is given up.
@@ -41,6 +50,8 @@ _HIGHEST_LENGTH_BYTE = MAX_BODY >> 8
 FRAME = "frame"
 ALERT = "alert"
 UNFRAMED = "unframed"
+C1218 = "c1218"
+"""A CRC-valid C12.18 packet, or an ACK/NAK byte (a shared UART, an optical probe)."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +92,13 @@ class Deframer:
         self._junk_time = 0.0
         self._junk_reason = ""
         self._last: float | None = None
+        self._opt = bytearray()  # a C12.18 packet candidate (from its 0xEE)
+        self._opt_time = 0.0
 
     @property
     def pending(self) -> int:
         """Bytes held back: an incomplete frame or a run of unframed bytes."""
-        return len(self._buf) + len(self._junk)
+        return len(self._buf) + len(self._junk) + len(self._opt)
 
     def feed(self, data: bytes, timestamp: float, end: float | None = None) -> list[Chunk]:
         """Take bytes whose first started at ``timestamp``; return finished chunks.
@@ -103,17 +116,74 @@ class Deframer:
         if self._last is not None and timestamp - self._last > self.silence:
             self._expire(out, timestamp - self._last)
         bt = self.byte_time
-        buf = self._buf
-        i, n = 0, len(data)
+        n = len(data)
         if end is None:
             def at(k: int) -> float:
                 return timestamp + k * bt
         else:
             def at(k: int) -> float:
                 return max(timestamp, end - (n - k) * bt)
+        self._run(data, at, out)
+        self._last = at(n - 1)
+        return out
+
+    def _run(self, data: bytes, at, out: list[Chunk]) -> None:
+        """Scan ``data`` (byte k arrived at ``at(k)``), and the bytes a failed
+        C12.18 candidate gives back, in order (a work list, not recursion)."""
+        work = [(data, at, 0)]
+        while work:
+            d, f, start = work.pop()
+            back = self._scan(d, f, start, out)
+            if back is not None:  # (the candidate's bytes after its 0xEE, their start, resume)
+                rest, t0, resume = back
+                work.append((d, f, resume))
+                bt = self.byte_time
+                work.append((rest, lambda k, t0=t0, bt=bt: t0 + k * bt, 0))
+
+    def _drop_candidate(self) -> tuple[bytes, float]:
+        """Set the candidate's 0xEE aside as unframed; return the bytes after it."""
+        rest, t0 = bytes(self._opt[1:]), self._opt_time + self.byte_time
+        self._set_aside(self._opt[0], self._opt_time, "0xEE that starts no CRC-valid C12.18 packet")
+        self._opt.clear()
+        return rest, t0
+
+    def _scan(self, data: bytes, at, i: int, out: list[Chunk]):
+        buf, opt = self._buf, self._opt
+        n = len(data)
         while i < n:
+            if opt:
+                if len(opt) < c1218link.HEADER_LEN:
+                    opt.append(data[i])
+                    i += 1
+                    if len(opt) < c1218link.HEADER_LEN:
+                        continue
+                length = (opt[4] << 8) | opt[5]
+                need = c1218link.HEADER_LEN + length + c1218link.CRC_LEN
+                if length <= c1218link.MAX_DATA:
+                    take = min(need - len(opt), n - i)
+                    opt += data[i : i + take]
+                    i += take
+                    if len(opt) < need:
+                        continue
+                    if c1218link.packet_at(opt) == need:
+                        self._flush_junk(out)
+                        out.append(Chunk(C1218, bytes(opt), self._opt_time))
+                        opt.clear()
+                        continue
+                rest, t0 = self._drop_candidate()
+                return rest, t0, i
             if len(buf) < 2:
                 if not buf:
+                    if data[i] == c1218link.STP:
+                        self._opt_time = at(i)
+                        opt.append(data[i])
+                        i += 1
+                        continue
+                    if data[i] in (c1218link.ACK, c1218link.NAK):
+                        self._flush_junk(out)
+                        out.append(Chunk(C1218, data[i : i + 1], at(i)))
+                        i += 1
+                        continue
                     if data[i] > _HIGHEST_LENGTH_BYTE:
                         self._set_aside(data[i], at(i),
                                         f"length 0x{data[i]:02X}xx out of range")
@@ -144,8 +214,7 @@ class Deframer:
             i += take
             if len(buf) == self._need:
                 self._emit(out, FRAME)
-        self._last = at(n - 1)
-        return out
+        return None
 
     def poll(self, now: float) -> list[Chunk]:
         """Give up held-back bytes once the line has been silent long enough."""
@@ -182,6 +251,10 @@ class Deframer:
         self._need = 0
 
     def _expire(self, out: list[Chunk], gap: float | None) -> None:
+        while self._opt:  # a C12.18 packet that never completed: read its bytes again
+            rest, t0 = self._drop_candidate()
+            bt = self.byte_time
+            self._run(rest, lambda k, t0=t0, bt=bt: t0 + k * bt, out)
         self._flush_junk(out)
         if self._buf:
             after = "end of stream" if gap is None else f"{gap * 1000:.0f} ms of silence"

@@ -296,6 +296,13 @@ class MEPPacket(Packet):
         return self.info()
 
 
+OTHER_LINKS: list = []
+"""Recognisers of records that are no MEP frame: ``f(raw) -> class or None``,
+asked when the first byte cannot start a MEP frame (C12.18 packets on a
+shared UART register one, :mod:`.c1218frames`)."""
+_HIGHEST_LENGTH_BYTE = MAX_BODY >> 8
+
+
 class MEP(MEPPacket):
     """A MEP frame.  ``MEP(raw)`` returns the subclass that fits the body.
 
@@ -307,7 +314,16 @@ class MEP(MEPPacket):
 
     @classmethod
     def dispatch_hook(cls, _pkt: bytes | None = None, *args, **kwargs) -> type[Packet]:
-        if cls is not MEP or not _pkt or len(_pkt) < LEN_LEN:
+        if cls is not MEP or not _pkt:
+            return cls
+        if _pkt[0] > _HIGHEST_LENGTH_BYTE and not kwargs.get("_internal"):
+            # no MEP frame starts so: another link's record? (not a record's later
+            # frames, which next_frame cuts out as MEP, _internal)
+            for recognise in OTHER_LINKS:
+                other = recognise(_pkt)
+                if other is not None:
+                    return other
+        if len(_pkt) < LEN_LEN:
             return cls
         length = (_pkt[0] << 8) | _pkt[1]
         if length == 0:
@@ -394,7 +410,7 @@ class MEP(MEPPacket):
             end = at + LEN_LEN
             if end <= n:
                 end += (rest[at] << 8) | rest[at + 1]
-            frames.append(MEP(rest[at:end]))
+            frames.append(MEP(rest[at:end], _internal=1))
             at = end
         frames.append(None)
         for k in range(len(frames) - 1):

@@ -364,6 +364,8 @@ NOTES = {
     "spacing": ("timing", "Request %.0f ms after the previous one "
                 "(the meter serves at most one request per %.0f ms)"),
     "no_response": ("no_response", "No response to this request"),
+    "optical_busy": ("no_response", "An optical (C12.18) session held the meter's shared UART "
+                     "meanwhile: the MEP port does not answer then"),
     "broken": ("unpaired", "Broken frame: not taken as the response to any request"),
     "unpaired": ("unpaired", "Response with no request waiting for it"),
     "late": ("timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"),

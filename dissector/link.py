@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from scapy.config import conf
 
+from .c1218frames import C1218AckNak, C1218Packet
 from .capture_format import DLT_USER0, check_dlt
 from .context import FrameInfo, stream
 from .frames import BAUD, MEP
@@ -34,7 +35,7 @@ def register_dlt(dlt: int = DLT_USER0) -> None:
     up the link type of a packet by its exact class.
     """
     dlt = check_dlt(dlt)
-    for cls in _frame_classes():
+    for cls in (*_frame_classes(), C1218Packet, C1218AckNak):
         conf.l2types.register_layer2num(dlt, cls)
     conf.l2types.register(dlt, MEP)
 

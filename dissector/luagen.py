@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from . import context, frames, framespec, security, tables, timing
+from . import c1218lua, context, frames, framespec, security, tables, timing
 from .capture_format import DLT_USER0, DLT_USER_RANGE
 from .catalog import PROCEDURES
 from .catalog.layout import MAX_SLOTS, _decimals, is_static
@@ -638,6 +638,7 @@ def generate() -> str:
     w("-- Wireshark 4.0 (Lua 5.2) to 4.6 (Lua 5.4).  Install: mep-dissector install")
     w("")
     w(_step_aside_lua())
+    out.extend(c1218lua.head())
     w('local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")')
     w("local sfmt = string.format")
     w("")
@@ -761,6 +762,8 @@ def generate() -> str:
     w('mep.prefs.verify = Pref.bool("Verify digests", true, "Check every digest with the keys")')
     w('mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")')
     w("")
+    out.extend(c1218lua.data())
+    w("")
     decoders = ["local FAST, FAST_ITEMS = {}, {}"]
     for sp in (*framespec.FRAMES, *framespec.PLAIN_FRAMES):
         code = _fast_decoder(sp)
@@ -770,7 +773,7 @@ def generate() -> str:
     if DECODERS_MARK not in runtime:
         raise ValueError(f"{RUNTIME.name} lacks the line {DECODERS_MARK}")
     runtime = runtime.replace(DECODERS_MARK, "\n".join(decoders))
-    return "\n".join(out) + "\n\n" + runtime
+    return "\n".join(out) + "\n\n" + runtime + "\n" + c1218lua.runtime()
 
 
 def write(path: Path | None = None) -> Path:

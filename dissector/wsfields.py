@@ -196,6 +196,8 @@ def _own(pkt, prefix_values: list) -> None:
 
 def flatten(fi: FrameInfo) -> list[tuple[str, object]]:
     """A decoded frame as (abbreviation, value) pairs, in Lua tree order."""
+    if not isinstance(fi, FrameInfo):  # a C12.18 record lists its own
+        return fi.flatten()
     out: list[tuple[str, object]] = []
     pkt = fi.packet if fi.packet is not None else fi.frame
     _own(pkt, out)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import wireshark as ws
+from mepshark.dissector.c1218lua import ws_fields as c1218_fields
+from mepshark.dissector.c1218spec import MALFORMED as C1218_MALFORMED
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER, note
 from mepshark.dissector.framespec import MALFORMED, NOTES, SCAPY_ONLY_NOTES
@@ -32,7 +34,7 @@ from mepshark.dissector.wsfields import all_fields, flatten
 
 LUA = Path(os.environ.get("MEP_LUA") or Path(__file__).parent.parent / "dissector" / "mep.lua")
 """The dissector under test; MEP_LUA points the tests at another generated copy."""
-FIELDS = {f.abbrev: f for f in all_fields()}
+FIELDS = {f.abbrev: f for f in [*all_fields(), *c1218_fields()]}
 AGG = "\x1f"  # never in a value
 LABEL_MAX = 239
 """Wireshark cuts item labels, expert texts too, to this many characters (ITEM_LABEL_LENGTH)."""
@@ -279,7 +281,8 @@ def lua_decode(pcap: Path, keys: list[Key] = (), tls: list[str] | None = None
         for a, text in zip(abbrevs, cols[4:], strict=True):
             if text:
                 fields[a] = [_norm(a, t, True) for t in text.split(AGG)]
-        malformed = any(m.startswith("Malformed MEP frame") for m in experts)
+        malformed = any(m.startswith(("Malformed MEP frame", C1218_MALFORMED[:16]))
+                        for m in experts)
         out[number] = (fields, info, malformed, experts)
     return out, proc.stderr + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")
 
@@ -290,7 +293,7 @@ def scapy_experts(fi) -> list[str]:
     unframed = note("unframed", fi.unframed) if fi.unframed is not None else None
     out = [e for e in fi.expert if e != unframed]
     if fi.malformed:
-        out.append(MALFORMED % "; ".join(fi.problems))
+        out.append(getattr(fi, "MALFORMED", MALFORMED) % "; ".join(fi.problems))
     return out
 
 
@@ -383,7 +386,8 @@ def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> 
         elif tag == "E":
             fields, info, bad, experts = out[current]
             experts.append(rest[0])
-            out[current] = (fields, info, bad or rest[0].startswith("Malformed MEP frame"), experts)
+            out[current] = (fields, info, bad or rest[0].startswith(
+                ("Malformed MEP frame", C1218_MALFORMED[:16])), experts)
     # as tshark -T fields shows it: a lone empty string is no field
     return {n: ({a: v for a, v in f.items() if v != [""]}, i, m, e)
             for n, (f, i, m, e) in out.items()}

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mepshark.dissector.c1218link import packet_at
 from mepshark.dissector.deframer import (
     ALERT,
+    C1218,
     DEFAULT_SILENCE,
     FRAME,
     UNFRAMED,
@@ -56,6 +58,8 @@ def check_general_invariants(chunks: list[Chunk], data: bytes, byte_times: list[
             assert c.reason == "" and c.is_frame
         elif c.kind == ALERT:
             assert c.data == b"\x00\x00" and c.reason == "" and c.is_frame
+        elif c.kind == C1218:  # an ACK/NAK byte, or a whole CRC-valid C12.18 packet
+            assert c.data in (b"\x06", b"\x15") or packet_at(c.data) == len(c.data), c
         else:
             assert c.kind == UNFRAMED and not c.is_frame
             assert c.reason, c
@@ -69,8 +73,11 @@ def check_general_invariants(chunks: list[Chunk], data: bytes, byte_times: list[
 # last byte is therefore always >= 0x02 and cannot pair with the 0x00/0x01 of
 # a following header either, so the frame after it is found exactly.
 assert 0x01DD == MAX_BODY + 1
+# Bytes that start a C12.18 item (0xEE, ACK 0x06, NAK 0x15: a shared UART) are
+# no junk: tests/test_c1218.py covers them.
+_C1218_FIRST = (0x06, 0x15, 0xEE)
 _junk_atom = st.one_of(
-    st.integers(0x02, 0xFF).map(lambda b: bytes([b])),
+    st.integers(0x02, 0xFF).filter(lambda b: b not in _C1218_FIRST).map(lambda b: bytes([b])),
     st.integers(0xDD, 0xFF).map(lambda b: bytes([0x01, b])),
 )
 junk_bytes = st.lists(_junk_atom, min_size=1, max_size=12).map(b"".join)
@@ -252,6 +259,16 @@ def reference_deframe(data: bytes) -> list[tuple[str, bytes]]:
 
     i = 0
     while i < len(data):
+        if data[i] in (0x06, 0x15):  # ACK/NAK of a C12.18 session sharing the UART
+            flush()
+            out.append((C1218, data[i : i + 1]))
+            i += 1
+            continue
+        if data[i] == 0xEE and packet_at(data, i):  # a whole CRC-valid C12.18 packet
+            flush()
+            out.append((C1218, data[i : i + packet_at(data, i)]))
+            i += packet_at(data, i)
+            continue
         if data[i] > MAX_BODY >> 8:  # no length of at most 476 starts with this byte
             junk.append(data[i])
             i += 1

@@ -25,11 +25,13 @@ paths = sys.argv[1:]
 before = {p: sorted({type(pkt).__name__ for pkt in rdpcap(p)}) for p in paths}
 import mepshark.dissector  # nothing else: no link module, no register_dlt call
 from mepshark.dissector.frames import MEP
+from mepshark.dissector.c1218frames import C1218AckNak, C1218Packet  # records of a shared UART
 
 after = {}
 for p in paths:
     pkts = rdpcap(p)
-    after[p] = {"packets": len(pkts), "mep": sum(isinstance(x, MEP) for x in pkts),
+    ours = (MEP, C1218Packet, C1218AckNak)
+    after[p] = {"packets": len(pkts), "mep": sum(isinstance(x, ours) for x in pkts),
                 "summaries": [x.summary() for x in pkts[:3]]}
 print(json.dumps({"before": before, "after": after,
                   "l2type": conf.l2types.num2layer[147].__name__}))
