@@ -2540,6 +2540,20 @@ mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames
 -- implementation by the differential tests (tests/test_lua.py).
 -- Lua 5.2 through 5.4: the global `bit` library for XOR, integer arithmetic
 -- kept integral with math.floor, no 5.3 operators.
+--
+-- Per-frame storage (a month of captures is a million frames): no table is
+-- kept per frame.  The first pass (pinfo.visited false) decides each frame's
+-- context and stores it as numbers in flat arrays indexed by the frame's slot
+-- (its frame number; see slot_of): FL (class, digest status, key, flags and a
+-- request's count, packed), LINK (request <-> response), TIME (rel_ts), AUX (a
+-- request's table and offset); the rare facts go in sparse tables by slot
+-- (RETX retransmissions, GAP request spacing, PLAIN decrypted bodies) and the
+-- dimensions learned in a log (learn_dimensions, dims_at).  Every later
+-- dissection, in any order, makes the frame's state table (st) anew from its
+-- bytes and that context through the same ctx_frame (first false), then the
+-- Info, expert notes and tree from st as on the first pass.  New per-frame
+-- facts: decide them where first is true, store them in FS.store, read them
+-- back in FS.restore or the ctx_* functions.
 -- ---------------------------------------------------------------------------
 
 local bxor = bit.bxor
@@ -3261,17 +3275,45 @@ end
 -- ---- capture context (pairing, verification, timing) --------------------------------------
 
 local S  -- per-capture state, reset in init()
+-- Per-frame storage (see the top of the runtime): numbers in flat arrays by slot.
+-- FS: the per-frame storage, its constants and functions (one local: the main
+-- chunk may hold at most 200).  FS.fl, FS.link, FS.time, FS.aux: dense, every
+-- frame has an entry
+local FS = {SUB = 65536, DIMS_EVERY = 32, ENCRYPTED = 512, NO_RESPONSE = 1024, LATE = 2048,
+            COUNT = 65536, TABLE = 2 ^ 25}
+-- S.retx, S.gap, S.plain: sparse, only the frames they concern; S.ev_pos, S.ev_td,
+-- S.dims_at: the log of the dimensions learned (learn_dimensions)
 
 local function reset_state()
     -- dims: learned dimensions, v: "TAG.field" -> value, f: -> the frame it came
     -- from; replaced (never changed in place) on learning so each frame keeps the
-    -- ones of its time
-    -- frames: the first frame of each record by record number (an array), more:
-    -- the others, a table per record number, by index (any number of them)
-    S = {frames = {}, more = {}, pending = nil, last = nil, dims = {v = {}, f = {}},
-         dim_reads = {}}
+    -- ones of its time.  pending, last: the request states of the first pass
+    -- (tables, one or two at a time).
+    local dims = {v = {}, f = {}}
+    S = {pending = nil, last = nil, dims = dims, dim_reads = {}, nev = 0, dims_cache = nil,
+         retx = {}, gap = {}, plain = {}, ev_pos = {}, ev_td = {}, dims_at = {[0] = dims}}
+    FS.fl, FS.link, FS.time, FS.aux = {}, {}, {}, {}
 end
 reset_state()
+
+-- A frame's slot: its frame number, or for the later frames of a record of many
+-- frames a negative number (rare: kept in the tables' hash parts); its position
+-- orders all frames as the first pass saw them.
+-- (FS.SUB: frames per record, at most)
+function FS.slot_of(number, index)
+    if index == 0 then return number end
+    return -(number * FS.SUB + index)
+end
+
+function FS.pos_of(slot)  -- a slot's position
+    if slot < 0 then return -slot end
+    return slot * FS.SUB
+end
+
+function FS.slot_number(slot)  -- the frame number of a slot
+    if slot < 0 then return floor(-slot / FS.SUB) end
+    return slot
+end
 
 -- ---- table contents: interpreter of the catalog layouts ---------------------------------
 -- Mirrors dissector/catalog/layout.py (plan/decode) and catalog/context.py
@@ -3691,8 +3733,9 @@ local function spec_for_data(tid, data, offset)
     return mine
 end
 
--- DimensionContext.learn: the top-level integer and flag fields, copy on write.
-local function learn_dimensions(td, number)
+-- DimensionContext.learn: the top-level integer and flag fields of td, read in
+-- frame number, added to dims copied on write (dims seen by other frames never change).
+function FS.learned(dims, td, number)
     local values, frames
     local items = td.items
     for k = 1, td.nitems, 4 do
@@ -3700,8 +3743,8 @@ local function learn_dimensions(td, number)
         if f.top then
             if values == nil then
                 values, frames = {}, {}
-                for k, v in pairs(S.dims.v) do values[k] = v end
-                for k, v in pairs(S.dims.f) do frames[k] = v end
+                for k, v in pairs(dims.v) do values[k] = v end
+                for k, v in pairs(dims.f) do frames[k] = v end
             end
             local v = items[k + 3]
             if v == true then v = 1 elseif v == false then v = 0 end
@@ -3713,7 +3756,36 @@ local function learn_dimensions(td, number)
             values[key], frames[key] = v, number
         end
     end
-    if values then S.dims = {v = values, f = frames} end
+    if values then return {v = values, f = frames} end
+    return dims
+end
+
+-- Learning is logged, not kept per frame: event e (S.ev_pos[e], S.ev_td[e]) is the
+-- table decoded at position S.ev_pos[e] (pos_of), and every FS.DIMS_EVERY-th event
+-- keeps the dimensions after it (S.dims_at[e]).  The dimensions a frame saw are
+-- those of the events before its position: the nearest kept ones, learned on.
+local function learn_dimensions(td, number, pos)
+    local e = S.nev + 1
+    S.nev = e
+    S.ev_pos[e], S.ev_td[e] = pos, td
+    S.dims = FS.learned(S.dims, td, number)
+    if e % FS.DIMS_EVERY == 0 then S.dims_at[e] = S.dims end
+end
+
+function FS.dims_at(pos)
+    local lo, hi = 0, S.nev  -- the events before pos: 1 .. lo
+    while lo < hi do
+        local mid = floor((lo + hi + 1) / 2)
+        if S.ev_pos[mid] < pos then lo = mid else hi = mid - 1 end
+    end
+    if lo == S.nev then return S.dims end
+    local c = S.dims_cache
+    if c and c[1] == lo then return c[2] end
+    local e = lo - lo % FS.DIMS_EVERY
+    local dims = S.dims_at[e]
+    for k = e + 1, lo do dims = FS.learned(dims, S.ev_td[k], floor(S.ev_pos[k] / FS.SUB)) end
+    S.dims_cache = {lo, dims}
+    return dims
 end
 
 -- The table, offset and count a request asks for: nil for what is no request
@@ -3744,7 +3816,9 @@ local function frame_table(st)
     local tid, data, offset, full = table_args(st)
     local spec = spec_for_data(tid, data, offset)
     if spec == nil then return nil end
-    return table_decode(spec, data, offset, st.tdims, full)
+    local dims = st.tdims
+    if dims == true then dims = FS.dims_at(FS.pos_of(st.slot)) end  -- those of its time
+    return table_decode(spec, data, offset, dims, full)
 end
 
 -- Whether decoding again under dims would give td: the dimensions it used have
@@ -3761,9 +3835,11 @@ local function same_dims(td, dims)
     return true
 end
 
--- CaptureContext._table_decoder / _learn_dimensions, on the first pass.
+-- CaptureContext._table_decoder / _learn_dimensions (learn: on the first pass).
+-- The dimensions of the frame's time are looked up if a tree needs them
+-- (st.tdims true, frame_table).
 local function ctx_table(st, learn)
-    st.tdims = S.dims
+    st.tdims = true
     if not learn then return end
     local tid, data, offset, full = table_args(st)
     local spec = TABLE_SPECS[tid]
@@ -3781,7 +3857,7 @@ local function ctx_table(st, learn)
         td = table_decode(spec, data, offset, S.dims, full)
     end
     st.table = td
-    learn_dimensions(td, st.number)
+    learn_dimensions(td, st.number, FS.pos_of(st.slot))
     S.dim_reads[key] = {S.dims, td}
 end
 
@@ -3803,9 +3879,74 @@ local function note(st, key, ...)  -- NOTES[key] formatted; st.notes: nil until 
     end
 end
 
+-- ---- the stored context of a frame (FL: flags, class, key, count) ----------------------
+
+FS.class_names, FS.class_index = {}, {}  -- class <-> a small number (fl's low bits)
+do
+    local names = {}
+    for name in pairs(CLASSES) do names[#names + 1] = name end
+    table.sort(names)
+    for k, name in ipairs(names) do FS.class_names[k], FS.class_index[name] = name, k end
+end
+-- FL = class index (< 32) + 32 * (digest status + 1) + 128 * key number
+--      + ENCRYPTED + NO_RESPONSE + LATE + COUNT * (count + 1), count: a request's
+-- AUX = TABLE * (table id + 1) + offset + 1, a request's (0 when absent)
+function FS.flag(fl, f) return floor(fl / f) % 2 == 1 end
+
 local function set_no_response(st)
     st.no_response = true
     note(st, "no_response")
+    local fl = FS.fl[st.slot]
+    if fl and not FS.flag(fl, FS.NO_RESPONSE) then FS.fl[st.slot] = fl + FS.NO_RESPONSE end
+end
+
+-- First pass: the context of st, in the arrays by its slot.
+function FS.store(st)
+    local slot, ds, fs = st.slot, st.digest_status, FS
+    local fl, aux, link = fs.class_index[st.cls], 0, 0
+    if ds ~= nil then fl = fl + 32 * (ds + 1) end
+    if st.key then
+        for k = 1, #KEYS do if KEYS[k].name == st.key then fl = fl + 128 * k end end
+    end
+    if st.encrypted then
+        fl = fl + fs.ENCRYPTED
+        S.plain[slot] = st.plain
+    end
+    if st.no_response then fl = fl + fs.NO_RESPONSE end
+    if st.late then fl = fl + fs.LATE end
+    if st.kind == "request" then
+        local v = st.vals or st
+        local c, t, o = v.count, v.table_id, v.offset
+        if c ~= nil then fl = fl + fs.COUNT * (c + 1) end
+        if t ~= nil then aux = (t + 1) * fs.TABLE end
+        if o ~= nil then aux = aux + o + 1 end
+        if st.retransmission_of then S.retx[slot] = st.retransmission_of end
+        if st.gap then S.gap[slot] = st.gap end
+    elseif st.request then
+        link = st.request.slot
+    end
+    fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, link, st.time, aux
+end
+
+-- Dissected again: what the first pass decided for st (from its own frame only
+-- its bytes are at hand).
+function FS.restore(st, fl)
+    local ds = floor(fl / 32) % 4
+    if ds > 0 then st.digest_status = ds - 1 end
+    local key = KEYS[floor(fl / 128) % 4]
+    if key then st.key = key.name end
+    if FS.flag(fl, FS.ENCRYPTED) then st.encrypted, st.plain = true, S.plain[st.slot] end
+    if FS.flag(fl, FS.NO_RESPONSE) then st.no_response = true end
+    if FS.flag(fl, FS.LATE) then st.late = true end
+end
+
+-- A stored request as its response reads it: number, time, class, table, offset, count.
+function FS.stored_request(q)
+    local fl, aux = FS.fl[q], FS.aux[q]
+    local c, t, o = floor(fl / FS.COUNT), floor(aux / FS.TABLE), aux % FS.TABLE
+    return {kind = "request", slot = q, number = FS.slot_number(q), time = FS.time[q],
+            cls = FS.class_names[fl % 32], count = c > 0 and c - 1 or nil,
+            table_id = t > 0 and t - 1 or nil, offset = o > 0 and o - 1 or nil}
 end
 
 local VERIFY, DECRYPT = true, true  -- the preferences, read with the keys
@@ -3845,7 +3986,8 @@ local function frame_problems(st, frame, length)
     end
 end
 
-local function ctx_request(st)
+-- The digest and key of a request, on the first pass (the class st.cls came with).
+function FS.open_request(st)
     local unopened = false  -- keys given, none verifies it
     if #st.frame - LEN_LEN > DIGEST_LEN then  -- a request has a body
         local looks_tls = FAMILY[st.cls] == "tls_request"
@@ -3866,6 +4008,16 @@ local function ctx_request(st)
             end
         end
     end
+    return unopened
+end
+
+local function ctx_request(st, first)
+    local unopened = false
+    if first then
+        unopened = FS.open_request(st)
+    else
+        unopened = st.digest_status == DIGEST_BAD
+    end
     local body = st.plain and (schar(floor(#st.plain / 256), #st.plain % 256) .. st.plain) or st.frame
     local v = decode_frame(st, st.cls, body)
     if unopened then
@@ -3873,7 +4025,8 @@ local function ctx_request(st)
         -- configured: one that does not fill its code's layout exactly is shown
         -- as an unknown body, not as a made-up table its answer would inherit
         -- (the reasoning is in context.py, CaptureContext._open_request).
-        if RC4_REQUEST_CLASSES[st.cls] and not fits(st.cls, st.frame) then
+        -- (Dissected again, the class stored says which it was.)
+        if first and RC4_REQUEST_CLASSES[st.cls] and not fits(st.cls, st.frame) then
             st.request_code, st.table_id, st.offset, st.count, st.data, st.sequence =
                 nil, nil, nil, nil, nil, nil
             st.problems, st.vals, st.items, st.cls = nil, nil, nil, CLASS_OF.unknown
@@ -3889,6 +4042,18 @@ local function ctx_request(st)
     if RC4_REQUEST_CLASSES[st.cls] and v.data ~= nil and #v.data > 0 and v.table_id ~= nil then
         ctx_table(st, false)
     end
+    if not first then
+        local original, gap = S.retx[st.slot], S.gap[st.slot]
+        if original then
+            st.retransmission_of = original
+            note(st, "retransmission", original)
+        end
+        if gap then note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000) end
+        local response = FS.link[st.slot]
+        if response ~= 0 then st.response_in = FS.slot_number(response) end
+        if st.no_response then note(st, "no_response") end
+        return
+    end
     local prev = S.last
     if prev then
         local same = same_raw(prev.frame, st.frame)
@@ -3903,6 +4068,7 @@ local function ctx_request(st)
         end
         local gap = st.time - prev.time
         if gap < MIN_REQUEST_SPACING then
+            st.gap = gap
             note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
         end
     end
@@ -3914,8 +4080,7 @@ local function ctx_request(st)
     S.pending, S.last = st, st
 end
 
-local function ctx_response(st, length)  -- length: the frame's length field
-    local req = S.pending
+local function ctx_response(st, length, first)  -- length: the frame's length field
     local frame = st.frame
     local rawlen = #frame - LEN_LEN  -- a response has a body
     if length > MAX_BODY or rawlen < length then
@@ -3923,21 +4088,36 @@ local function ctx_response(st, length)  -- length: the frame's length field
         note(st, "broken")
         return
     end
+    local req
+    if first then
+        req = S.pending
+    elseif FS.link[st.slot] ~= 0 then
+        req = FS.stored_request(FS.link[st.slot])
+    end
     if req == nil then
         note(st, "unpaired")
-        if RC4_RESPONSE_CLASSES[st.cls] and rawlen > DIGEST_LEN then
+        if first and RC4_RESPONSE_CLASSES[st.cls] and rawlen > DIGEST_LEN then
             st.digest_status = DIGEST_UNVERIFIED
         end
         return
     end
-    S.pending = nil
     -- paired: the request's table, offset and count and the response time are
     -- read through st.request
-    st.request, req.response = req, st
+    st.request = req
     local response_time = st.time - req.time
-    local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
-    if response_time > deadline then
+    if first then
+        S.pending = nil
+        req.response = st  -- for its code (RESEND_AFTER)
+        FS.link[req.slot] = st.slot
+        local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
+        if response_time > deadline then st.late = true end
+    end
+    if st.late then
         note(st, "late", response_time * 1000, RESPONSE_TIMEOUT * 1000)
+    end
+    if not first then
+        if st.digest_status == DIGEST_BAD then note(st, "bad_response_digest") end
+        return  -- the class was stored
     end
     local seal = req.seal
     if seal then
@@ -3958,39 +4138,45 @@ local function ctx_response(st, length)  -- length: the frame's length field
     end
 end
 
-local function ctx_frame(number, time, direction, frame, length)  -- length: its length field
+-- The state of one frame: decided on the first pass (first) and stored, else
+-- restored from fl (FS.fl of its slot); either way its fields, notes and problems
+-- are made anew from its bytes.
+local function ctx_frame(slot, number, time, direction, frame, length, first, fl)
     local nf = #frame
     local cls
     if nf < LEN_LEN or (nf == LEN_LEN and length ~= 0) then
         cls = CLASS_OF.bare
     elseif length == 0 then
         cls = CLASS_OF.alert
-    else
+    elseif first then
         cls = body_class(frame, LEN_LEN + 1)
+    else
+        cls = FS.class_names[fl % 32]
     end
     -- made with the fields every request or response gets, so that the table
     -- is made once at a size (16) that also holds the few more each gets
     local st = {number = number, time = time, cls = cls, frame = frame,
-                direction = direction, kind = nil, digest_status = nil, length = nil,
-                count = nil}
-    frame_problems(st, frame, length)
-    local first = sbyte(frame, LEN_LEN + 1)  -- nil: no body
+                direction = direction, slot = slot, kind = nil, digest_status = nil,
+                length = nil, count = nil}
+    if not first then FS.restore(st, fl) end
+    if length > MAX_BODY or nf < LEN_LEN + length then frame_problems(st, frame, length) end
+    local byte1 = sbyte(frame, LEN_LEN + 1)  -- nil: no body
     if direction == nil then
-        direction = infer_direction(first)
+        direction = infer_direction(byte1)
         st.inferred = direction ~= nil
         st.direction = direction
     end
     if cls == CLASS_OF.alert then
         st.kind = "alert"
         note(st, "alert")
-    elseif first == nil then
+    elseif byte1 == nil then
         -- a bare or broken length field: nothing to pair
     elseif direction == TO_METER then
         st.kind = "request"
-        ctx_request(st)
+        ctx_request(st, first)
     elseif direction == FROM_METER then
         st.kind = "response"
-        ctx_response(st, length)
+        ctx_response(st, length, first)
     end
     local vals
     if st.kind == "request" then  -- decoded by ctx_request
@@ -4017,9 +4203,10 @@ local function ctx_frame(number, time, direction, frame, length)  -- length: its
         local data = vals.data
         if RC4_RESPONSE_CLASSES[st.cls] and data ~= nil and #data > 0 and st.code == 0
                 and req_tid ~= nil then
-            ctx_table(st, true)
+            ctx_table(st, first)
         end
     end
+    if first then FS.store(st) end
     return st
 end
 
@@ -4107,7 +4294,7 @@ local function add_context(tree, st)
         local secs = rt < 0 and -floor(-rt) or floor(rt)
         gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
     end
-    if st.response then gen(tree:add(F["mep.response_in"], st.response.number), v) end
+    if st.response_in then gen(tree:add(F["mep.response_in"], st.response_in), v) end
     if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
     if st.digest_status ~= nil then gen(tree:add(F["mep.digest.status"], st.digest_status), v) end
     if st.key then gen(tree:add(F["mep.key"], st.key), v) end
@@ -4182,32 +4369,31 @@ local function tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
 
--- One frame at off of the packet's bytes s (n of them).  Context and decode are
--- made once, on the first pass; later passes reuse them.
+-- One frame at off of the packet's bytes s (n of them).  Its context is decided
+-- on the first pass and stored; later passes make its state again from its
+-- bytes and that (ctx_frame).
 local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     local avail = n - off
     local length = avail >= LEN_LEN and sbyte(s, off + 1) * 256 + sbyte(s, off + 2) or 0
     local flen = LEN_LEN + length
     if flen > avail then flen = avail end
-    local frames, key = S.frames, number
-    if index > 0 then
-        frames, key = S.more[number], index
-        if frames == nil then
-            frames = {}
-            S.more[number] = frames
+    local slot = index == 0 and number or FS.slot_of(number, index)
+    local frame = s
+    if off ~= 0 or flen ~= n then frame = s:sub(off + 1, off + flen) end
+    local dir = pinfo.p2p_dir
+    if dir ~= 0 and dir ~= 1 then dir = nil end
+    local fl = FS.fl[slot]
+    local st
+    if fl == nil or not visited then
+        st = ctx_frame(slot, number, pinfo.rel_ts, dir, frame, length, true)
+    else
+        local pending = S.pending
+        if pending and pending.slot == slot and not FS.flag(fl, FS.NO_RESPONSE) then
+            -- second pass: the request still waiting after the whole capture was read
+            fl = fl + FS.NO_RESPONSE
+            FS.fl[slot] = fl
         end
-    end
-    local st = frames[key]
-    if st == nil or not visited then
-        local frame = s
-        if off ~= 0 or flen ~= n then frame = s:sub(off + 1, off + flen) end
-        local dir = pinfo.p2p_dir
-        if dir ~= 0 and dir ~= 1 then dir = nil end
-        st = ctx_frame(number, pinfo.rel_ts, dir, frame, length)
-        frames[key] = st
-    elseif S.pending == st and not st.no_response then
-        -- second pass: the request still waiting after the whole capture was read
-        set_no_response(st)
+        st = ctx_frame(slot, number, FS.time[slot], dir, frame, length, false, fl)
     end
     -- Without a tree at all (tshark -r without -V, -T or a filter; the first pass
     -- of -2) no field is added, as nobody reads them, and the expert notes go on
