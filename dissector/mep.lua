@@ -2542,7 +2542,7 @@ mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames
 -- kept integral with math.floor, no 5.3 operators.
 --
 -- Per-frame storage (a month of captures is a million frames): no table is
--- kept per frame.  The first pass (pinfo.visited false) decides each frame's
+-- kept per frame.  The first pass (a frame with nothing stored yet) decides each frame's
 -- context and stores it as numbers in flat arrays indexed by the frame's slot
 -- (its frame number; see slot_of): FL (class, digest status, key, flags and a
 -- request's count, packed), LINK (request <-> response), TIME (rel_ts), AUX (a
@@ -3736,14 +3736,13 @@ end
 -- DimensionContext.learn: the top-level integer and flag fields of td, read in
 -- frame number, added to dims copied on write (dims seen by other frames never change).
 function FS.learned(dims, td, number)
-    local values, frames
+    local values, frames = dims.v, nil
     local items = td.items
     for k = 1, td.nitems, 4 do
         local f = items[k]
         if f.top then
-            if values == nil then
-                values, frames = {}, {}
-                for k, v in pairs(dims.v) do values[k] = v end
+            if frames == nil then
+                frames = {}
                 for k, v in pairs(dims.f) do frames[k] = v end
             end
             local v = items[k + 3]
@@ -3753,10 +3752,17 @@ function FS.learned(dims, td, number)
                 key = td.spec.tag .. "." .. f.top
                 f.dim_key = key
             end
-            values[key], frames[key] = v, number
+            if values[key] ~= v then  -- values copied only when one changes
+                if values == dims.v then
+                    values = {}
+                    for k, x in pairs(dims.v) do values[k] = x end
+                end
+                values[key] = v
+            end
+            frames[key] = number
         end
     end
-    if values then return {v = values, f = frames} end
+    if frames then return {v = values, f = frames} end
     return dims
 end
 
@@ -4011,6 +4017,39 @@ function FS.open_request(st)
     return unopened
 end
 
+-- First pass: request st (or the fast path's record) against the previous one:
+-- the original's number when it repeats it, the gap when it came too soon; the
+-- request still pending, unanswered, gets no response.
+local function pair_request(st)
+    local prev = S.last
+    local original, gap
+    if prev then
+        local same = same_raw(prev.frame, st.frame)
+        if not same and prev.response and RESEND_AFTER[prev.response.code]
+                and RC4_REQUEST_CLASSES[st.cls] and RC4_REQUEST_CLASSES[prev.cls] then
+            same = command_of(st) == command_of(prev)
+        end
+        if same then original = prev.original or prev.number end
+        local g = st.time - prev.time
+        if g < MIN_REQUEST_SPACING then gap = g end
+    end
+    local pending = S.pending
+    if pending and not pending.response then
+        pending.seal = nil  -- no response will use it now
+        set_no_response(pending)
+    end
+    return original, gap
+end
+
+-- First pass: response answer (slot, time) takes the pending request req; whether late.
+local function pair_response(req, answer, slot, time)
+    S.pending = nil
+    req.response = answer  -- for its code (RESEND_AFTER)
+    FS.link[req.slot] = slot
+    local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
+    return time - req.time > deadline
+end
+
 local function ctx_request(st, first)
     local unopened = false
     if first then
@@ -4054,28 +4093,14 @@ local function ctx_request(st, first)
         if st.no_response then note(st, "no_response") end
         return
     end
-    local prev = S.last
-    if prev then
-        local same = same_raw(prev.frame, st.frame)
-        if not same and prev.response and RESEND_AFTER[prev.response.code]
-                and RC4_REQUEST_CLASSES[st.cls] and RC4_REQUEST_CLASSES[prev.cls] then
-            same = command_of(st) == command_of(prev)
-        end
-        if same then
-            local original = prev.original or prev
-            st.original, st.retransmission_of = original, original.number
-            note(st, "retransmission", original.number)
-        end
-        local gap = st.time - prev.time
-        if gap < MIN_REQUEST_SPACING then
-            st.gap = gap
-            note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
-        end
+    local original, gap = pair_request(st)
+    if original then
+        st.original, st.retransmission_of = original, original
+        note(st, "retransmission", original)
     end
-    local pending = S.pending
-    if pending and not pending.response then
-        pending.seal = nil  -- no response will use it now
-        set_no_response(pending)
+    if gap then
+        st.gap = gap
+        note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
     end
     S.pending, S.last = st, st
 end
@@ -4105,13 +4130,7 @@ local function ctx_response(st, length, first)  -- length: the frame's length fi
     -- read through st.request
     st.request = req
     local response_time = st.time - req.time
-    if first then
-        S.pending = nil
-        req.response = st  -- for its code (RESEND_AFTER)
-        FS.link[req.slot] = st.slot
-        local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
-        if response_time > deadline then st.late = true end
-    end
+    if first and pair_response(req, st, st.slot, st.time) then st.late = true end
     if st.late then
         note(st, "late", response_time * 1000, RESPONSE_TIMEOUT * 1000)
     end
@@ -4252,6 +4271,120 @@ local function summary(st)
     if st.digest_status == DIGEST_BAD then text = text .. INFO.bad_digest end
     if st.problems then text = text .. INFO.malformed end
     return text
+end
+
+-- ---- the first pass's fast path ------------------------------------------------------------
+-- Most frames of a long capture are well-formed plain reads and writes and their
+-- answers, dissected once without a tree (tshark without -V, the first pass of
+-- -2).  FS.fast_first decides such a frame exactly as ctx_frame does and stores
+-- the same context, without making a state table per frame; a request's state
+-- is one of two records used in turn (the last request and the one before it
+-- are all pairing needs).  Anything else (keys, a tree, problems, a response
+-- nobody asked for or one that teaches dimensions, an unknown direction, a
+-- record of many frames) returns nil before changing anything, and ctx_frame
+-- takes it.  tests/test_lua.py runs both on the same captures and compares.
+FS.fast = rawget(_G, "MEPSHARK_GENERAL_PATH") == nil
+FS.ring, FS.scratch, FS.answers = {{}, {}}, {}, {}
+
+function FS.expert(tree, key, ...)
+    local n = NOTES[key]
+    tree:add_proto_expert_info(E[n[1]], sfmt(n[2], ...))
+end
+
+function FS.fast_first(s, n, number, dir, time, tree)
+    if n < LEN_LEN or dir == nil or (#KEYS > 0 and VERIFY) then return nil end
+    local b1, b2, code = sbyte(s, 1, 3)
+    local length = b1 * 256 + b2
+    if n ~= LEN_LEN + length or length > MAX_BODY then return nil end
+    local fs = FS
+    local slot = number
+    if length == 0 then
+        fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] =
+            fs.class_index[CLASS_OF.alert], 0, time, 0
+        fs.expert(tree, "alert")
+        return "Alert"
+    end
+    local t = fs.scratch
+    t.data, t.count, t.offset = nil, nil, nil  -- what another kind may have left
+    if dir == TO_METER then
+        local cls = BY_CODE[code]
+        local fast = FAST[cls]
+        if not RC4_REQUEST_CLASSES[cls] or fast == nil or fast(s, n, t) ~= nil then return nil end
+        local rec = fs.ring[1]
+        if rec == S.last then rec = fs.ring[2] end
+        local tid, count, offset = t.table_id, t.count, nil
+        if OFFSET_CLASSES[cls] then offset = t.offset end
+        rec.kind, rec.slot, rec.number, rec.time, rec.cls, rec.frame =
+            "request", slot, number, time, cls, s
+        rec.table_id, rec.offset, rec.count, rec.digest_status =
+            tid, offset, count, DIGEST_UNVERIFIED
+        rec.plain, rec.key, rec.seal, rec.vals, rec.original, rec.response = nil, nil, nil, nil, nil, nil
+        rec.no_response, rec.notes = nil, nil
+        local original, gap = pair_request(rec)
+        rec.original = original
+        S.pending, S.last = rec, rec
+        local fl, aux = fs.class_index[cls] + 32 * (DIGEST_UNVERIFIED + 1), 0
+        if count ~= nil then fl = fl + fs.COUNT * (count + 1) end
+        if tid ~= nil then aux = (tid + 1) * fs.TABLE end
+        if offset ~= nil then aux = aux + offset + 1 end
+        fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, 0, time, aux
+        local text = SUMMARY[cls](t, table_label, "Request: ", "")
+        if original then
+            S.retx[slot] = original
+            fs.expert(tree, "retransmission", original)
+            text = text .. sfmt(INFO.retransmission, original)
+        end
+        if gap then
+            S.gap[slot] = gap
+            fs.expert(tree, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
+        end
+        return text
+    end
+    local req = S.pending
+    if req == nil or not RC4_REQUEST_CLASSES[req.cls] or req.seal then return nil end
+    local rules = RESPONSE_RULES[req.cls]
+    local cls = rules[code] or rules.other
+    local fast = FAST[cls]
+    if fast == nil or fast(s, n, t) ~= nil then return nil end
+    local spec = CLASSES[cls]
+    local tid = asked(req)
+    local rcode = t.response_code or t.code
+    local data = t.data
+    if RC4_RESPONSE_CLASSES[cls] and data ~= nil and #data > 0 and rcode == 0 and tid ~= nil then
+        local tspec = TABLE_SPECS[tid]
+        if tspec and DIMENSION_SOURCES[tspec.tag] then return nil end  -- learning: ctx_table
+    end
+    local answer = fs.answers[rcode or -1]
+    if answer == nil then
+        answer = {code = rcode}
+        fs.answers[rcode or -1] = answer
+    end
+    local late = pair_response(req, answer, slot, time)
+    local fl = fs.class_index[cls] + (late and fs.LATE or 0)
+    if req.digest_status ~= nil and length > DIGEST_LEN then
+        fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
+    end
+    fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, req.slot, time, 0
+    local rt = time - req.time
+    if late then fs.expert(tree, "late", rt * 1000, RESPONSE_TIMEOUT * 1000) end
+    local vcode = spec.code and t[spec.code]
+    if spec.error_note and vcode ~= nil and vcode ~= 0 then
+        fs.expert(tree, spec.error_note, code_name(spec.names, vcode, "0x%02X"))
+    elseif spec.at_most and vcode == 0 then
+        local mine, theirs = t[spec.at_most[1]], (req.vals or req)[spec.at_most[2]]
+        if mine ~= nil and theirs ~= nil and mine > theirs then
+            fs.expert(tree, "overlong", mine, theirs)
+        end
+    end
+    -- whole milliseconds, rounded half up from whole microseconds, as in summary()
+    local ms = floor((floor(rt * 1e6 + 0.5) + 500) / 1000)
+    local post
+    if tid ~= nil then
+        post = sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+    else
+        post = sfmt(INFO.request_in, req.number, ms)
+    end
+    return SUMMARY[cls](t, table_label, "Response: ", post)
 end
 
 -- ---- tree ------------------------------------------------------------------------------------
@@ -4444,8 +4577,20 @@ function mep.dissector(tvb, pinfo, tree)
     if n == 0 then return 0 end
     local cols = pinfo.cols
     cols.protocol = "MEP"
-    local number, visited = pinfo.number, pinfo.visited
+    local number = pinfo.number
+    -- dissected before (pinfo.visited, without asking Wireshark): its context is stored
+    local visited = FS.fl[number] ~= nil
     add_key_warnings(tree, number)
+    if not visited and FS.fast and not tree.hidden then
+        local dir = pinfo.p2p_dir
+        if dir == 0 or dir == 1 then
+            local info = FS.fast_first(s, n, number, dir, pinfo.rel_ts, tree)
+            if info then
+                cols.info = info
+                return n
+            end
+        end
+    end
     local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
     local off, index = used, 1
     if off < n then  -- more frames in the record: their texts joined once (not n times)
