@@ -4279,10 +4279,11 @@ end
 -- -2).  FS.fast_first decides such a frame exactly as ctx_frame does and stores
 -- the same context, without making a state table per frame; a request's state
 -- is one of two records used in turn (the last request and the one before it
--- are all pairing needs).  Anything else (keys, a tree, problems, a response
--- nobody asked for or one that teaches dimensions, an unknown direction, a
--- record of many frames) returns nil before changing anything, and ctx_frame
--- takes it.  tests/test_lua.py runs both on the same captures and compares.
+-- are all pairing needs).  Anything else (a tree, problems, a request no key
+-- opens, an encrypted response, a response nobody asked for or one that
+-- teaches dimensions, an unknown direction, a record of many frames) returns
+-- nil before changing anything, and ctx_frame takes it.  tests/test_lua.py
+-- runs both on the same captures and compares.
 FS.fast = rawget(_G, "MEPSHARK_GENERAL_PATH") == nil
 FS.ring, FS.scratch, FS.answers = {{}, {}}, {}, {}
 
@@ -4291,8 +4292,13 @@ function FS.expert(tree, key, ...)
     tree:add_proto_expert_info(E[n[1]], sfmt(n[2], ...))
 end
 
+function FS.key_number(key)  -- key's place in KEYS (FS.fl's key number)
+    for k = 1, #KEYS do if KEYS[k] == key then return k end end
+    return 0
+end
+
 function FS.fast_first(s, n, number, dir, time, tree)
-    if n < LEN_LEN or dir == nil or (#KEYS > 0 and VERIFY) then return nil end
+    if n < LEN_LEN or dir == nil then return nil end
     local b1, b2, code = sbyte(s, 1, 3)
     local length = b1 * 256 + b2
     if n ~= LEN_LEN + length or length > MAX_BODY then return nil end
@@ -4308,27 +4314,45 @@ function FS.fast_first(s, n, number, dir, time, tree)
     t.data, t.count, t.offset = nil, nil, nil  -- what another kind may have left
     if dir == TO_METER then
         local cls = BY_CODE[code]
+        local body, plain, seal, ds = s, nil, nil, DIGEST_UNVERIFIED
+        if #KEYS > 0 and VERIFY then  -- open_request has no side effect: nil can still be
+            if FAMILY[cls] == "tls_request" then return nil end
+            plain, seal = open_request(s)
+            if seal == nil or (seal.cipher and not DECRYPT) then return nil end
+            ds = DIGEST_GOOD
+            if seal.cipher then
+                cls = body_class(plain, 1)
+                body = schar(floor(#plain / 256), #plain % 256) .. plain
+            end
+        end
         local fast = FAST[cls]
-        if not RC4_REQUEST_CLASSES[cls] or fast == nil or fast(s, n, t) ~= nil then return nil end
+        if not RC4_REQUEST_CLASSES[cls] or fast == nil or fast(body, #body, t) ~= nil then
+            return nil
+        end
         local rec = fs.ring[1]
         if rec == S.last then rec = fs.ring[2] end
         local tid, count, offset = t.table_id, t.count, nil
         if OFFSET_CLASSES[cls] then offset = t.offset end
         rec.kind, rec.slot, rec.number, rec.time, rec.cls, rec.frame =
             "request", slot, number, time, cls, s
-        rec.table_id, rec.offset, rec.count, rec.digest_status =
-            tid, offset, count, DIGEST_UNVERIFIED
-        rec.plain, rec.key, rec.seal, rec.vals, rec.original, rec.response = nil, nil, nil, nil, nil, nil
-        rec.no_response, rec.notes = nil, nil
+        rec.table_id, rec.offset, rec.count, rec.digest_status = tid, offset, count, ds
+        rec.plain, rec.key, rec.seal = plain, seal and seal.key.name, seal
+        rec.vals, rec.original, rec.response, rec.no_response, rec.notes = nil, nil, nil, nil, nil
         local original, gap = pair_request(rec)
         rec.original = original
         S.pending, S.last = rec, rec
-        local fl, aux = fs.class_index[cls] + 32 * (DIGEST_UNVERIFIED + 1), 0
+        local fl, aux = fs.class_index[cls] + 32 * (ds + 1), 0
+        if seal then fl = fl + 128 * fs.key_number(seal.key) end
+        if plain then
+            fl = fl + fs.ENCRYPTED
+            S.plain[slot] = plain
+        end
         if count ~= nil then fl = fl + fs.COUNT * (count + 1) end
         if tid ~= nil then aux = (tid + 1) * fs.TABLE end
         if offset ~= nil then aux = aux + offset + 1 end
         fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, 0, time, aux
         local text = SUMMARY[cls](t, table_label, "Request: ", "")
+        if plain then text = text .. INFO.encrypted end
         if original then
             S.retx[slot] = original
             fs.expert(tree, "retransmission", original)
@@ -4341,7 +4365,9 @@ function FS.fast_first(s, n, number, dir, time, tree)
         return text
     end
     local req = S.pending
-    if req == nil or not RC4_REQUEST_CLASSES[req.cls] or req.seal then return nil end
+    if req == nil or not RC4_REQUEST_CLASSES[req.cls] then return nil end
+    local seal = req.seal  -- checked below on a copy of its state: nil can still be
+    if seal and (seal.cipher or length <= DIGEST_LEN) then return nil end
     local rules = RESPONSE_RULES[req.cls]
     local cls = rules[code] or rules.other
     local fast = FAST[cls]
@@ -4361,12 +4387,24 @@ function FS.fast_first(s, n, number, dir, time, tree)
     end
     local late = pair_response(req, answer, slot, time)
     local fl = fs.class_index[cls] + (late and fs.LATE or 0)
-    if req.digest_status ~= nil and length > DIGEST_LEN then
+    local ok
+    if seal then  -- open_response's check of a plain response
+        req.seal = nil
+        digest_set(FINAL, seal.state)
+        digest_update(FINAL, s, LEN_LEN + 1, n - DIGEST_LEN, true)
+        ok = digest_matches(FINAL, s, n - DIGEST_LEN + 1)
+        if ok then
+            fl = fl + 32 * (DIGEST_GOOD + 1) + 128 * fs.key_number(seal.key)
+        else
+            fl = fl + 32 * (DIGEST_BAD + 1)
+        end
+    elseif req.digest_status ~= nil and length > DIGEST_LEN then
         fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
     end
     fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, req.slot, time, 0
     local rt = time - req.time
     if late then fs.expert(tree, "late", rt * 1000, RESPONSE_TIMEOUT * 1000) end
+    if ok == false then fs.expert(tree, "bad_response_digest") end
     local vcode = spec.code and t[spec.code]
     if spec.error_note and vcode ~= nil and vcode ~= 0 then
         fs.expert(tree, spec.error_note, code_name(spec.names, vcode, "0x%02X"))
@@ -4384,7 +4422,9 @@ function FS.fast_first(s, n, number, dir, time, tree)
     else
         post = sfmt(INFO.request_in, req.number, ms)
     end
-    return SUMMARY[cls](t, table_label, "Response: ", post)
+    local text = SUMMARY[cls](t, table_label, "Response: ", post)
+    if ok == false then text = text .. INFO.bad_digest end
+    return text
 end
 
 -- ---- tree ------------------------------------------------------------------------------------
