@@ -260,6 +260,15 @@ def test_first_pass_fast_path_decides_as_the_general_one(tmp_path, session_300, 
         assert fast == general, capture.name
 
 
+@pytest.mark.parametrize("keys", [[], [MAK, MBK]], ids=["no key", "MAK+MBK"])
+def test_frames_dissected_again_in_any_order_show_the_same(tmp_path, session_300, keys):
+    """The GUI dissects frames again in the order the user clicks them: each frame's
+    state is made from its own bytes and its stored context, whatever came before."""
+    for capture in (session_300, *SAMPLES):
+        forward = shim_output(capture, keys, tmp_path, "lua5.4")
+        assert shim_output(capture, keys, tmp_path, "lua5.4", "r") == forward, capture.name
+
+
 def test_lua_source_uses_no_version_specific_syntax():
     """Parses as 5.2 and as 5.4; no bit32, no unpack/loadstring, no integer division."""
     import re
