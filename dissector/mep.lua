@@ -2542,18 +2542,20 @@ mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames
 -- kept integral with math.floor, no 5.3 operators.
 --
 -- Per-frame storage (a month of captures is a million frames): no table is
--- kept per frame.  The first pass (a frame with nothing stored yet) decides each frame's
--- context and stores it as numbers in flat arrays indexed by the frame's slot
--- (its frame number; see slot_of): FL (class, digest status, key, flags and a
--- request's count, packed), LINK (request <-> response), TIME (rel_ts), AUX (a
--- request's table and offset); the rare facts go in sparse tables by slot
--- (RETX retransmissions, GAP request spacing, PLAIN decrypted bodies) and the
--- dimensions learned in a log (learn_dimensions, dims_at).  Every later
--- dissection, in any order, makes the frame's state table (st) anew from its
--- bytes and that context through the same ctx_frame (first false), then the
--- Info, expert notes and tree from st as on the first pass.  New per-frame
--- facts: decide them where first is true, store them in FS.store, read them
--- back in FS.restore or the ctx_* functions.
+-- kept per frame.  The first pass (a frame with nothing stored yet) decides
+-- each frame's context and stores it as numbers in flat arrays indexed by the
+-- frame's slot (its frame number; FS.slot_of): FS.fl (class, digest status,
+-- key, flags and a request's count, packed), FS.link (request <-> response),
+-- FS.time (rel_ts), FS.aux (a request's table and offset); the rare facts go
+-- in sparse tables by slot (S.retx retransmissions, S.gap request spacing,
+-- S.plain decrypted bodies) and the dimensions learned in a log
+-- (learn_dimensions, FS.dims_at).  Every later dissection, in any order,
+-- makes the frame's state table (st) anew from its bytes and that context
+-- through the same ctx_frame (first false), then the Info, expert notes and
+-- tree from st as on the first pass.  New per-frame facts: decide them where
+-- first is true, store them in FS.store, read them back in FS.restore or the
+-- ctx_* functions, and teach the first pass's fast path (FS.fast_first) to
+-- decide them too or to leave such frames to ctx_frame (a test compares both).
 -- ---------------------------------------------------------------------------
 
 local bxor = bit.bxor
