@@ -352,11 +352,11 @@ SHIM = Path(__file__).parent / "lua" / "shim.lua"
 RUNNER = Path(__file__).parent / "lua" / "run.lua"
 
 
-def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> dict:
-    """Run mep.lua under a plain Lua interpreter through tests/lua/shim.lua.
-
-    Same shape as :func:`lua_decode`; two passes like ``tshark -2``.
-    """
+def shim_output(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4",
+                options: str = "") -> str:
+    """What tests/lua/run.lua prints for a capture: mep.lua under a plain Lua
+    interpreter through tests/lua/shim.lua, two passes like ``tshark -2``
+    (``options``: see run.lua)."""
     from scapy.utils import RawPcapNgReader
 
     lines, t0 = [], None
@@ -370,11 +370,16 @@ def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> 
     records.write_text("\n".join(lines) + "\n")
     by_name = {k.name: f"hex:{k.raw.hex()}" for k in keys}
     args = [lua, str(RUNNER), str(SHIM), str(LUA), str(records)]
-    args += [by_name.get("MAK", ""), by_name.get("MBK", "")]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
+    args += [by_name.get("MAK", ""), by_name.get("MBK", ""), options]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, check=True).stdout
+
+
+def shim_decode(pcap: Path, keys: list[Key], tmp: Path, lua: str = "lua5.4") -> dict:
+    """The second pass of :func:`shim_output`, in the shape of :func:`lua_decode`."""
+    stdout = shim_output(pcap, keys, tmp, lua)
     out: dict = {}
     current = None
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         tag, *rest = line.split("\t")
         if tag == "R":
             current = int(rest[0])

@@ -27,6 +27,7 @@ from luadiff import (
     run_tshark,
     scapy_decode,
     shim_decode,
+    shim_output,
     tshark,
     tshark_command,
     tshark_env,
@@ -242,6 +243,31 @@ def test_plain_lua_interpreters_agree(tmp_path, decoded, session_300, lua, keys)
     for capture in (session_300, EXAMPLES):  # (the shim has no TLS dissector)
         py = decoded(capture, keys, follow_tls=False)
         assert compare(py, shim_decode(capture, keys, tmp_path, lua)) == []
+
+
+SAMPLES = sorted((Path(__file__).parent.parent / "pcaps").glob("*.pcapng"))
+
+
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
+@pytest.mark.parametrize("keys", [[], [MAK, MBK]], ids=["no key", "MAK+MBK"])
+def test_first_pass_fast_path_decides_as_the_general_one(tmp_path, session_300, lua, keys):
+    """The first pass's fast path (no state table per frame) gives every frame the
+    Info and expert texts the general path gives, and stores the same context: the
+    second pass, made from it, shows the same fields."""
+    for capture in (session_300, *SAMPLES):
+        fast = shim_output(capture, keys, tmp_path, lua, "1")
+        general = shim_output(capture, keys, tmp_path, lua, "1g")
+        assert fast.count("\nP\t") > 0
+        assert fast == general, capture.name
+
+
+@pytest.mark.parametrize("keys", [[], [MAK, MBK]], ids=["no key", "MAK+MBK"])
+def test_frames_dissected_again_in_any_order_show_the_same(tmp_path, session_300, keys):
+    """The GUI dissects frames again in the order the user clicks them: each frame's
+    state is made from its own bytes and its stored context, whatever came before."""
+    for capture in (session_300, *SAMPLES):
+        forward = shim_output(capture, keys, tmp_path, "lua5.4")
+        assert shim_output(capture, keys, tmp_path, "lua5.4", "r") == forward, capture.name
 
 
 def test_lua_source_uses_no_version_specific_syntax():

@@ -90,7 +90,11 @@ function new_tree(rec)
     if rec == nil then return NoItem end
     return setmetatable({rec = rec, len = 1, hidden = true}, Item)
 end
+-- The root Wireshark gives when it builds no tree: no item, but expert infos
+-- still count (the first pass of tshark without -2 shows them); rec keeps them.
+function new_root(rec) return setmetatable({rec = rec, len = 0, hidden = false, root = true}, Item) end
 function Item:add(f, v, given)
+    if self.root then return NoItem end
     if self.rec == nil then return NoItem end
     if type(f) == "table" and f.abbrev then
         local value = v
