@@ -198,6 +198,12 @@ class C1218Context:
         self._pending: C1218Info | None = None
         self._requests = 0
 
+    @property
+    def pending(self) -> C1218Info | None:
+        """The request message still waiting for its response (its response_in may
+        yet be set)."""
+        return self._pending
+
     def add(self, raw: bytes, number: int, t: float, direction: int | None) -> C1218Info:
         self.activity += 1
         if raw[0] == link.STP:

@@ -403,13 +403,9 @@ class CaptureContext:
             self.tls.frame(self, info)
         if self._keep:
             self.frames.append(info)
-        elif info.kind == REQUEST:  # the frames before it are final now
-            self._ready += self._held
-            self._held = [info]
-        elif self._held:
-            self._held.append(info)
         else:
-            self._ready.append(info)
+            self._held.append(info)
+            self._release()
         return info
 
     def _add_optical(self, data: bytes, t: float, direction: int | None,
@@ -421,15 +417,23 @@ class CaptureContext:
         if unframed is not None:  # e.g. a 0xEE whose packet never came
             info.unframed = unframed
             info.expert.insert(0, note("unframed", unframed))
-        # Optical traffic changes no MEP frame before it except by being there
-        # (a MEP request unanswered meanwhile): it waits with the held frames.
         if self._keep:
             self.frames.append(info)
-        elif self._held:
-            self._held.append(info)
         else:
-            self._ready.append(info)
+            self._held.append(info)
+            self._release()
         return info
+
+    def _release(self) -> None:
+        """Streaming: hand out the held frames that nothing later can change, those
+        before both the latest MEP request (its answer, a retry, or no answer is
+        still to come) and the C12.18 request waiting for its response."""
+        held = self._held
+        mep, optical = self._last_request, self.optical.pending
+        k = next((i for i, f in enumerate(held) if f is mep or f is optical), len(held))
+        if k:
+            self._ready += held[:k]
+            del held[:k]
 
     def _request(self, info: FrameInfo) -> None:
         self._open_request(info)

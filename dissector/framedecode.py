@@ -187,7 +187,8 @@ _dispatch = MEP.dispatch_hook
 
 
 def decode_frame(cls: type[MEP], s: bytes) -> FrameView:
-    """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be."""
+    """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be.
+    (A C12.18 record is no MEP frame: the context hands those to its C12.18 part.)"""
     if cls is MEP:  # MEP(s) picks the class that fits
         cls = _dispatch(s)
     dec = DECODERS[cls]

@@ -45,7 +45,7 @@ def tls_frames(frames: Iterable) -> Iterable[tuple[int, int, bytes]]:
     from .frames import TLS_REQUEST_CODES
 
     for fi in frames:
-        body = fi.raw or b""
+        body = getattr(fi, "raw", b"")  # (C12.18 records carry no MEP frame)
         if not body or fi.direction is None:
             continue
         if fi.retransmission_of is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from luadiff import write_records
 from scapy.config import conf
@@ -20,6 +20,7 @@ from test_bad_input import block_lists
 from traffic import MAK, MBK, session
 
 from mepshark.dissector import builders as b
+from mepshark.dissector.c1218frames import record_class
 from mepshark.dissector.capture_format import EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER, CaptureContext, decode
 from mepshark.dissector.framedecode import DECODERS, FrameView, decode_frame, decode_record
@@ -91,6 +92,8 @@ def test_a_record_decodes_as_scapy_dissects_it(pieces):
 @settings(max_examples=600, deadline=None)
 def test_each_class_decodes_any_bytes_as_scapy_does(cls, data):
     """The context re-decodes frames with the class their request calls for."""
+    if cls is MEP:  # a record starting like a C12.18 packet, ACK or NAK is no MEP frame
+        assume(record_class(data) is None)
     _same(decode_frame(cls, data), cls(data))
 
 
