@@ -17,6 +17,8 @@ if loaded_from then
     return
 end
 rawset(_G, "MEPSHARK_DISSECTOR", THIS_FILE)
+local c1218 = Proto("c1218", "ANSI C12.18 (optical port packets)")
+local C12 = {}  -- every C12.18 fact and state (filled below)
 local mep = Proto("mep", "MEP (Multipurpose Expansion Port)")
 local sfmt = string.format
 
@@ -161,19 +163,21 @@ local TABLE_NAMES = {
 local RC4_REQUEST_CLASS = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite"}
 local RC4_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true}
 local RC4_RESPONSE_CLASSES = {["MEPReadResponse"] = true, ["MEPWriteResponse"] = true, ["MEPSequenceResponse"] = true, ["MEPErrorResponse"] = true}
-local PAIRED_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSRequest"] = true}
+local PAIRED_REQUEST_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSRequest"] = true, ["MEPTLSFullTableRead"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSFullTableWrite"] = true, ["MEPTLSPartialTableWrite"] = true}
 local READ_CLASSES = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true}
-local OFFSET_CLASSES = {["MEPPartialTableRead"] = true, ["MEPPartialTableWrite"] = true}
+local OFFSET_CLASSES = {["MEPPartialTableRead"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSPartialTableWrite"] = true}
+-- inside TLS: the plaintext kinds (few locals: Lua 5.2 allows 200 in one chunk)
+local TLS_PLAIN = {start = 0x58, application_data = 23, by_code = {[0x30] = "MEPTLSFullTableRead", [0x3F] = "MEPTLSPartialTableRead", [0x40] = "MEPTLSFullTableWrite", [0x4F] = "MEPTLSPartialTableWrite"}, other = "MEPTLSPlaintext", asking = {["MEPFullTableRead"] = true, ["MEPPartialTableRead"] = true, ["MEPFullTableWrite"] = true, ["MEPPartialTableWrite"] = true, ["MEPTLSFullTableRead"] = true, ["MEPTLSPartialTableRead"] = true, ["MEPTLSFullTableWrite"] = true, ["MEPTLSPartialTableWrite"] = true}, responses = {["MEPTLSReadResponse"] = true, ["MEPTLSWriteResponse"] = true, ["MEPTLSErrorResponse"] = true}}
 
 -- ---- frame classes: field lists the runtime walks ----
 -- ---- class selection, Info templates, problem and expert texts ----
 local BY_CODE = {[0x30] = "MEPFullTableRead", [0x3F] = "MEPPartialTableRead", [0x40] = "MEPFullTableWrite", [0x4F] = "MEPPartialTableWrite", [0x57] = "MEPTLSRequest", [0x58] = "MEPTLSRequest", [0x59] = "MEPTLSRequest", [0x80] = "MEPTLSRequest"}
-local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPFullTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPTLSRequest = {other = "MEPTLSResponse"}}
+local RESPONSE_RULES = {MEPFullTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPFullTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableRead = {other = "MEPErrorResponse", [0x00] = "MEPReadResponse", [0x0C] = "MEPSequenceResponse"}, MEPPartialTableWrite = {other = "MEPErrorResponse", [0x00] = "MEPWriteResponse", [0x0C] = "MEPSequenceResponse"}, MEPTLSFullTableRead = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSReadResponse"}, MEPTLSFullTableWrite = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSWriteResponse"}, MEPTLSPartialTableRead = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSReadResponse"}, MEPTLSPartialTableWrite = {other = "MEPTLSErrorResponse", [0x00] = "MEPTLSWriteResponse"}, MEPTLSRequest = {other = "MEPTLSResponse"}}
 local GUESS = {[0] = {{"MEPTLSResponse", "records"}, {"MEPWriteResponse", 9}, {"MEPReadResponse"}}, [1] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [2] = {{"MEPErrorResponse"}}, [3] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [4] = {{"MEPErrorResponse"}}, [5] = {{"MEPErrorResponse"}}, [6] = {{"MEPErrorResponse"}}, [7] = {{"MEPErrorResponse"}}, [8] = {{"MEPErrorResponse"}}, [9] = {{"MEPErrorResponse"}}, [10] = {{"MEPTLSResponse", "records"}, {"MEPErrorResponse"}}, [11] = {{"MEPErrorResponse"}}, [12] = {{"MEPSequenceResponse"}}}
 local PROBLEMS = {count = "%s is %d but %d %s byte(s) follow", cut = "%s cut short: %d of %d byte(s)", empty = "empty capture record", left_over = "%d byte(s) left over in the body", missing = "missing: %s", short = "%d byte(s), %s needs at least %d", too_long = "length %d exceeds the maximum body of %d bytes", trailing = "%d byte(s) after the last TLS record", truncated = "truncated: %d of %d body bytes present"}
 local MALFORMED = "Malformed MEP frame: %s"
-local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, unopened_request = {"bad_digest", "No configured key opens it: encrypted under another key, or garbage"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}}
-local INFO = {request_in = " [request in %d, %.0f ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", unopened_keyed = " (no configured key opens it: encrypted under another key, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)"}
+local NOTES = {unframed = {"unpaired", "mep-capture could not frame these bytes: %s"}, alert = {"alert", "Alert sequence: the meter asks the client to read ET13"}, bad_request_digest = {"bad_digest", "Digest verifies with no configured key, plain or decrypted"}, unopened_request = {"bad_digest", "No configured key opens it: encrypted under another key, or garbage"}, retransmission = {"retransmission", "Retransmission of frame %d"}, spacing = {"timing", "Request %.0f ms after the previous one (the meter serves at most one request per %.0f ms)"}, no_response = {"no_response", "No response to this request"}, optical_busy = {"no_response", "An optical (C12.18) session held the meter's shared UART meanwhile: the MEP port does not answer then"}, broken = {"unpaired", "Broken frame: not taken as the response to any request"}, unpaired = {"unpaired", "Response with no request waiting for it"}, late = {"timing", "Response %.0f ms after its request (the client gives up after %.0f ms)"}, bad_response_digest = {"bad_digest", "Response digest does not match its request"}, error_response = {"error_response", "Error response: %s"}, tls_error_response = {"error_response", "TLS error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}, tls_unopened = {"tls_unopened", "No key opens this TLS session: its application data stays encrypted"}}
+local INFO = {request_in = " [request in %d, %.0f ms]", encrypted = " [encrypted]", retransmission = " [retransmission of %d]", no_response = " [no response]", bad_digest = " [bad digest]", malformed = " [malformed]", unopened = " (encrypted without a key to open it, or garbage)", unopened_keyed = " (no configured key opens it: encrypted under another key, or garbage)", psk = " (PSK client %d, %s)", records_empty = "%d byte(s)", opened = ": %s"}
 local NAMES1 = {[48] = "Full Table Read", [63] = "Partial Table Read", [64] = "Full Table Write", [79] = "Partial Table Write"}
 local NAMES2 = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}
 local NAMES3 = {[87] = "TLS Terminate", [88] = "TLS Handshake", [89] = "TLS Handshake Continue", [128] = "TLS Table"}
@@ -219,6 +223,31 @@ SUMMARY.MEPUnknown = function(v, tbl, pre, post)
     return pre .. "Unknown body, " .. dec(v.length) .. " bytes" .. post
 end
 SUMMARY.MEPTLSRecord = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES5[v.content_type] or code_name(NAMES5, v.content_type, "type %d")), post) end
+SUMMARY.MEPTLSFullTableRead = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSPartialTableRead = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSFullTableWrite = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSPartialTableWrite = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSReadResponse = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.count, post) end
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.MEPTLSWriteResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPTLSErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPTLSPlaintext = function(v, tbl, pre, post) return sfmt("%sPlaintext that is no table request%s", pre, post) end
+SUMMARY.MEPTLSRequestOpened = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")), post) end
+SUMMARY.MEPTLSResponseOpened = function(v, tbl, pre, post) return sfmt("%sTLS %s%s", pre, (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")), post) end
 
 local CLASSES, CHECK_FN = {}, {}
 CHECK_FN.MEP = function(v)  end
@@ -363,6 +392,76 @@ CLASSES.MEPTLSRecord = {
         {"mep.tls.record.version", "u", 2, "version"},
         {"mep.tls.record.length", "u", 2, "length"},
         {"mep.tls.record.content", "ref", "length", "content"}
+    },
+}
+CHECK_FN.MEPTLSFullTableRead = function(v)  end
+CLASSES.MEPTLSFullTableRead = {
+    name = "TLS Full Table Read", min_len = 5, check = CHECK_FN.MEPTLSFullTableRead,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.count", "u", 2, "count"}
+    },
+}
+CHECK_FN.MEPTLSPartialTableRead = function(v)  end
+CLASSES.MEPTLSPartialTableRead = {
+    name = "TLS Partial Table Read", min_len = 8, check = CHECK_FN.MEPTLSPartialTableRead,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.offset", "u", 3, "offset"},
+        {"mep.count", "u", 2, "count"}
+    },
+}
+CHECK_FN.MEPTLSFullTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSFullTableWrite = {
+    name = "TLS Full Table Write", min_len = 5, check = CHECK_FN.MEPTLSFullTableWrite,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSPartialTableWrite = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSPartialTableWrite = {
+    name = "TLS Partial Table Write", min_len = 8, check = CHECK_FN.MEPTLSPartialTableWrite,
+    fields = {
+        {"mep.request_code", "u", 1, "request_code"},
+        {"mep.table_id", "u", 2, "table_id"},
+        {"mep.offset", "u", 3, "offset"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSReadResponse = function(v) if v.count ~= nil and v.data ~= nil and v.count ~= #v.data then return sfmt(PROBLEMS.count, "count", v.count, #v.data, "data") end end
+CLASSES.MEPTLSReadResponse = {
+    name = "TLS Read Response", min_len = 3, check = CHECK_FN.MEPTLSReadResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"}, at_most = {"count", "count"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"},
+        {"mep.count", "u", 2, "count"},
+        {"mep.data", "tail", 0, "data"}
+    },
+}
+CHECK_FN.MEPTLSWriteResponse = function(v)  end
+CLASSES.MEPTLSWriteResponse = {
+    name = "TLS Write Response", min_len = 1, check = CHECK_FN.MEPTLSWriteResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"}
+    },
+}
+CHECK_FN.MEPTLSErrorResponse = function(v)  end
+CLASSES.MEPTLSErrorResponse = {
+    name = "TLS Error Response", min_len = 1, check = CHECK_FN.MEPTLSErrorResponse, error_note = "error_response", code = "response_code", names = {[0] = "OK", [1] = "Unrecognized request", [2] = "Unsupported request", [3] = "No permission for specified request", [4] = "Requested operation not possible", [5] = "Table operation not possible", [11] = "Authentication failure", [12] = "Invalid sequence number"},
+    fields = {
+        {"mep.response_code", "u", 1, "response_code"}
+    },
+}
+CHECK_FN.MEPTLSPlaintext = function(v)  end
+CLASSES.MEPTLSPlaintext = {
+    name = "TLS Plaintext", min_len = 0, check = CHECK_FN.MEPTLSPlaintext,
+    fields = {
+        {"mep.data", "tail", 0, "data"}
     },
 }
 
@@ -2521,6 +2620,7 @@ E.unpaired = ProtoExpert.new("mep.unpaired", "Response without a request", exper
 E.retransmission = ProtoExpert.new("mep.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
 E.timing = ProtoExpert.new("mep.timing", "Timing rule broken", expert.group.SEQUENCE, expert.severity.WARN)
 E.alert = ProtoExpert.new("mep.alert.expert", "Alert sequence", expert.group.REQUEST_CODE, expert.severity.CHAT)
+E.tls_unopened = ProtoExpert.new("mep.tls.unopened", "TLS session not opened", expert.group.DECRYPTION, expert.severity.WARN)
 E.bad_key = ProtoExpert.new("mep.key.malformed", "Key preference not understood", expert.group.SECURITY, expert.severity.WARN)
 local expert_list = {}
 for _, e in pairs(E) do expert_list[#expert_list + 1] = e end
@@ -2532,6 +2632,283 @@ mep.prefs.mak = Pref.string("MEP Advanced Key (MAK)", "", "ASCII as the meter ut
 mep.prefs.mbk = Pref.string("MEP Basic Key (MBK)", "", "ASCII as the meter utility prints it, or 32 hex digits (hex:/ascii: to force)")
 mep.prefs.verify = Pref.bool("Verify digests", true, "Check every digest with the keys")
 mep.prefs.decrypt = Pref.bool("Decrypt RC4", true, "Decrypt RC4-encrypted frames")
+
+
+-- ---- ANSI C12.18 (optical port, shared UART): facts from c1218spec.py ----
+C12.STP = 238
+C12.ACK = 6
+C12.NAK = 21
+C12.HEADER_LEN = 6
+C12.CRC_LEN = 2
+C12.MAX_DATA = 8183
+C12.CTRL_MULTI = 128
+C12.CTRL_FIRST = 64
+C12.FIRST_REQUEST_CODE = 32
+C12.CRC_TABLE = {0, 4489, 8978, 12955, 17956, 22445, 25910, 29887, 35912, 40385, 44890, 48851, 51820, 56293, 59774, 63735, 4225, 264, 13203, 8730, 22181, 18220, 30135, 25662, 40137, 36160, 49115, 44626, 56045, 52068, 63999, 59510, 8450, 12427, 528, 5017, 26406, 30383, 17460, 21949, 44362, 48323, 36440, 40913, 60270, 64231, 51324, 55797, 12675, 8202, 4753, 792, 30631, 26158, 21685, 17724, 48587, 44098, 40665, 36688, 64495, 60006, 55549, 51572, 16900, 21389, 24854, 28831, 1056, 5545, 10034, 14011, 52812, 57285, 60766, 64727, 34920, 39393, 43898, 47859, 21125, 17164, 29079, 24606, 5281, 1320, 14259, 9786, 57037, 53060, 64991, 60502, 39145, 35168, 48123, 43634, 25350, 29327, 16404, 20893, 9506, 13483, 1584, 6073, 61262, 65223, 52316, 56789, 43370, 47331, 35448, 39921, 29575, 25102, 20629, 16668, 13731, 9258, 5809, 1848, 65487, 60998, 56541, 52564, 47595, 43106, 39673, 35696, 33800, 38273, 42778, 46739, 49708, 54181, 57662, 61623, 2112, 6601, 11090, 15067, 20068, 24557, 28022, 31999, 38025, 34048, 47003, 42514, 53933, 49956, 61887, 57398, 6337, 2376, 15315, 10842, 24293, 20332, 32247, 27774, 42250, 46211, 34328, 38801, 58158, 62119, 49212, 53685, 10562, 14539, 2640, 7129, 28518, 32495, 19572, 24061, 46475, 41986, 38553, 34576, 62383, 57894, 53437, 49460, 14787, 10314, 6865, 2904, 32743, 28270, 23797, 19836, 50700, 55173, 58654, 62615, 32808, 37281, 41786, 45747, 19012, 23501, 26966, 30943, 3168, 7657, 12146, 16123, 54925, 50948, 62879, 58390, 37033, 33056, 46011, 41522, 23237, 19276, 31191, 26718, 7393, 3432, 16371, 11898, 59150, 63111, 50204, 54677, 41258, 45219, 33336, 37809, 27462, 31439, 18516, 23005, 11618, 15595, 3696, 8185, 63375, 58886, 54429, 50452, 45483, 40994, 37561, 33584, 31687, 27214, 22741, 18780, 15843, 11370, 7921, 3960}
+C12.PROTOCOL = "C12.18"
+C12.LINK = {{"c1218.stp", "u", 1, "stp"}, {"c1218.identity", "u", 1, "identity"}, {"c1218.control", "u", 1, "control"}, {"c1218.sequence", "u", 1, "sequence"}, {"c1218.length", "u", 2, "length"}, {"c1218.data", "ref", "length", "data"}, {"c1218.crc", "le", 2, "crc"}}
+C12.FLAGS = {{"c1218.control.multi", 128}, {"c1218.control.first", 64}, {"c1218.control.toggle", 32}, {"c1218.control.format", 3}}
+C12.BY_CODE = {[0x20] = "C1218Identify", [0x21] = "C1218Terminate", [0x30] = "C1218FullRead", [0x31] = "C1218PartialReadIndex1", [0x32] = "C1218PartialReadIndex2", [0x33] = "C1218PartialReadIndex3", [0x34] = "C1218PartialReadIndex4", [0x35] = "C1218PartialReadIndex5", [0x36] = "C1218PartialReadIndex6", [0x37] = "C1218PartialReadIndex7", [0x38] = "C1218PartialReadIndex8", [0x39] = "C1218PartialReadIndex9", [0x3F] = "C1218PartialReadOffset", [0x40] = "C1218FullWrite", [0x41] = "C1218PartialWriteIndex1", [0x42] = "C1218PartialWriteIndex2", [0x43] = "C1218PartialWriteIndex3", [0x44] = "C1218PartialWriteIndex4", [0x45] = "C1218PartialWriteIndex5", [0x46] = "C1218PartialWriteIndex6", [0x47] = "C1218PartialWriteIndex7", [0x48] = "C1218PartialWriteIndex8", [0x49] = "C1218PartialWriteIndex9", [0x4F] = "C1218PartialWriteOffset", [0x50] = "C1218Logon", [0x51] = "C1218Security", [0x52] = "C1218Logoff", [0x60] = "C1218Negotiate", [0x61] = "C1218Negotiate", [0x62] = "C1218Negotiate", [0x63] = "C1218Negotiate", [0x64] = "C1218Negotiate", [0x65] = "C1218Negotiate", [0x66] = "C1218Negotiate", [0x67] = "C1218Negotiate", [0x68] = "C1218Negotiate", [0x69] = "C1218Negotiate", [0x6A] = "C1218Negotiate", [0x6B] = "C1218Negotiate", [0x70] = "C1218Wait"}
+C12.RULES = {C1218FullRead = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218FullWrite = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Identify = {["other"] = "C1218ErrorResponse", [0x00] = "C1218IdentifyResponse"}, C1218Logoff = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Logon = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Negotiate = {["other"] = "C1218ErrorResponse", [0x00] = "C1218NegotiateResponse"}, C1218PartialReadIndex1 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex2 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex3 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex4 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex5 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex6 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex7 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex8 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadIndex9 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialReadOffset = {["other"] = "C1218ErrorResponse", [0x00] = "C1218ReadResponse"}, C1218PartialWriteIndex1 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex2 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex3 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex4 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex5 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex6 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex7 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex8 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteIndex9 = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218PartialWriteOffset = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Security = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Terminate = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}, C1218Wait = {["other"] = "C1218ErrorResponse", [0x00] = "C1218OkResponse"}}
+C12.RESPONSE_NAMES = {[0x00] = "ok (Acknowledge)", [0x01] = "err (Error)", [0x02] = "sns (Service Not Supported)", [0x03] = "isc (Insufficient Security Clearance)", [0x04] = "onp (Operation Not Possible)", [0x05] = "iar (Inappropriate Action Requested)", [0x06] = "bsy (Device Busy)", [0x07] = "dnr (Data Not Ready)", [0x08] = "dlk (Data Locked)", [0x09] = "rno (Renegotiate Request)", [0x0A] = "isss (Invalid Service Sequence State)"}
+C12.SECRETS = {password = true}
+C12.PROBLEMS = {cut = "cut short: %d of %d packet byte(s)", too_long = "length %d exceeds C12.18's %d data bytes", left_over = "%d byte(s) after the packet", stray = "%d byte(s) that are no ACK or NAK"}
+C12.INFO = {ack = "ACK", nak = "NAK", request = "Request: ", response = "Response: ", segment = "Segment: seq=%d, %d byte(s)", reassembled = " [reassembled from %d packets]", table = " (%s)", request_in = " [request in %d]", retransmission = " [retransmission of %d]", bad_crc = " [bad CRC]", bad_checksum = " [bad checksum]", malformed = " [malformed]", password = "%d byte(s), hidden"}
+C12.NOTES = {bad_crc = {"bad_crc", "Bad CRC 0x%04X, expected 0x%04X"}, bad_checksum = {"bad_checksum", "Table data checksum 0x%02X, expected 0x%02X"}, retransmission = {"retransmission", "Retransmission of frame %d (same packet again)"}, nak = {"nak", "NAK: the packet in frame %d is to be sent again"}, nak_alone = {"nak", "NAK of a packet this capture does not hold (on a shared UART only the meter's side is heard)"}, error_response = {"error_response", "Error response: %s"}, overlong = {"error_response", "Response has %d bytes, %d were asked for"}, unpaired = {"unpaired", "Response with no request waiting for it"}, segment = {"segment", "Packet %d of a multi-packet message"}}
+C12.MALFORMED = "Malformed C12.18 packet: %s"
+CHECK_FN.C1218FullRead = function(v)  end
+CLASSES.C1218FullRead = {name = "C12.18 Full Read", min_len = 3, check = CHECK_FN.C1218FullRead, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}}}
+CHECK_FN.C1218PartialReadOffset = function(v)  end
+CLASSES.C1218PartialReadOffset = {name = "C12.18 Partial Read (offset)", min_len = 8, check = CHECK_FN.C1218PartialReadOffset, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.offset", "u", 3, "offset"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex1 = function(v)  end
+CLASSES.C1218PartialReadIndex1 = {name = "C12.18 Partial Read (index, 1)", min_len = 7, check = CHECK_FN.C1218PartialReadIndex1, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 2, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex2 = function(v)  end
+CLASSES.C1218PartialReadIndex2 = {name = "C12.18 Partial Read (index, 2)", min_len = 9, check = CHECK_FN.C1218PartialReadIndex2, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 4, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex3 = function(v)  end
+CLASSES.C1218PartialReadIndex3 = {name = "C12.18 Partial Read (index, 3)", min_len = 11, check = CHECK_FN.C1218PartialReadIndex3, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 6, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex4 = function(v)  end
+CLASSES.C1218PartialReadIndex4 = {name = "C12.18 Partial Read (index, 4)", min_len = 13, check = CHECK_FN.C1218PartialReadIndex4, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 8, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex5 = function(v)  end
+CLASSES.C1218PartialReadIndex5 = {name = "C12.18 Partial Read (index, 5)", min_len = 15, check = CHECK_FN.C1218PartialReadIndex5, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 10, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex6 = function(v)  end
+CLASSES.C1218PartialReadIndex6 = {name = "C12.18 Partial Read (index, 6)", min_len = 17, check = CHECK_FN.C1218PartialReadIndex6, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 12, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex7 = function(v)  end
+CLASSES.C1218PartialReadIndex7 = {name = "C12.18 Partial Read (index, 7)", min_len = 19, check = CHECK_FN.C1218PartialReadIndex7, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 14, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex8 = function(v)  end
+CLASSES.C1218PartialReadIndex8 = {name = "C12.18 Partial Read (index, 8)", min_len = 21, check = CHECK_FN.C1218PartialReadIndex8, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 16, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218PartialReadIndex9 = function(v)  end
+CLASSES.C1218PartialReadIndex9 = {name = "C12.18 Partial Read (index, 9)", min_len = 23, check = CHECK_FN.C1218PartialReadIndex9, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 18, "index"}, {"c1218.count", "u", 2, "count"}}}
+CHECK_FN.C1218FullWrite = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218FullWrite = {name = "C12.18 Full Write", min_len = 6, check = CHECK_FN.C1218FullWrite, checksum = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteOffset = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteOffset = {name = "C12.18 Partial Write (offset)", min_len = 9, check = CHECK_FN.C1218PartialWriteOffset, checksum = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.offset", "u", 3, "offset"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex1 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex1 = {name = "C12.18 Partial Write (index, 1)", min_len = 8, check = CHECK_FN.C1218PartialWriteIndex1, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 2, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex2 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex2 = {name = "C12.18 Partial Write (index, 2)", min_len = 10, check = CHECK_FN.C1218PartialWriteIndex2, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 4, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex3 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex3 = {name = "C12.18 Partial Write (index, 3)", min_len = 12, check = CHECK_FN.C1218PartialWriteIndex3, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 6, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex4 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex4 = {name = "C12.18 Partial Write (index, 4)", min_len = 14, check = CHECK_FN.C1218PartialWriteIndex4, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 8, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex5 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex5 = {name = "C12.18 Partial Write (index, 5)", min_len = 16, check = CHECK_FN.C1218PartialWriteIndex5, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 10, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex6 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex6 = {name = "C12.18 Partial Write (index, 6)", min_len = 18, check = CHECK_FN.C1218PartialWriteIndex6, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 12, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex7 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex7 = {name = "C12.18 Partial Write (index, 7)", min_len = 20, check = CHECK_FN.C1218PartialWriteIndex7, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 14, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex8 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex8 = {name = "C12.18 Partial Write (index, 8)", min_len = 22, check = CHECK_FN.C1218PartialWriteIndex8, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 16, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218PartialWriteIndex9 = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218PartialWriteIndex9 = {name = "C12.18 Partial Write (index, 9)", min_len = 24, check = CHECK_FN.C1218PartialWriteIndex9, checksum = true, indexed = true, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.table_id", "u", 2, "table_id"}, {"c1218.index", "fixed", 18, "index"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218Identify = function(v)  end
+CLASSES.C1218Identify = {name = "C12.18 Identify", min_len = 1, check = CHECK_FN.C1218Identify, fields = {{"c1218.service", "u", 1, "service"}}}
+CHECK_FN.C1218Terminate = function(v)  end
+CLASSES.C1218Terminate = {name = "C12.18 Terminate", min_len = 1, check = CHECK_FN.C1218Terminate, fields = {{"c1218.service", "u", 1, "service"}}}
+CHECK_FN.C1218Logon = function(v)  end
+CLASSES.C1218Logon = {name = "C12.18 Logon", min_len = 13, check = CHECK_FN.C1218Logon, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.user_id", "u", 2, "user_id"}, {"c1218.user", "fixed", 10, "user"}}}
+CHECK_FN.C1218Security = function(v)  end
+CLASSES.C1218Security = {name = "C12.18 Security", min_len = 21, check = CHECK_FN.C1218Security, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.password", "fixed", 20, "password"}}}
+CHECK_FN.C1218Logoff = function(v)  end
+CLASSES.C1218Logoff = {name = "C12.18 Logoff", min_len = 1, check = CHECK_FN.C1218Logoff, fields = {{"c1218.service", "u", 1, "service"}}}
+CHECK_FN.C1218Negotiate = function(v)  end
+CLASSES.C1218Negotiate = {name = "C12.18 Negotiate", min_len = 4, check = CHECK_FN.C1218Negotiate, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.packet_size", "u", 2, "packet_size"}, {"c1218.nbr_packets", "u", 1, "nbr_packets"}, {"c1218.baud_rates", "tail", 0, "baud_rates"}}}
+CHECK_FN.C1218Wait = function(v)  end
+CLASSES.C1218Wait = {name = "C12.18 Wait", min_len = 2, check = CHECK_FN.C1218Wait, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.wait_time", "u", 1, "wait_time"}}}
+CHECK_FN.C1218ReadResponse = function(v) if v.count ~= nil and v.data ~= nil and #v.data < v.count then return sfmt(PROBLEMS.cut, "data", #v.data, v.count) end end
+CLASSES.C1218ReadResponse = {name = "C12.18 Read Response", min_len = 4, check = CHECK_FN.C1218ReadResponse, at_most = {"count", "count"}, checksum = true, fields = {{"c1218.response_code", "u", 1, "response_code"}, {"c1218.count", "u", 2, "count"}, {"c1218.data", "ref", "count", "data"}, {"c1218.checksum", "u", 1, "checksum"}}}
+CHECK_FN.C1218IdentifyResponse = function(v)  end
+CLASSES.C1218IdentifyResponse = {name = "C12.18 Identify Response", min_len = 4, check = CHECK_FN.C1218IdentifyResponse, fields = {{"c1218.response_code", "u", 1, "response_code"}, {"c1218.std", "u", 1, "std"}, {"c1218.ver", "u", 1, "ver"}, {"c1218.rev", "u", 1, "rev"}, {"c1218.features", "tail", 0, "features"}}}
+CHECK_FN.C1218NegotiateResponse = function(v)  end
+CLASSES.C1218NegotiateResponse = {name = "C12.18 Negotiate Response", min_len = 5, check = CHECK_FN.C1218NegotiateResponse, fields = {{"c1218.response_code", "u", 1, "response_code"}, {"c1218.packet_size", "u", 2, "packet_size"}, {"c1218.nbr_packets", "u", 1, "nbr_packets"}, {"c1218.baud_rate", "u", 1, "baud_rate"}}}
+CHECK_FN.C1218OkResponse = function(v)  end
+CLASSES.C1218OkResponse = {name = "C12.18 Response", min_len = 1, check = CHECK_FN.C1218OkResponse, fields = {{"c1218.response_code", "u", 1, "response_code"}}}
+CHECK_FN.C1218ErrorResponse = function(v)  end
+CLASSES.C1218ErrorResponse = {name = "C12.18 Error Response", min_len = 1, check = CHECK_FN.C1218ErrorResponse, error_note = "error_response", fields = {{"c1218.response_code", "u", 1, "response_code"}, {"c1218.data", "tail", 0, "data"}}}
+CHECK_FN.C1218Response = function(v)  end
+CLASSES.C1218Response = {name = "C12.18 Response (request unknown)", min_len = 1, check = CHECK_FN.C1218Response, error_note = "error_response", fields = {{"c1218.response_code", "u", 1, "response_code"}, {"c1218.data", "tail", 0, "data"}}}
+CHECK_FN.C1218UnknownRequest = function(v)  end
+CLASSES.C1218UnknownRequest = {name = "C12.18 Unknown Service", min_len = 1, check = CHECK_FN.C1218UnknownRequest, fields = {{"c1218.service", "u", 1, "service"}, {"c1218.data", "tail", 0, "data"}}}
+C12.NAMES1 = {[32] = "Identify", [33] = "Terminate", [48] = "Full Read", [49] = "Partial Read (index, 1 elements)", [50] = "Partial Read (index, 2 elements)", [51] = "Partial Read (index, 3 elements)", [52] = "Partial Read (index, 4 elements)", [53] = "Partial Read (index, 5 elements)", [54] = "Partial Read (index, 6 elements)", [55] = "Partial Read (index, 7 elements)", [56] = "Partial Read (index, 8 elements)", [57] = "Partial Read (index, 9 elements)", [63] = "Partial Read (offset)", [64] = "Full Write", [65] = "Partial Write (index, 1 elements)", [66] = "Partial Write (index, 2 elements)", [67] = "Partial Write (index, 3 elements)", [68] = "Partial Write (index, 4 elements)", [69] = "Partial Write (index, 5 elements)", [70] = "Partial Write (index, 6 elements)", [71] = "Partial Write (index, 7 elements)", [72] = "Partial Write (index, 8 elements)", [73] = "Partial Write (index, 9 elements)", [79] = "Partial Write (offset)", [80] = "Logon", [81] = "Security", [82] = "Logoff", [96] = "Negotiate (0 baud rates)", [97] = "Negotiate (1 baud rates)", [98] = "Negotiate (2 baud rates)", [99] = "Negotiate (3 baud rates)", [100] = "Negotiate (4 baud rates)", [101] = "Negotiate (5 baud rates)", [102] = "Negotiate (6 baud rates)", [103] = "Negotiate (7 baud rates)", [104] = "Negotiate (8 baud rates)", [105] = "Negotiate (9 baud rates)", [106] = "Negotiate (10 baud rates)", [107] = "Negotiate (11 baud rates)", [112] = "Wait"}
+C12.NAMES2 = {[0] = "ok (Acknowledge)", [1] = "err (Error)", [2] = "sns (Service Not Supported)", [3] = "isc (Insufficient Security Clearance)", [4] = "onp (Operation Not Possible)", [5] = "iar (Inappropriate Action Requested)", [6] = "bsy (Device Busy)", [7] = "dnr (Data Not Ready)", [8] = "dlk (Data Locked)", [9] = "rno (Renegotiate Request)", [10] = "isss (Invalid Service Sequence State)"}
+C12.NAMES3 = {[0] = "external", [1] = "300 baud", [2] = "600 baud", [3] = "1200 baud", [4] = "2400 baud", [5] = "4800 baud", [6] = "9600 baud", [7] = "14400 baud", [8] = "19200 baud", [9] = "28800 baud", [10] = "57600 baud", [11] = "38400 baud", [12] = "115200 baud", [13] = "128000 baud", [14] = "256000 baud"}
+SUMMARY.C1218FullRead = function(v, tbl, pre, post) return sfmt("%s%s %s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), post) end
+SUMMARY.C1218PartialReadOffset = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex1 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex2 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex3 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex4 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex5 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex6 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex7 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex8 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialReadIndex9 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218FullWrite = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteOffset = function(v, tbl, pre, post)
+    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex1 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex2 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex3 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex4 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex5 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex6 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex7 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex8 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218PartialWriteIndex9 = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218Identify = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Terminate = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Logon = function(v, tbl, pre, post)
+    if v.user_id ~= nil then return sfmt("%s%s user_id=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.user_id, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " user_id=" .. dec(v.user_id) .. post
+end
+SUMMARY.C1218Security = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Logoff = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Negotiate = function(v, tbl, pre, post)
+    if v.packet_size ~= nil and v.nbr_packets ~= nil then return sfmt("%s%s size=%d packets=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.packet_size, v.nbr_packets, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " size=" .. dec(v.packet_size) .. " packets=" .. dec(v.nbr_packets) .. post
+end
+SUMMARY.C1218Wait = function(v, tbl, pre, post)
+    if v.wait_time ~= nil then return sfmt("%s%s %d s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.wait_time, post) end
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. dec(v.wait_time) .. " s" .. post
+end
+SUMMARY.C1218ReadResponse = function(v, tbl, pre, post)
+    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.count, post) end
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
+end
+SUMMARY.C1218IdentifyResponse = function(v, tbl, pre, post)
+    if v.std ~= nil and v.ver ~= nil and v.rev ~= nil then return sfmt("%s%s std=%d ver=%d rev=%d%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.std, v.ver, v.rev, post) end
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " std=" .. dec(v.std) .. " ver=" .. dec(v.ver) .. " rev=" .. dec(v.rev) .. post
+end
+SUMMARY.C1218NegotiateResponse = function(v, tbl, pre, post)
+    if v.packet_size ~= nil and v.nbr_packets ~= nil then return sfmt("%s%s size=%d packets=%d baud=%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.packet_size, v.nbr_packets, (C12.NAMES3[v.baud_rate] or code_name(C12.NAMES3, v.baud_rate, "baud code %d")), post) end
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " size=" .. dec(v.packet_size) .. " packets=" .. dec(v.nbr_packets) .. " baud=" .. (C12.NAMES3[v.baud_rate] or code_name(C12.NAMES3, v.baud_rate, "baud code %d")) .. post
+end
+SUMMARY.C1218OkResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
+SUMMARY.C1218ErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
+SUMMARY.C1218Response = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
+SUMMARY.C1218UnknownRequest = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+C12.F = {}
+C12.F["c1218.ack"] = ProtoField.uint8("c1218.ack", "ACK/NAK", base.HEX, {[6] = "ACK", [21] = "NAK"}, nil, nil)
+C12.F["c1218.stp"] = ProtoField.uint8("c1218.stp", "Stp", base.HEX, nil, nil, nil)
+C12.F["c1218.identity"] = ProtoField.uint8("c1218.identity", "Identity", base.HEX, nil, nil, nil)
+C12.F["c1218.control"] = ProtoField.uint8("c1218.control", "Control", base.HEX, nil, nil, nil)
+C12.F["c1218.control.multi"] = ProtoField.uint8("c1218.control.multi", "Multi-packet message", base.DEC, nil, 0x80, nil)
+C12.F["c1218.control.first"] = ProtoField.uint8("c1218.control.first", "First packet of the message", base.DEC, nil, 0x40, nil)
+C12.F["c1218.control.toggle"] = ProtoField.uint8("c1218.control.toggle", "Toggle bit", base.DEC, nil, 0x20, nil)
+C12.F["c1218.control.format"] = ProtoField.uint8("c1218.control.format", "Data format", base.DEC, nil, 0x3, nil)
+C12.F["c1218.sequence"] = ProtoField.uint8("c1218.sequence", "Sequence number", base.DEC, nil, nil, nil)
+C12.F["c1218.length"] = ProtoField.uint16("c1218.length", "Length", base.DEC, nil, nil, nil)
+C12.F["c1218.data"] = ProtoField.bytes("c1218.data", "Data", base.NONE, nil)
+C12.F["c1218.crc"] = ProtoField.uint16("c1218.crc", "Crc", base.HEX, nil, nil, nil)
+C12.F["c1218.crc.status"] = ProtoField.uint8("c1218.crc.status", "CRC status", base.DEC, {[0] = "Bad", [1] = "Good"}, nil, nil)
+C12.F["c1218.service"] = ProtoField.uint8("c1218.service", "Service", base.HEX, {[32] = "Identify", [33] = "Terminate", [48] = "Full Read", [49] = "Partial Read (index, 1 elements)", [50] = "Partial Read (index, 2 elements)", [51] = "Partial Read (index, 3 elements)", [52] = "Partial Read (index, 4 elements)", [53] = "Partial Read (index, 5 elements)", [54] = "Partial Read (index, 6 elements)", [55] = "Partial Read (index, 7 elements)", [56] = "Partial Read (index, 8 elements)", [57] = "Partial Read (index, 9 elements)", [63] = "Partial Read (offset)", [64] = "Full Write", [65] = "Partial Write (index, 1 elements)", [66] = "Partial Write (index, 2 elements)", [67] = "Partial Write (index, 3 elements)", [68] = "Partial Write (index, 4 elements)", [69] = "Partial Write (index, 5 elements)", [70] = "Partial Write (index, 6 elements)", [71] = "Partial Write (index, 7 elements)", [72] = "Partial Write (index, 8 elements)", [73] = "Partial Write (index, 9 elements)", [79] = "Partial Write (offset)", [80] = "Logon", [81] = "Security", [82] = "Logoff", [96] = "Negotiate (0 baud rates)", [97] = "Negotiate (1 baud rates)", [98] = "Negotiate (2 baud rates)", [99] = "Negotiate (3 baud rates)", [100] = "Negotiate (4 baud rates)", [101] = "Negotiate (5 baud rates)", [102] = "Negotiate (6 baud rates)", [103] = "Negotiate (7 baud rates)", [104] = "Negotiate (8 baud rates)", [105] = "Negotiate (9 baud rates)", [106] = "Negotiate (10 baud rates)", [107] = "Negotiate (11 baud rates)", [112] = "Wait"}, nil, nil)
+C12.F["c1218.table_id"] = ProtoField.uint16("c1218.table_id", "Table", base.HEX, nil, nil, nil)
+C12.F["c1218.offset"] = ProtoField.uint24("c1218.offset", "Offset", base.DEC, nil, nil, nil)
+C12.F["c1218.count"] = ProtoField.uint16("c1218.count", "Count", base.DEC, nil, nil, nil)
+C12.F["c1218.index"] = ProtoField.bytes("c1218.index", "Index", base.NONE, nil)
+C12.F["c1218.checksum"] = ProtoField.uint8("c1218.checksum", "Checksum", base.HEX, nil, nil, nil)
+C12.F["c1218.user_id"] = ProtoField.uint16("c1218.user_id", "User id", base.DEC, nil, nil, nil)
+C12.F["c1218.user"] = ProtoField.bytes("c1218.user", "User", base.NONE, nil)
+C12.F["c1218.password"] = ProtoField.bytes("c1218.password", "Password", base.NONE, nil)
+C12.F["c1218.password_length"] = ProtoField.uint16("c1218.password_length", "Password length", base.DEC, nil, nil, "Shown instead of the secret itself")
+C12.F["c1218.packet_size"] = ProtoField.uint16("c1218.packet_size", "Packet size", base.DEC, nil, nil, nil)
+C12.F["c1218.nbr_packets"] = ProtoField.uint8("c1218.nbr_packets", "Nbr packets", base.DEC, nil, nil, nil)
+C12.F["c1218.baud_rates"] = ProtoField.bytes("c1218.baud_rates", "Baud rates", base.NONE, nil)
+C12.F["c1218.wait_time"] = ProtoField.uint8("c1218.wait_time", "Wait time", base.DEC, nil, nil, nil)
+C12.F["c1218.response_code"] = ProtoField.uint8("c1218.response_code", "Response code", base.HEX, {[0] = "ok (Acknowledge)", [1] = "err (Error)", [2] = "sns (Service Not Supported)", [3] = "isc (Insufficient Security Clearance)", [4] = "onp (Operation Not Possible)", [5] = "iar (Inappropriate Action Requested)", [6] = "bsy (Device Busy)", [7] = "dnr (Data Not Ready)", [8] = "dlk (Data Locked)", [9] = "rno (Renegotiate Request)", [10] = "isss (Invalid Service Sequence State)"}, nil, nil)
+C12.F["c1218.std"] = ProtoField.uint8("c1218.std", "Std", base.DEC, nil, nil, nil)
+C12.F["c1218.ver"] = ProtoField.uint8("c1218.ver", "Ver", base.DEC, nil, nil, nil)
+C12.F["c1218.rev"] = ProtoField.uint8("c1218.rev", "Rev", base.DEC, nil, nil, nil)
+C12.F["c1218.features"] = ProtoField.bytes("c1218.features", "Features", base.NONE, nil)
+C12.F["c1218.baud_rate"] = ProtoField.uint8("c1218.baud_rate", "Baud rate", base.DEC, {[0] = "external", [1] = "300 baud", [2] = "600 baud", [3] = "1200 baud", [4] = "2400 baud", [5] = "4800 baud", [6] = "9600 baud", [7] = "14400 baud", [8] = "19200 baud", [9] = "28800 baud", [10] = "57600 baud", [11] = "38400 baud", [12] = "115200 baud", [13] = "128000 baud", [14] = "256000 baud"}, nil, nil)
+C12.F["c1218.checksum.status"] = ProtoField.uint8("c1218.checksum.status", "Table data checksum status", base.DEC, {[0] = "Bad", [1] = "Good"}, nil, nil)
+C12.F["c1218.direction"] = ProtoField.uint8("c1218.direction", "Direction", base.DEC, {[0] = "Client \226\134\146 Meter", [1] = "Meter \226\134\146 Client"}, nil, nil)
+C12.F["c1218.table_name"] = ProtoField.string("c1218.table_name", "Table name", base.NONE, nil)
+C12.F["c1218.request_in"] = ProtoField.framenum("c1218.request_in", "Request in", base.NONE, frametype.REQUEST, nil, "Frame of the request")
+C12.F["c1218.response_in"] = ProtoField.framenum("c1218.response_in", "Response in", base.NONE, frametype.RESPONSE, nil, "Frame of the response")
+C12.F["c1218.retransmission"] = ProtoField.framenum("c1218.retransmission", "Retransmission of", base.NONE, nil, nil, nil)
+C12.F["c1218.segments"] = ProtoField.uint16("c1218.segments", "Reassembled from packets", base.DEC, nil, nil, nil)
+do
+    local list = {}
+    for _, f in pairs(C12.F) do list[#list + 1] = f end
+    c1218.fields = list
+end
+C12.E = {}
+C12.E.malformed = ProtoExpert.new("c1218.malformed", "Malformed C12.18 packet", expert.group.MALFORMED, expert.severity.ERROR)
+C12.E.bad_crc = ProtoExpert.new("c1218.crc.bad", "Bad CRC", expert.group.CHECKSUM, expert.severity.ERROR)
+C12.E.bad_checksum = ProtoExpert.new("c1218.checksum.bad", "Bad table data checksum", expert.group.CHECKSUM, expert.severity.ERROR)
+C12.E.retransmission = ProtoExpert.new("c1218.retransmission.expert", "Retransmission", expert.group.SEQUENCE, expert.severity.NOTE)
+C12.E.nak = ProtoExpert.new("c1218.nak", "NAK", expert.group.SEQUENCE, expert.severity.NOTE)
+C12.E.error_response = ProtoExpert.new("c1218.error_response", "Error response", expert.group.RESPONSE_CODE, expert.severity.WARN)
+C12.E.unpaired = ProtoExpert.new("c1218.unpaired", "Response without a request", expert.group.SEQUENCE, expert.severity.WARN)
+C12.E.segment = ProtoExpert.new("c1218.segment", "Multi-packet message", expert.group.REASSEMBLE, expert.severity.CHAT)
+do
+    local list = {}
+    for _, e in pairs(C12.E) do list[#list + 1] = e end
+    c1218.experts = list
+end
+c1218.prefs.show_password = Pref.bool("Show the security password", false, "Show the security service's password in clear (else only its length)")
 
 
 -- ---------------------------------------------------------------------------
@@ -3199,6 +3576,116 @@ FAST_ITEMS.MEPUnknown = function(s, n, v)
     m = m + 4
     return items
 end
+FAST.MEPTLSFullTableRead = function(s, n, t)
+    if n ~= 5 then return false end
+    local b1, b2, b3, b4, b5 = sbyte(s, 1, 5)
+    t.request_code, t.table_id, t.count =
+        b1, b2 * 256 + b3, b4 * 256 + b5
+    return nil
+end
+FAST_ITEMS.MEPTLSFullTableRead = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.count", v.count, 4, 2}
+    return items
+end
+FAST.MEPTLSPartialTableRead = function(s, n, t)
+    if n ~= 8 then return false end
+    local b1, b2, b3, b4, b5, b6, b7, b8 = sbyte(s, 1, 8)
+    t.request_code, t.table_id, t.offset, t.count =
+        b1, b2 * 256 + b3, (b4 * 256 + b5) * 256 + b6, b7 * 256 + b8
+    return nil
+end
+FAST_ITEMS.MEPTLSPartialTableRead = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.offset", v.offset, 4, 3, "mep.count", v.count, 7, 2}
+    return items
+end
+FAST.MEPTLSFullTableWrite = function(s, n, t)
+    if n < 5 then return false end
+    local b1, b2, b3, b4, b5 = sbyte(s, 1, 5)
+    t.request_code, t.table_id, t.count, t.data =
+        b1, b2 * 256 + b3, b4 * 256 + b5, s:sub(6, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSFullTableWrite = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.count", v.count, 4, 2}
+    local m = 12
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 6, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSPartialTableWrite = function(s, n, t)
+    if n < 8 then return false end
+    local b1, b2, b3, b4, b5, b6, b7, b8 = sbyte(s, 1, 8)
+    t.request_code, t.table_id, t.offset, t.count, t.data =
+        b1, b2 * 256 + b3, (b4 * 256 + b5) * 256 + b6, b7 * 256 + b8, s:sub(9, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSPartialTableWrite = function(s, n, v)
+    local items = {"mep.request_code", v.request_code, 1, 1, "mep.table_id", v.table_id, 2, 2, "mep.offset", v.offset, 4, 3, "mep.count", v.count, 7, 2}
+    local m = 16
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 9, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSReadResponse = function(s, n, t)
+    if n < 3 then return false end
+    local b1, b2, b3 = sbyte(s, 1, 3)
+    t.response_code, t.count, t.data =
+        b1, b2 * 256 + b3, s:sub(4, n - 0)
+    if t.count ~= nil and t.data ~= nil and t.count ~= #t.data then return sfmt(PROBLEMS.count, "count", t.count, #t.data, "data") end
+    return nil
+end
+FAST_ITEMS.MEPTLSReadResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1, "mep.count", v.count, 2, 2}
+    local m = 8
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 4, #v.data
+        m = m + 4
+    end
+    return items
+end
+FAST.MEPTLSWriteResponse = function(s, n, t)
+    if n ~= 1 then return false end
+    local b1 = sbyte(s, 1, 1)
+    t.response_code =
+        b1
+    return nil
+end
+FAST_ITEMS.MEPTLSWriteResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1}
+    return items
+end
+FAST.MEPTLSErrorResponse = function(s, n, t)
+    if n ~= 1 then return false end
+    local b1 = sbyte(s, 1, 1)
+    t.response_code =
+        b1
+    return nil
+end
+FAST_ITEMS.MEPTLSErrorResponse = function(s, n, v)
+    local items = {"mep.response_code", v.response_code, 1, 1}
+    return items
+end
+FAST.MEPTLSPlaintext = function(s, n, t)
+    if n < 0 then return false end
+    t.data =
+        s:sub(1, n - 0)
+    return nil
+end
+FAST_ITEMS.MEPTLSPlaintext = function(s, n, v)
+    local items = {}
+    local m = 0
+    if #v.data > 0 then
+        items[m + 1], items[m + 2], items[m + 3], items[m + 4] = "mep.data", v.data, 1, #v.data
+        m = m + 4
+    end
+    return items
+end
 
 local function add_problem(st, p)
     local problems = st.problems
@@ -3798,8 +4285,18 @@ end
 
 -- The table, offset and count a request asks for: nil for what is no request
 -- of an RC4 class (whatever its values are named).
+-- The TLS part of each TLS frame, by the frame's slot (see "TLS sessions" below):
+-- a frame's state is made again on later passes, its slot stays.
+local TLS_OF = {}
+
+local function tls_of(st)
+    return TLS_OF[st.slot]
+end
+
 local function asked(req)
-    if req.kind == "request" and RC4_REQUEST_CLASSES[req.cls] then
+    local tls = tls_of(req)
+    if tls ~= nil and tls.plain ~= nil then req = tls.plain end  -- the request TLS carried
+    if req.kind == "request" and TLS_PLAIN.asking[req.cls] then
         local v = req.vals or req
         local offset = nil
         if OFFSET_CLASSES[req.cls] then offset = v.offset end
@@ -3890,9 +4387,10 @@ end
 -- ---- the stored context of a frame (FL: flags, class, key, count) ----------------------
 
 FS.class_names, FS.class_index = {}, {}  -- class <-> a small number (fl's low bits)
-do
+do  -- the classes a MEP frame can have (not TLS plaintexts, not C12.18 packets)
     local names = {}
-    for name in pairs(CLASSES) do names[#names + 1] = name end
+    for name in pairs(FAMILY) do names[#names + 1] = name end
+    assert(#names < 32, "frame classes no longer fit five bits of the stored context")
     table.sort(names)
     for k, name in ipairs(names) do FS.class_names[k], FS.class_index[name] = name, k end
 end
@@ -3904,6 +4402,10 @@ function FS.flag(fl, f) return floor(fl / f) % 2 == 1 end
 local function set_no_response(st)
     st.no_response = true
     note(st, "no_response")
+    if C12.activity ~= C12.at_pending then  -- C12.18 meanwhile: kept for later passes
+        note(st, "optical_busy")
+        C12.busy[st.slot] = true
+    end
     local fl = FS.fl[st.slot]
     if fl and not FS.flag(fl, FS.NO_RESPONSE) then FS.fl[st.slot] = fl + FS.NO_RESPONSE end
 end
@@ -4092,7 +4594,10 @@ local function ctx_request(st, first)
         if gap then note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000) end
         local response = FS.link[st.slot]
         if response ~= 0 then st.response_in = FS.slot_number(response) end
-        if st.no_response then note(st, "no_response") end
+        if st.no_response then
+            note(st, "no_response")
+            if C12.busy[st.slot] then note(st, "optical_busy") end
+        end
         return
     end
     local original, gap = pair_request(st)
@@ -4105,6 +4610,7 @@ local function ctx_request(st, first)
         note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000)
     end
     S.pending, S.last = st, st
+    C12.at_pending = C12.activity
 end
 
 local function ctx_response(st, length, first)  -- length: the frame's length field
@@ -4233,11 +4739,32 @@ end
 
 -- The Info text of a frame: the kind's template, then what the context adds.
 local TABLE_REQUEST_IN = "%s" .. INFO.request_in
+
+-- A TLS frame whose application data TLS opened: "<TLS code>: <its plaintext's Info>".
+local function tls_summary(st, pst)
+    local plain = SUMMARY[pst.cls](pst.vals or pst, table_label, "", "")
+    local post = sfmt(INFO.opened, plain)
+    local req = st.request
+    if st.kind == "response" and req then
+        local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+        local tid = asked(req)
+        if tid ~= nil then
+            post = post .. sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+        else
+            post = post .. sfmt(INFO.request_in, req.number, ms)
+        end
+    end
+    local pre = st.kind == "request" and "Request: " or "Response: "
+    return SUMMARY[st.cls .. "Opened"](st.vals or st, table_label, pre, post)
+end
+
 local function summary(st)
     local kind, cls = st.kind, st.cls
     local text
     if kind == "alert" then
         text = "Alert"
+    elseif tls_of(st) ~= nil and tls_of(st).plain ~= nil then
+        text = tls_summary(st, tls_of(st).plain)
     elseif kind == "request" and cls ~= CLASS_OF.unknown then
         text = SUMMARY[cls](st.vals or st, table_label, "Request: ", "")
     elseif kind == "response" and cls ~= CLASS_OF.unknown then
@@ -4544,6 +5071,185 @@ local function tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
 
+-- ---- TLS sessions: opened by Wireshark's own TLS dissector ----------------------------------
+-- A TLS frame's records (its bytes after the code) go to the "tls" dissector as
+-- if they ran between two ports: the meter's TLS_METER_PORT and a client port
+-- that changes at each handshake start (0x58), because TLS keeps one session
+-- per conversation and a second handshake on one trips it.  TLS opens them
+-- with what it was given (the tls.psk preference, a key log, a Decryption
+-- Secrets Block in the capture) and hands the application data to mep_tls,
+-- registered for TLS_METER_PORT in "tls.port".  That plaintext is a table
+-- request or response less RC4's trailer, decoded by the PLAIN classes and
+-- paired like RC4 frames (asked() reads the table through TLS_OF).  A record
+-- cut across frames goes to TLS whole, with the frame that completes it.  All
+-- of it is worked out on the first pass and kept in TLS_OF by slot.
+
+-- One local table holds this part (Lua 5.2 allows 200 locals in a chunk):
+-- meter_port, client_port; dissector (Wireshark's TLS) and proto (mep_tls, which
+-- TLS calls), made at registration; held (per direction: bytes of a record not yet
+-- whole), sessions; collect (on the first pass, while TLS runs: the plaintext
+-- pieces it hands back).
+local TLS = {meter_port = 1, client_port = 1000}
+
+function TLS.plaintext(tvb, pinfo, tree)
+    local parts = TLS.collect
+    if parts ~= nil then parts[#parts + 1] = tvb:raw() end
+    return tvb:len()
+end
+
+function TLS.reset()
+    TLS.held, TLS.sessions = {[TO_METER] = "", [FROM_METER] = ""}, 0
+    TLS_OF = {}
+end
+TLS.reset()
+
+function TLS.keep(st, rec)
+    TLS_OF[st.slot] = rec
+end
+
+-- Whether a frame, understood in context, carries TLS records: a TLS request,
+-- or the answer to one.
+function TLS.is_tls(st)
+    if st.kind == "request" then return FAMILY[st.cls] == "tls_request" end
+    local req = st.kind == "response" and st.request
+    return req and FAMILY[req.cls] == "tls_request" or false
+end
+
+-- First pass: the frame's records that are whole now (with the bytes its direction
+-- left over before), as SessionTracker.frame cuts them in Python.
+function TLS.cut(st)
+    local frame, dir = st.frame, st.direction
+    if dir == TO_METER and sbyte(frame, LEN_LEN + 1) == TLS_PLAIN.start then
+        TLS.sessions = TLS.sessions + 1
+        TLS.held = {[TO_METER] = "", [FROM_METER] = ""}
+    end
+    local held = TLS.held[dir]
+    local buf = held .. frame:sub(LEN_LEN + 2)
+    local at, n, app = 1, #buf, false
+    while at + 4 <= n do
+        local size = be(buf, at + 3, 2)
+        if at + 4 + size > n then break end
+        if sbyte(buf, at) == TLS_PLAIN.application_data then app = true end
+        at = at + 5 + size
+    end
+    TLS.held[dir] = buf:sub(at)
+    local rec = {port = TLS.client_port + TLS.sessions, app = app}
+    if at > 1 then
+        rec.len = at - 1
+        if held ~= "" then rec.bytes = buf:sub(1, at - 1) end  -- else: in the frame itself
+    end
+    return rec
+end
+
+-- First pass: the plaintext decoded (a request by its code, a response by its
+-- request's plaintext), its notes and its table, as tlsplain.TLSFollower does.
+function TLS.open(st, plain)
+    local pst = {number = st.number, slot = st.slot, time = st.time, kind = st.kind}
+    local first = sbyte(plain, 1)
+    if st.kind == "request" then
+        pst.cls = TLS_PLAIN.by_code[first] or TLS_PLAIN.other
+    else
+        local rq = tls_of(st.request)
+        pst.request = rq and rq.plain
+        local rules = pst.request and RESPONSE_RULES[pst.request.cls]
+        pst.cls = (first ~= nil and rules) and (rules[first] or rules.other) or TLS_PLAIN.other
+    end
+    local v = decode_frame(pst, pst.cls, plain)
+    pst.plain = plain
+    if pst.problems then
+        for _, p in ipairs(pst.problems) do add_problem(st, p) end
+    end
+    if st.kind == "request" then
+        if TLS_PLAIN.asking[pst.cls] and v.data ~= nil and #v.data > 0
+                and v.table_id ~= nil then
+            ctx_table(pst, false)
+        end
+    elseif pst.request then
+        local spec = CLASSES[pst.cls]
+        local code = spec.code and v[spec.code]
+        if spec.error_note and code ~= nil and code ~= 0 then
+            note(st, spec.error_note, code_name(spec.names, code, "0x%02X"))
+        elseif spec.at_most and code == 0 then
+            local mine = v[spec.at_most[1]]
+            local theirs = (pst.request.vals or pst.request)[spec.at_most[2]]
+            if mine ~= nil and theirs ~= nil and mine > theirs then
+                note(st, "overlong", mine, theirs)
+            end
+        end
+        if TLS_PLAIN.responses[pst.cls] and v.data ~= nil and #v.data > 0 and code == 0
+                and asked(pst.request) ~= nil then
+            ctx_table(pst, true)
+        end
+    end
+    return pst
+end
+
+-- Every pass: hand the frame's whole records to TLS (on the first, collect what it
+-- opens).  Returns the frame's TLS part, or nil for a frame that is no TLS frame.
+function TLS.frame(tvb, pinfo, tree, st, off, visited)
+    local rec = tls_of(st)
+    if rec == nil then
+        if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
+        if st.kind == "request" and st.retransmission_of ~= nil then
+            -- resent: it means what the first transmission meant; the session has
+            -- seen its records, TLS does not get them again
+            local first = TLS_OF[st.original]  -- (its slot: the first frame of a record)
+            rec = {plain = first and first.plain}
+            TLS.keep(st, rec)
+            if rec.plain and rec.plain.problems then
+                for _, p in ipairs(rec.plain.problems) do add_problem(st, p) end
+            end
+            return rec
+        end
+        rec = TLS.cut(st)
+        rec.first = true
+        TLS.keep(st, rec)
+    end
+    local tls = TLS.dissector
+    if rec.len == nil or tls == nil then return rec end
+    local records
+    if rec.bytes then
+        records = ByteArray.new(rec.bytes, true):tvb("TLS records")
+    else
+        records = tvb(off + LEN_LEN + 1, rec.len):tvb()
+    end
+    if st.direction == TO_METER then
+        pinfo.src_port, pinfo.dst_port = rec.port, TLS.meter_port
+    else
+        pinfo.src_port, pinfo.dst_port = TLS.meter_port, rec.port
+    end
+    local parts = rec.first and {} or nil
+    rec.first = nil
+    TLS.collect = parts
+    pcall(tls.call, tls, records, pinfo, tree)  -- TLS flags what is wrong itself
+    TLS.collect = nil
+    local cols = pinfo.cols  -- TLS wrote its own and fenced them: the Info is ours
+    cols.info:clear_fence()
+    cols.protocol:clear_fence()
+    cols.protocol = "MEP"
+    if parts then
+        if #parts > 0 then
+            rec.plain = TLS.open(st, table.concat(parts))
+        elseif rec.app then
+            note(st, "tls_unopened")
+        end
+    end
+    return rec
+end
+
+-- The plaintext's fields (and table), shown from a tab of their own.
+function TLS.items(tree, rec)
+    local pst = rec.plain
+    local p = pst.plain
+    local ptvb = ByteArray.new(p, true):tvb("MEP TLS plaintext")
+    local items = pst.items or FAST_ITEMS[pst.cls](p, #p, pst)
+    add_items(tree, ptvb, 0, items)
+    if pst.tdims then
+        local td = frame_table(pst)
+        if td then add_table(tree, ptvb, 0, items, td) end
+    end
+end
+
 -- One frame at off of the packet's bytes s (n of them).  Its context is decided
 -- on the first pass and stored; later passes make its state again from its
 -- bytes and that (ctx_frame).
@@ -4567,9 +5273,11 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
             -- second pass: the request still waiting after the whole capture was read
             fl = fl + FS.NO_RESPONSE
             FS.fl[slot] = fl
+            if C12.activity ~= C12.at_pending then C12.busy[slot] = true end
         end
         st = ctx_frame(slot, number, FS.time[slot], dir, frame, length, false, fl)
     end
+    local tls = TLS.frame(tvb, pinfo, tree, st, off, visited)
     -- Without a tree at all (tshark -r without -V, -T or a filter; the first pass
     -- of -2) no field is added, as nobody reads them, and the expert notes go on
     -- the empty root.  Wireshark hands a Lua dissector its tree under a hidden
@@ -4594,6 +5302,7 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
         end
         local items = st.items or FAST_ITEMS[st.cls](body, #body, st)
         add_items(sub, ftvb, base, items)
+        if tls and tls.plain then TLS.items(sub, tls) end
         if st.tdims then
             local td = frame_table(st)
             if td then add_table(sub, ftvb, base, items, td) end
@@ -4617,6 +5326,7 @@ function mep.dissector(tvb, pinfo, tree)
     local s = tvb:raw()  -- the captured bytes
     local n = #s
     if n == 0 then return 0 end
+    if C12.CLAIMS[sbyte(s, 1)] then return C12.dissect(tvb, pinfo, tree, s, n) end  -- C12.18
     local cols = pinfo.cols
     cols.protocol = "MEP"
     local number = pinfo.number
@@ -4649,6 +5359,9 @@ function mep.dissector(tvb, pinfo, tree)
 end
 
 -- ---- preferences and registration -------------------------------------------------------------
+-- (in a function of its own: Lua 5.2 allows 200 locals in the main chunk, and
+-- the names below are needed only here)
+local function setup()
 
 local registered_dlt
 
@@ -4677,6 +5390,15 @@ local function load_keys()
 end
 
 local function register()
+    if TLS.dissector == nil then  -- TLS hands the plaintext of the meter's port back
+        local found, tls = pcall(function() return Dissector.get("tls") end)
+        if found and tls then
+            TLS.dissector = tls
+            TLS.proto = Proto("mep_tls", "MEP TLS plaintext")
+            TLS.proto.dissector = TLS.plaintext
+            DissectorTable.get("tls.port"):add(TLS.meter_port, TLS.proto)
+        end
+    end
     local encaps = DissectorTable.get("wtap_encap")
     local dlt = mep.prefs.dlt
     if dlt < DLT_FIRST or dlt > DLT_LAST then dlt = DEFAULT_DLT end
@@ -4696,8 +5418,388 @@ end
 
 function mep.init()
     reset_state()
+    TLS.reset()
+    C12.reset()
     load_keys()
 end
 
 load_keys()
 register()
+end
+setup()
+
+-- ---------------------------------------------------------------------------
+-- ANSI C12.18 runtime (optical port packets, also on a Gen 2/3 meter's shared
+-- UART): CRC, the link packet, retransmissions, reassembly, pairing and the
+-- tree.  Hand-written in dissector/c1218_runtime.lua.in; the facts it applies
+-- are the C12 table generated above from dissector/c1218spec.py, and
+-- dissector/c1218context.py is the same algorithm in Python (the differential
+-- tests compare them).  State: C12.frames[record number], filled on the first
+-- pass only.
+-- ---------------------------------------------------------------------------
+
+function C12.reset()
+    C12.frames = {}     -- per record number: its state
+    C12.activity = 0    -- C12.18 records seen so far
+    C12.at_pending = 0  -- C12.activity when the pending MEP request was sent
+    C12.busy = {}       -- MEP request slots left unanswered while C12.18 held the line
+    C12.last = {}       -- per side: the last CRC-valid packet
+    C12.from = {}       -- per side: the last packet, whatever its state
+    C12.parts = {}      -- per side: the packets of a message still growing
+    C12.pending = nil   -- the request message waiting for its response
+    C12.requests = 0    -- request messages seen (none: the probe's side is not on the line)
+end
+C12.reset()
+
+C12.CLAIMS = {[C12.STP] = true, [C12.ACK] = true, [C12.NAK] = true}
+
+function C12.side(d)  -- a table key for a direction (nil: unknown side)
+    if d == nil then return -1 end
+    return d
+end
+
+function C12.crc(s, i, j)  -- CRC-16/X.25 of s[i..j]
+    local c, t = 0xFFFF, C12.CRC_TABLE
+    for k = i, j do
+        c = bxor(floor(c / 256), t[bxor(c, sbyte(s, k)) % 256 + 1])
+    end
+    return bxor(c, 0xFFFF)
+end
+
+function C12.note(st, key, ...)
+    local n = C12.NOTES[key]
+    if st.notes == nil then st.notes = {} end
+    st.notes[#st.notes + 1] = {n[1], sfmt(n[2], ...)}
+end
+
+-- The link packet, field by field as scapy reads it: a field the bytes do not
+-- hold is missing, and so is every field after it.
+function C12.link(st, s, n)
+    local vals, items, missing, i = {}, {}, nil, 1
+    if n >= C12.HEADER_LEN then
+        local length = sbyte(s, 5) * 256 + sbyte(s, 6)
+        local need = C12.HEADER_LEN + length + C12.CRC_LEN
+        if length > C12.MAX_DATA then
+            add_problem(st, sfmt(C12.PROBLEMS.too_long, length, C12.MAX_DATA))
+        end
+        if n < need then add_problem(st, sfmt(C12.PROBLEMS.cut, n, need)) end
+    else
+        add_problem(st, sfmt(C12.PROBLEMS.cut, n, C12.HEADER_LEN + C12.CRC_LEN))
+    end
+    for _, f in ipairs(C12.LINK) do
+        local ab, kind, arg, name = f[1], f[2], f[3], f[4]
+        local left = n - i + 1
+        if missing then
+            missing[#missing + 1] = name
+        elseif kind == "ref" then
+            local m = math.min(vals[arg] or 0, left)
+            local v = s:sub(i, i + m - 1)
+            vals[name] = v
+            if m > 0 then items[#items + 1] = {ab, v, i, m} end
+            i = i + m
+        elseif left < arg then
+            missing = {name}
+        else
+            local v
+            if kind == "le" then v = sbyte(s, i) + 256 * sbyte(s, i + 1) else v = be(s, i, arg) end
+            vals[name] = v
+            items[#items + 1] = {ab, v, i, arg}
+            i = i + arg
+        end
+    end
+    if missing and n >= C12.HEADER_LEN then
+        add_problem(st, sfmt(PROBLEMS.missing, table.concat(missing, ", ")))
+    end
+    if i <= n and not missing then add_problem(st, sfmt(C12.PROBLEMS.left_over, n - i + 1)) end
+    st.link, st.link_items = vals, items
+    if vals.crc ~= nil and #vals.data == vals.length then
+        local want = C12.crc(s, 1, C12.HEADER_LEN + vals.length)
+        st.crc_status = (want == vals.crc) and 1 or 0
+        if want ~= vals.crc then C12.note(st, "bad_crc", vals.crc, want) end
+    end
+end
+
+-- A table's contents as CaptureContext._table_decoder gives them: decoded when
+-- shown, with the dimensions known now; a dimension table at once, to learn from.
+function C12.table(st, m, data, number)
+    local tid, offset = m.table_id, m.offset
+    m.tdims, m.tdata, m.toffset, m.tfull = S.dims, data, offset or 0, offset == nil
+    local spec = TABLE_SPECS[tid]
+    if st.message == "response" and spec ~= nil and DIMENSION_SOURCES[spec.tag] then
+        -- as ctx_table does for MEP (the same cache): an identical read under the
+        -- same dimensions teaches nothing new
+        local key = tid .. ":" .. (offset == nil and "full" or offset) .. ":" .. data
+        local cached = S.dim_reads[key]
+        if cached and cached[1] == S.dims then
+            m.td = cached[2]
+            return
+        end
+        local td
+        if cached and same_dims(cached[2], S.dims) then
+            td = cached[2]
+        else
+            td = table_decode(spec_for_data(tid, data, offset or 0), data, offset or 0, S.dims,
+                              offset == nil)
+        end
+        m.td = td
+        learn_dimensions(td, number)
+        S.dim_reads[key] = {S.dims, td}
+    end
+end
+
+function C12.table_of(m)
+    if m.td == nil and m.tdata ~= nil then
+        local spec = spec_for_data(m.table_id, m.tdata, m.toffset)
+        if spec ~= nil then m.td = table_decode(spec, m.tdata, m.toffset, m.tdims, m.tfull) end
+        m.tdata = nil
+    end
+    return m.td
+end
+
+-- A whole message (one packet's data or several joined): its service, pairing,
+-- checks and table.
+function C12.message(st, data)
+    local dir = st.direction
+    if dir == nil and #data > 0 then
+        dir = (sbyte(data, 1) >= C12.FIRST_REQUEST_CODE) and TO_METER or FROM_METER
+        st.direction, st.inferred = dir, true
+    end
+    local m = {segments = st.segments or 0}
+    st.m = m
+    local cls
+    if dir == TO_METER then
+        st.message, m.message = "request", "request"
+        cls = C12.BY_CODE[sbyte(data, 1) or 0] or "C1218UnknownRequest"
+    else
+        st.message, m.message = "response", "response"
+        local req = C12.pending
+        if req == nil or req.direction == dir then
+            cls = "C1218Response"
+            if C12.requests > 0 then C12.note(st, "unpaired") end
+        else
+            C12.pending = nil
+            m.request, req.response = req, st
+            local rules = C12.RULES[req.m.cls]
+            cls = rules[sbyte(data, 1) or -1] or rules.other
+        end
+    end
+    m.cls = cls
+    local svc = {}
+    local v = decode_frame(svc, cls, data)
+    m.vals, m.items, m.problems = v, svc.items, svc.problems
+    local spec = CLASSES[cls]
+    if dir == TO_METER then
+        m.table_id, m.offset, m.count = v.table_id, v.offset, v.count
+        C12.pending = st
+        C12.requests = C12.requests + 1
+        if v.data ~= nil and #v.data > 0 and v.table_id ~= nil and not spec.indexed then
+            C12.table(st, m, v.data, st.number)
+        end
+    else
+        local req = m.request
+        local code = v.response_code
+        if req then
+            local rm = req.m
+            m.table_id, m.offset, m.count = rm.table_id, rm.offset, rm.count
+            if code == 0 and v.data ~= nil and #v.data > 0 and rm.table_id ~= nil
+                    and not CLASSES[rm.cls].indexed then
+                C12.table(st, m, v.data, st.number)
+            end
+        end
+        if spec.error_note and code ~= nil and code ~= 0 then
+            C12.note(st, "error_response", code_name(C12.RESPONSE_NAMES, code, "0x%02X"))
+        elseif spec.at_most and code == 0 and req then
+            local mine, theirs = v[spec.at_most[1]], req.m.vals[spec.at_most[2]]
+            if mine ~= nil and theirs ~= nil and mine > theirs then
+                C12.note(st, "overlong", mine, theirs)
+            end
+        end
+    end
+    if spec.checksum and v.checksum ~= nil and v.data ~= nil then
+        local sum = 0
+        for k = 1, #v.data do sum = sum + sbyte(v.data, k) end
+        local want = (256 - sum % 256) % 256
+        if want == v.checksum then
+            m.checksum_status = 1
+        else
+            m.checksum_status = 0
+            C12.note(st, "bad_checksum", v.checksum, want)
+        end
+    end
+end
+
+-- One capture record (first pass): a packet, an ACK or a NAK.
+function C12.record(number, dir, s, n)
+    C12.activity = C12.activity + 1
+    local st = {number = number, direction = dir}
+    local b = sbyte(s, 1)
+    if b ~= C12.STP then
+        st.kind, st.ack = (b == C12.ACK) and "ack" or "nak", b
+        if n > 1 then add_problem(st, sfmt(C12.PROBLEMS.stray, n - 1)) end
+        if st.kind == "nak" then
+            local other = nil
+            if dir ~= nil then other = 1 - dir end
+            local before = C12.from[C12.side(other)]
+            if before then C12.note(st, "nak", before.number) else C12.note(st, "nak_alone") end
+        end
+        return st
+    end
+    st.kind, st.raw = "packet", s
+    C12.link(st, s, n)
+    local key = C12.side(dir)
+    C12.from[key] = st
+    if st.problems or st.crc_status ~= 1 then return st end
+    local last = C12.last[key]
+    C12.last[key] = st
+    if last and last.raw == s then
+        local original = last.original or last
+        st.original, st.retransmission_of = original, original.number
+        C12.note(st, "retransmission", original.number)
+        st.m, st.message = original.m, original.message
+        return st
+    end
+    local parts = C12.parts[key]
+    if parts == nil then
+        parts = {}
+        C12.parts[key] = parts
+    end
+    local ctrl, link = st.link.control, st.link
+    if floor(ctrl / C12.CTRL_MULTI) % 2 == 1 then
+        if floor(ctrl / C12.CTRL_FIRST) % 2 == 1 then
+            for k = #parts, 1, -1 do parts[k] = nil end
+        end
+        parts[#parts + 1] = link.data
+        if link.sequence ~= 0 then
+            C12.note(st, "segment", #parts)
+            return st
+        end
+        st.segments = #parts
+        local data = table.concat(parts)
+        for k = #parts, 1, -1 do parts[k] = nil end
+        st.joined = data
+        C12.message(st, data)
+    else
+        for k = #parts, 1, -1 do parts[k] = nil end
+        C12.message(st, link.data)
+    end
+    return st
+end
+
+function C12.info(st)
+    local text
+    if st.kind ~= "packet" then
+        text = C12.INFO[st.kind]
+    elseif st.m then
+        local m = st.m
+        local post = ""
+        if m.message == "response" and m.table_id ~= nil then
+            post = sfmt(C12.INFO.table, table_label(m.table_id))
+        end
+        if m.segments > 0 then post = post .. sfmt(C12.INFO.reassembled, m.segments) end
+        if m.request then post = post .. sfmt(C12.INFO.request_in, m.request.number) end
+        text = SUMMARY[m.cls](m.vals, table_label, C12.INFO[m.message], post)
+    else
+        local link = st.link or {}
+        text = sfmt(C12.INFO.segment, link.sequence or 0, link.length or #(link.data or ""))
+    end
+    if st.retransmission_of then text = text .. sfmt(C12.INFO.retransmission, st.retransmission_of) end
+    if st.crc_status == 0 then text = text .. C12.INFO.bad_crc end
+    if st.m and st.m.checksum_status == 0 then text = text .. C12.INFO.bad_checksum end
+    if st.problems or (st.m and st.m.problems) then text = text .. C12.INFO.malformed end
+    return text
+end
+
+function C12.add_tree(sub, tvb, st)
+    local v = sub.visible
+    local F = C12.F
+    if st.kind ~= "packet" then
+        sub:add(F["c1218.ack"], tvb(0, 1), st.ack)
+    else
+        for _, it in ipairs(st.link_items) do
+            local ab, val, i, len = it[1], it[2], it[3], it[4]
+            if type(val) == "number" then
+                sub:add(F[ab], tvb(i - 1, len), val)
+            else
+                sub:add(F[ab], tvb(i - 1, len))
+            end
+            if ab == "c1218.control" then
+                for _, fl in ipairs(C12.FLAGS) do sub:add(F[fl[1]], tvb(i - 1, 1), val) end
+            end
+        end
+        if st.crc_status ~= nil then gen(sub:add(F["c1218.crc.status"], st.crc_status), v) end
+    end
+    local m = st.m
+    if m then
+        local stvb, base = tvb, C12.HEADER_LEN
+        if m.segments > 0 then
+            if m.hex == nil then m.hex = tohex(st.joined or (st.original or {}).joined or "") end
+            stvb, base = ByteArray.new(m.hex):tvb("Reassembled C12.18 message"), 0
+        end
+        local show = c1218.prefs.show_password
+        local data_at
+        local items = m.items or {}
+        for k = 1, #items, 4 do  -- flat: abbreviation, value, start, length
+            local ab, val, i, len = items[k], items[k + 1], items[k + 2], items[k + 3]
+            local range = stvb(base + i - 1, len)
+            if ab == "c1218.data" then data_at = {"mep.data", false, i, len} end
+            local name = ab:sub(7)
+            if C12.SECRETS[name] and not show then
+                sub:add(F[ab .. "_length"], range, len)
+            elseif type(val) == "number" then
+                sub:add(F[ab], range, val)
+            else
+                sub:add(F[ab], range)
+            end
+        end
+        if m.checksum_status ~= nil then
+            gen(sub:add(F["c1218.checksum.status"], m.checksum_status), v)
+        end
+        local td = C12.table_of(m)
+        if td and data_at then add_table(sub, stvb, base, data_at, td) end
+    end
+    if st.direction ~= nil then
+        local it = gen(sub:add(F["c1218.direction"], st.direction), v)
+        if st.inferred and v then it:append_text(" (inferred from the first byte)") end
+    end
+    if m and m.table_id ~= nil then gen(sub:add(F["c1218.table_name"], table_label(m.table_id)), v) end
+    if m and m.request then gen(sub:add(F["c1218.request_in"], m.request.number), v) end
+    if st.response then gen(sub:add(F["c1218.response_in"], st.response.number), v) end
+    if st.retransmission_of then gen(sub:add(F["c1218.retransmission"], st.retransmission_of), v) end
+    if m and m.segments > 0 then gen(sub:add(F["c1218.segments"], m.segments), v) end
+end
+
+-- The whole record: called by the MEP dissector for a record whose first byte
+-- is a C12.18 one (no MEP frame starts with it).
+function C12.dissect(tvb, pinfo, tree, s, n)
+    local number = pinfo.number
+    local st = C12.frames[number]
+    if st == nil or not pinfo.visited then
+        local dir = pinfo.p2p_dir
+        if dir ~= 0 and dir ~= 1 then dir = nil end
+        st = C12.record(number, dir, s, n)
+        C12.frames[number] = st
+    end
+    pinfo.cols.protocol = C12.PROTOCOL
+    local sub, real = tree, false
+    if tree.hidden then
+        sub = tree:add(c1218, tvb(0, n))
+        real = sub.len ~= 0
+    end
+    if real then C12.add_tree(sub, tvb, st) end
+    if st.notes then
+        for _, nt in ipairs(st.notes) do
+            local e = C12.E[nt[1]] or E[nt[1]]
+            sub:add_proto_expert_info(e, nt[2])
+        end
+    end
+    local problems = {}
+    for _, p in ipairs(st.problems or {}) do problems[#problems + 1] = p end
+    for _, p in ipairs(st.m and st.m.problems or {}) do problems[#problems + 1] = p end
+    if #problems > 0 then
+        sub:add_proto_expert_info(C12.E.malformed, sfmt(C12.MALFORMED, table.concat(problems, "; ")))
+    end
+    local text = C12.info(st)
+    if real and tree.visible then sub:append_text(": " .. text) end
+    pinfo.cols.info = text
+    return n
+end
