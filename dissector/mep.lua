@@ -5097,6 +5097,12 @@ function TLS.plaintext(tvb, pinfo, tree)
     return tvb:len()
 end
 
+function TLS.tail(list, from)  -- the entries of list after its first `from`
+    local out = {}
+    for k = from + 1, #(list or {}) do out[#out + 1] = list[k] end
+    return out
+end
+
 function TLS.reset()
     TLS.held, TLS.sessions = {[TO_METER] = "", [FROM_METER] = ""}, 0
     TLS_OF = {}
@@ -5188,6 +5194,28 @@ end
 -- opens).  Returns the frame's TLS part, or nil for a frame that is no TLS frame.
 function TLS.frame(tvb, pinfo, tree, st, off, visited)
     local rec = tls_of(st)
+    if rec ~= nil then TLS.replay(st, rec) end  -- (nothing before the first pass ends)
+    local notes0, problems0 = #(st.notes or {}), #(st.problems or {})
+    rec = TLS.pass(tvb, pinfo, tree, st, off, visited, rec)
+    if rec ~= nil and rec.added == nil then  -- first pass: what TLS added, for later ones
+        rec.added = {TLS.tail(st.notes, notes0), TLS.tail(st.problems, problems0)}
+    end
+    return rec
+end
+
+-- A later pass: the frame's state is made again from its bytes; the notes and
+-- problems its TLS part gave it on the first pass are given again.
+function TLS.replay(st, rec)
+    local added = rec.added
+    if added == nil then return end
+    for _, n in ipairs(added[1]) do
+        st.notes = st.notes or {}
+        st.notes[#st.notes + 1] = n
+    end
+    for _, p in ipairs(added[2]) do add_problem(st, p) end
+end
+
+function TLS.pass(tvb, pinfo, tree, st, off, visited, rec)
     if rec == nil then
         if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
         if st.kind == "request" and st.retransmission_of ~= nil then
