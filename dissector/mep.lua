@@ -5198,20 +5198,21 @@ function TLS.frame(tvb, pinfo, tree, st, off, visited)
     local notes0, problems0 = #(st.notes or {}), #(st.problems or {})
     rec = TLS.pass(tvb, pinfo, tree, st, off, visited, rec)
     if rec ~= nil and rec.added == nil then  -- first pass: what TLS added, for later ones
-        rec.added = {TLS.tail(st.notes, notes0), TLS.tail(st.problems, problems0)}
+        rec.added = {TLS.tail(st.notes, notes0), TLS.tail(st.problems, problems0), notes0}
     end
     return rec
 end
 
 -- A later pass: the frame's state is made again from its bytes; the notes and
--- problems its TLS part gave it on the first pass are given again.
+-- problems its TLS part gave it on the first pass are given again, the notes
+-- where they stood (before those, such as "no response", that came later).
 function TLS.replay(st, rec)
     local added = rec.added
     if added == nil then return end
-    for _, n in ipairs(added[1]) do
-        st.notes = st.notes or {}
-        st.notes[#st.notes + 1] = n
-    end
+    local notes, at = st.notes or {}, added[3]
+    if at > #notes then at = #notes end
+    for k, n in ipairs(added[1]) do table.insert(notes, at + k, n) end
+    if #notes > 0 then st.notes = notes end
     for _, p in ipairs(added[2]) do add_problem(st, p) end
 end
 
