@@ -4958,53 +4958,56 @@ end
 
 -- ---- tree ------------------------------------------------------------------------------------
 
-local function add_items(tree, tvb, base, items)
+-- The tree plumbing, in one table (Lua 5.2 allows 200 locals in the main chunk).
+local TREE = {}
+
+function TREE.add_items(tree, tvb, base, items)
     for k = 1, #items, 4 do
         local ab = items[k]
         if ab == "record" then
             local sub = tree:add(F["mep.tls.record"], tvb(base + items[k + 2] - 1, items[k + 3]))
-            add_items(sub, tvb, base, items[k + 1])
+            TREE.add_items(sub, tvb, base, items[k + 1])
         else
             tree:add(F[ab], tvb(base + items[k + 2] - 1, items[k + 3]))
         end
     end
 end
 
-local function gen(item, visible)
+function TREE.gen(item, visible)
     if visible then item:set_generated() end
     return item
 end
 
-local function add_context(tree, st)
+function TREE.add_context(tree, st)
     local v = tree.visible
     if st.direction ~= nil then
-        local it = gen(tree:add(F["mep.direction"], st.direction), v)
+        local it = TREE.gen(tree:add(F["mep.direction"], st.direction), v)
         if st.inferred and v then it:append_text(" (inferred from the first byte)") end
     end
-    if st.kind == "alert" then gen(tree:add(F["mep.alert"], true), v) end
+    if st.kind == "alert" then TREE.gen(tree:add(F["mep.alert"], true), v) end
     local req = st.kind == "response" and st.request
     local tid, offset, count = asked(req or st)
-    if tid ~= nil then gen(tree:add(F["mep.table_name"], table_label(tid)), v) end
+    if tid ~= nil then TREE.gen(tree:add(F["mep.table_name"], table_label(tid)), v) end
     if req then
-        if tid ~= nil then gen(tree:add(F["mep.table_id"], tid), v) end
-        if offset ~= nil then gen(tree:add(F["mep.offset"], offset), v) end
-        if count ~= nil then gen(tree:add(F["mep.count"], count), v) end
-        gen(tree:add(F["mep.request_in"], req.number), v)
+        if tid ~= nil then TREE.gen(tree:add(F["mep.table_id"], tid), v) end
+        if offset ~= nil then TREE.gen(tree:add(F["mep.offset"], offset), v) end
+        if count ~= nil then TREE.gen(tree:add(F["mep.count"], count), v) end
+        TREE.gen(tree:add(F["mep.request_in"], req.number), v)
         local rt = st.time - req.time
         -- whole seconds toward zero: a negative time (a response stamped before its
         -- request) has both parts negative, as Wireshark's nstime wants
         local secs = rt < 0 and -floor(-rt) or floor(rt)
-        gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
+        TREE.gen(tree:add(F["mep.time"], NSTime.new(secs, floor((rt - secs) * 1e9 + 0.5))), v)
     end
-    if st.response_in then gen(tree:add(F["mep.response_in"], st.response_in), v) end
-    if st.retransmission_of then gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
-    if st.digest_status ~= nil then gen(tree:add(F["mep.digest.status"], st.digest_status), v) end
-    if st.key then gen(tree:add(F["mep.key"], st.key), v) end
-    if st.encrypted then gen(tree:add(F["mep.encrypted"], true), v) end
+    if st.response_in then TREE.gen(tree:add(F["mep.response_in"], st.response_in), v) end
+    if st.retransmission_of then TREE.gen(tree:add(F["mep.retransmission"], st.retransmission_of), v) end
+    if st.digest_status ~= nil then TREE.gen(tree:add(F["mep.digest.status"], st.digest_status), v) end
+    if st.key then TREE.gen(tree:add(F["mep.key"], st.key), v) end
+    if st.encrypted then TREE.gen(tree:add(F["mep.encrypted"], true), v) end
 end
 
 -- The contents subtree: one item per decoded leaf, at its bytes in the frame.
-local function add_table(tree, tvb, base, items, td)
+function TREE.add_table(tree, tvb, base, items, td)
     local pos, dlen
     for k = 1, #items, 4 do
         if items[k] == "mep.data" then pos, dlen = items[k + 2], items[k + 3] end
@@ -5052,7 +5055,7 @@ local function add_table(tree, tvb, base, items, td)
         if f.ab == "mep.procedure.mfg_flag" then mfg = v end
     end
     if index ~= nil and mfg ~= nil then
-        gen(sub:add(F["mep.procedure.number"], tvb(start, 2), index + (mfg and MFG_BASE or 0)),
+        TREE.gen(sub:add(F["mep.procedure.number"], tvb(start, 2), index + (mfg and MFG_BASE or 0)),
             visible)
     end
     if visible then
@@ -5067,7 +5070,7 @@ local function add_table(tree, tvb, base, items, td)
     end
 end
 
-local function tohex(s)
+function TREE.tohex(s)
     return (s:gsub(".", function(c) return sfmt("%02x", sbyte(c)) end))
 end
 
@@ -5272,10 +5275,10 @@ function TLS.items(tree, rec)
     local p = pst.plain
     local ptvb = ByteArray.new(p, true):tvb("MEP TLS plaintext")
     local items = pst.items or FAST_ITEMS[pst.cls](p, #p, pst)
-    add_items(tree, ptvb, 0, items)
+    TREE.add_items(tree, ptvb, 0, items)
     if pst.tdims then
         local td = frame_table(pst)
-        if td then add_table(tree, ptvb, 0, items, td) end
+        if td then TREE.add_table(tree, ptvb, 0, items, td) end
     end
 end
 
@@ -5324,19 +5327,19 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
             body = schar(floor(#p / 256), #p % 256) .. p
             local hex = st.plain_hex
             if hex == nil then
-                hex = tohex(body)
+                hex = TREE.tohex(body)
                 st.plain_hex = hex
             end
             ftvb, base = ByteArray.new(hex):tvb("Decrypted MEP"), 0
         end
         local items = st.items or FAST_ITEMS[st.cls](body, #body, st)
-        add_items(sub, ftvb, base, items)
+        TREE.add_items(sub, ftvb, base, items)
         if tls and tls.plain then TLS.items(sub, tls) end
         if st.tdims then
             local td = frame_table(st)
-            if td then add_table(sub, ftvb, base, items, td) end
+            if td then TREE.add_table(sub, ftvb, base, items, td) end
         end
-        add_context(sub, st)
+        TREE.add_context(sub, st)
     end
     local notes = st.notes
     if notes then
@@ -5755,13 +5758,13 @@ function C12.add_tree(sub, tvb, st)
                 for _, fl in ipairs(C12.FLAGS) do sub:add(F[fl[1]], tvb(i - 1, 1), val) end
             end
         end
-        if st.crc_status ~= nil then gen(sub:add(F["c1218.crc.status"], st.crc_status), v) end
+        if st.crc_status ~= nil then TREE.gen(sub:add(F["c1218.crc.status"], st.crc_status), v) end
     end
     local m = st.m
     if m then
         local stvb, base = tvb, C12.HEADER_LEN
         if m.segments > 0 then
-            if m.hex == nil then m.hex = tohex(st.joined or (st.original or {}).joined or "") end
+            if m.hex == nil then m.hex = TREE.tohex(st.joined or (st.original or {}).joined or "") end
             stvb, base = ByteArray.new(m.hex):tvb("Reassembled C12.18 message"), 0
         end
         local show = c1218.prefs.show_password
@@ -5781,20 +5784,20 @@ function C12.add_tree(sub, tvb, st)
             end
         end
         if m.checksum_status ~= nil then
-            gen(sub:add(F["c1218.checksum.status"], m.checksum_status), v)
+            TREE.gen(sub:add(F["c1218.checksum.status"], m.checksum_status), v)
         end
         local td = C12.table_of(m)
-        if td and data_at then add_table(sub, stvb, base, data_at, td) end
+        if td and data_at then TREE.add_table(sub, stvb, base, data_at, td) end
     end
     if st.direction ~= nil then
-        local it = gen(sub:add(F["c1218.direction"], st.direction), v)
+        local it = TREE.gen(sub:add(F["c1218.direction"], st.direction), v)
         if st.inferred and v then it:append_text(" (inferred from the first byte)") end
     end
-    if m and m.table_id ~= nil then gen(sub:add(F["c1218.table_name"], table_label(m.table_id)), v) end
-    if m and m.request then gen(sub:add(F["c1218.request_in"], m.request.number), v) end
-    if st.response then gen(sub:add(F["c1218.response_in"], st.response.number), v) end
-    if st.retransmission_of then gen(sub:add(F["c1218.retransmission"], st.retransmission_of), v) end
-    if m and m.segments > 0 then gen(sub:add(F["c1218.segments"], m.segments), v) end
+    if m and m.table_id ~= nil then TREE.gen(sub:add(F["c1218.table_name"], table_label(m.table_id)), v) end
+    if m and m.request then TREE.gen(sub:add(F["c1218.request_in"], m.request.number), v) end
+    if st.response then TREE.gen(sub:add(F["c1218.response_in"], st.response.number), v) end
+    if st.retransmission_of then TREE.gen(sub:add(F["c1218.retransmission"], st.retransmission_of), v) end
+    if m and m.segments > 0 then TREE.gen(sub:add(F["c1218.segments"], m.segments), v) end
 end
 
 -- The whole record: called by the MEP dissector for a record whose first byte
