@@ -186,11 +186,11 @@ DECODERS = {cls: _compile(cls) for cls in CLASSES.values() if issubclass(cls, ME
 _dispatch = MEP.dispatch_hook
 
 
-def decode_frame(cls: type[MEP], s: bytes) -> FrameView:
+def decode_frame(cls: type[MEP], s: bytes, later: bool = False) -> FrameView:
     """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be.
     (A C12.18 record is no MEP frame: the context hands those to its C12.18 part.)"""
-    if cls is MEP:  # MEP(s) picks the class that fits
-        cls = _dispatch(s)
+    if cls is MEP:  # MEP(s) picks the class that fits (``later``: a record's later frame)
+        cls = _dispatch(s, _internal=later)
     dec = DECODERS[cls]
     if dec is None or not s:  # (scapy leaves a packet of no bytes undissected)
         return FrameView.of_packet(cls(s))
@@ -209,7 +209,8 @@ def decode_record(record: bytes) -> list[FrameView]:
         if end <= n:
             end += (record[at] << 8) | record[at + 1]
         s = record[at:end]
-        views.append(decode_frame(_dispatch(s), s))
+        # (a later frame is MEP whatever its first byte, as next_frame cuts it)
+        views.append(decode_frame(_dispatch(s, _internal=at > 0), s, at > 0))
         at = end
     return views
 

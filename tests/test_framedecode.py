@@ -82,6 +82,7 @@ def test_a_record_decodes_as_scapy_dissects_it(pieces):
     record = b"".join(pieces)
     if not record:
         return  # an empty record is the context's case (shown as malformed)
+    assume(record_class(record) is None)  # a C12.18 record: the context's C12.18 part
     views, pkts = decode_record(record), _scapy_frames(record)
     assert len(views) == len(pkts)
     for view, pkt in zip(views, pkts, strict=True):

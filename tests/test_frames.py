@@ -189,7 +189,7 @@ def test_random_bytes_never_raise(data):
     assert bytes(pkt) == data
     pkt.summary()
     pkt.show(dump=True)
-    if len(data) < 2:
+    if len(data) < 2 and data not in (b"\x06", b"\x15"):  # (those two: a C12.18 ACK/NAK)
         assert pkt.malformed
 
 
