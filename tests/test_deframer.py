@@ -550,3 +550,32 @@ def test_non_positive_silence_is_rejected(silence):
     """A silence timeout must be positive."""
     with pytest.raises(ValueError):
         Deframer(silence=silence)
+
+
+_SHARED_UART_BYTES = st.sampled_from([0x00, 0x01, 0x06, 0x15, 0xEE, 0x20, 0xFF])
+
+
+@given(data=st.lists(_SHARED_UART_BYTES, min_size=1, max_size=600).map(bytes),
+       draw=st.data())
+@settings(max_examples=300, deadline=None)
+def test_chunks_come_in_time_order_when_a_c1218_candidate_fails_across_reads(data, draw):
+    """Bytes of a failed C12.18 candidate are read again at the times they came, so
+    no chunk is dated before the one emitted ahead of it, pauses and bursts included
+    (a capture sorts by time: a chunk dated too early would move its bytes)."""
+    bt = 10 / 115200
+    d = Deframer(byte_time=bt)
+    out, i, end, last = [], 0, 0.0, 0.0
+    while i < len(data):
+        k = draw.draw(st.integers(1, 80))
+        piece = data[i : i + k]
+        end += draw.draw(st.sampled_from([0.0005, 0.002, 0.016, 0.2]))
+        first = max(end - len(piece) * bt, min(last, end - bt))  # as capture/session.py
+        last = end
+        out += d.feed(piece, first, end)
+        if draw.draw(st.booleans()):
+            out += d.poll(end)
+        i += k
+    out += d.close()
+    assert b"".join(c.data for c in out) == data
+    times = [c.time for c in out]
+    assert times == sorted(times)
