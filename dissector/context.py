@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from scapy.packet import Packet
 
+from .c1218context import REQUEST as C1218_REQUEST
 from .c1218context import C1218Context
 from .c1218frames import record_class
 from .capture_format import EPB_INBOUND, EPB_OUTBOUND, UNFRAMED_COMMENT
@@ -423,8 +424,12 @@ class CaptureContext:
             info.expert.insert(0, note("unframed", unframed))
         # Optical traffic changes no MEP frame before it except by being there
         # (a MEP request unanswered meanwhile): it waits with the held frames.
+        # A C12.18 request waits for its response too (which names it, response_in).
         if self._keep:
             self.frames.append(info)
+        elif info.message == C1218_REQUEST and info.retransmission_of is None:
+            self._ready += self._held
+            self._held = [info]
         elif self._held:
             self._held.append(info)
         else:

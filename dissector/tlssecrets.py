@@ -45,7 +45,7 @@ def tls_frames(frames: Iterable) -> Iterable[tuple[int, int, bytes]]:
     from .frames import TLS_REQUEST_CODES
 
     for fi in frames:
-        body = fi.raw or b""
+        body = getattr(fi, "raw", None) or b""  # (a C12.18 record has none)
         if not body or fi.direction is None:
             continue
         if fi.retransmission_of is not None:

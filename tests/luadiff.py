@@ -25,6 +25,7 @@ from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import wireshark as ws
 from mepshark.dissector.c1218lua import ws_fields as c1218_fields
 from mepshark.dissector.c1218spec import MALFORMED as C1218_MALFORMED
+from mepshark.dissector.c1218spec import NOTES as C1218_NOTES
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.context import FROM_METER, TO_METER, note
 from mepshark.dissector.framespec import MALFORMED, NOTES, SCAPY_ONLY_NOTES
@@ -243,12 +244,13 @@ def _template_pattern(text: str) -> str:
 
 
 _MEP_EXPERTS = re.compile("|".join(
-    [_template_pattern(t) for _g, t in NOTES.values()]
-    + [_template_pattern(MALFORMED), re.escape("preference mep.") + ".*"]))
+    [_template_pattern(t) for _g, t in (*NOTES.values(), *C1218_NOTES.values())]
+    + [_template_pattern(MALFORMED), _template_pattern(C1218_MALFORMED),
+       re.escape("preference mep.") + ".*"]))
 
 
 def is_mep_expert(text: str) -> bool:
-    """Whether an expert text is the MEP dissector's own.  Wireshark's TLS dissector,
+    """Whether an expert text is the MEP (or C12.18) dissector's own.  Wireshark's TLS dissector,
     handed the records of TLS frames, adds its own (an exception on a record that
     makes no sense, say), which scapy has no counterpart for."""
     return _MEP_EXPERTS.fullmatch(text) is not None or (
