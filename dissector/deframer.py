@@ -94,6 +94,7 @@ class Deframer:
         self._last: float | None = None
         self._opt = bytearray()  # a C12.18 packet candidate (from its 0xEE)
         self._opt_time = 0.0
+        self._opt_times: list[float] = []  # each candidate byte's arrival time
 
     @property
     def pending(self) -> int:
@@ -134,18 +135,19 @@ class Deframer:
         while work:
             d, f, start = work.pop()
             back = self._scan(d, f, start, out)
-            if back is not None:  # (the candidate's bytes after its 0xEE, their start, resume)
-                rest, t0, resume = back
+            if back is not None:  # (the candidate's bytes after its 0xEE, their times, resume)
+                rest, times, resume = back
                 work.append((d, f, resume))
-                bt = self.byte_time
-                work.append((rest, lambda k, t0=t0, bt=bt: t0 + k * bt, 0))
+                work.append((rest, times.__getitem__, 0))
 
-    def _drop_candidate(self) -> tuple[bytes, float]:
-        """Set the candidate's 0xEE aside as unframed; return the bytes after it."""
-        rest, t0 = bytes(self._opt[1:]), self._opt_time + self.byte_time
+    def _drop_candidate(self) -> tuple[bytes, list[float]]:
+        """Set the candidate's 0xEE aside as unframed; return the bytes after it and the
+        times they arrived at (read again with those times, the chunks stay in line order)."""
+        rest, times = bytes(self._opt[1:]), self._opt_times[1:]
         self._set_aside(self._opt[0], self._opt_time, "0xEE that starts no CRC-valid C12.18 packet")
         self._opt.clear()
-        return rest, t0
+        self._opt_times = []
+        return rest, times
 
     def _scan(self, data: bytes, at, i: int, out: list[Chunk]):
         buf, opt = self._buf, self._opt
@@ -154,6 +156,7 @@ class Deframer:
             if opt:
                 if len(opt) < c1218link.HEADER_LEN:
                     opt.append(data[i])
+                    self._opt_times.append(at(i))
                     i += 1
                     if len(opt) < c1218link.HEADER_LEN:
                         continue
@@ -162,6 +165,7 @@ class Deframer:
                 if length <= c1218link.MAX_DATA:
                     take = min(need - len(opt), n - i)
                     opt += data[i : i + take]
+                    self._opt_times += map(at, range(i, i + take))
                     i += take
                     if len(opt) < need:
                         continue
@@ -169,13 +173,15 @@ class Deframer:
                         self._flush_junk(out)
                         out.append(Chunk(C1218, bytes(opt), self._opt_time))
                         opt.clear()
+                        self._opt_times = []
                         continue
-                rest, t0 = self._drop_candidate()
-                return rest, t0, i
+                rest, times = self._drop_candidate()
+                return rest, times, i
             if len(buf) < 2:
                 if not buf:
                     if data[i] == c1218link.STP:
                         self._opt_time = at(i)
+                        self._opt_times = [self._opt_time]
                         opt.append(data[i])
                         i += 1
                         continue
@@ -252,9 +258,8 @@ class Deframer:
 
     def _expire(self, out: list[Chunk], gap: float | None) -> None:
         while self._opt:  # a C12.18 packet that never completed: read its bytes again
-            rest, t0 = self._drop_candidate()
-            bt = self.byte_time
-            self._run(rest, lambda k, t0=t0, bt=bt: t0 + k * bt, out)
+            rest, times = self._drop_candidate()
+            self._run(rest, times.__getitem__, out)
         self._flush_junk(out)
         if self._buf:
             after = "end of stream" if gap is None else f"{gap * 1000:.0f} ms of silence"

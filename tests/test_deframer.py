@@ -550,3 +550,30 @@ def test_non_positive_silence_is_rejected(silence):
     """A silence timeout must be positive."""
     with pytest.raises(ValueError):
         Deframer(silence=silence)
+
+
+# Bytes rich in C12.18 starts (0xEE) and ACK/NAK (0x06, 0x15) between MEP-looking ones.
+shared_line_bytes = st.lists(st.one_of(st.sampled_from([0x00, 0x01, 0xEE, 0x06, 0x15]),
+                                       st.integers(0, 255)), max_size=1500).map(bytes)
+
+
+@PROPERTY
+@given(data=shared_line_bytes, draw=st.data())
+def test_failed_c1218_candidates_keep_their_bytes_arrival_times(data, draw):
+    """Bytes read in bursts (squeezed into each read): a 0xEE whose packet fails its CRC
+    gives its bytes back with the times they arrived at, so every chunk starts at its first
+    byte's time and the chunks' times follow the line's order (a capture writes them by
+    time: a byte read again with a made-up later time would be moved past later bytes)."""
+    d = Deframer(silence=SILENCE, byte_time=BYTE_TIME)
+    out: list[Chunk] = []
+    byte_times: list[float] = []
+    t, pos = T0, 0
+    while pos < len(data):
+        n = draw.draw(st.integers(1, len(data) - pos))
+        end = t + n * BYTE_TIME * draw.draw(st.sampled_from([0.0, 0.3, 1.0])) + BYTE_TIME
+        byte_times += [max(t, end - (n - i) * BYTE_TIME) for i in range(n)]
+        out += d.feed(data[pos : pos + n], t, end)
+        t, pos = end + draw.draw(st.sampled_from([0.0, BYTE_TIME, 0.02])), pos + n
+    out += d.close()
+    check_general_invariants(out, data, byte_times)
+    assert [c.time for c in out] == sorted(c.time for c in out)
