@@ -187,9 +187,13 @@ _dispatch = MEP.dispatch_hook
 
 
 def decode_frame(cls: type[MEP], s: bytes) -> FrameView:
-    """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be."""
+    """A frame's bytes ``s`` (nothing after them) dissected as ``cls(s)`` would be.
+
+    Always as a MEP frame: a record of another link (a C12.18 packet, which
+    ``MEP(s)`` hands to its class) never comes here, the context routes it.
+    """
     if cls is MEP:  # MEP(s) picks the class that fits
-        cls = _dispatch(s)
+        cls = _dispatch(s, _internal=True)
     dec = DECODERS[cls]
     if dec is None or not s:  # (scapy leaves a packet of no bytes undissected)
         return FrameView.of_packet(cls(s))
@@ -201,14 +205,14 @@ def decode_record(record: bytes) -> list[FrameView]:
     and :attr:`.frames.MEP.next_frame` do it: cut at each length field, in turn."""
     n = len(record)
     if n <= LEN_LEN or n == LEN_LEN + ((record[0] << 8) | record[1]):  # the usual record
-        return [decode_frame(_dispatch(record), record)]
+        return [decode_frame(_dispatch(record, _internal=True), record)]
     views, at = [], 0
     while at < n:
         end = at + LEN_LEN
         if end <= n:
             end += (record[at] << 8) | record[at + 1]
-        s = record[at:end]
-        views.append(decode_frame(_dispatch(s), s))
+        s = record[at:end]  # (a later frame is MEP whatever its first byte, as next_frame has it)
+        views.append(decode_frame(_dispatch(s, _internal=True), s))
         at = end
     return views
 
