@@ -19,9 +19,10 @@ import time
 import serial
 
 from mepshark.capture.serialport import LineSpec, open_serial
+from mepshark.dissector import c1218builders as c12
 from mepshark.dissector import c1218codes as codes
 from mepshark.dissector import c1218link as link
-from mepshark.dissector import c1218services as svc
+from mepshark.dissector.c1218frames import C1218Service
 from mepshark.dissector.c1218timing import RESPONSE_TIMEOUT, RETRIES
 from mepshark.dissector.catalog import DimensionContext, decode, spec_for
 from mepshark.dissector.catalog.layout import TableDecode
@@ -35,6 +36,29 @@ POLL = 0.02
 
 class LinkError(Exception):
     """The link gave up (no ACK, no answer); the text says what was tried."""
+
+
+class ServiceError(Exception):
+    """The meter answered a request with an error code (``code``)."""
+
+    def __init__(self, code: int, service: str):
+        self.code = code
+        mnemonic, meaning = codes.RESPONSES.get(code, (f"0x{code:02X}", "unknown response code"))
+        super().__init__(f"{service}: the meter answered {mnemonic} ({meaning})")
+
+
+def answer(request: bytes, reply: bytes, what: str) -> C1218Service:
+    """The meter's ``reply`` to ``request`` dissected; :class:`ServiceError` for an error
+    code, ValueError when it is malformed or its table data checksum does not hold."""
+    if not reply:
+        raise ValueError(f"{what}: empty answer")
+    msg = c12.response(request, reply)
+    if msg.response_code != codes.OK:
+        raise ServiceError(msg.response_code, what)
+    bad = c12.problem(msg)
+    if bad:
+        raise ValueError(f"{what}: {bad}")
+    return msg
 
 
 class OpticalLink:
@@ -52,7 +76,7 @@ class OpticalLink:
             self.ser = port
         self.timeout = timeout
         self.retries = retries
-        self.packet_size = svc.DEFAULT_PACKET_SIZE
+        self.packet_size = link.DEFAULT_PACKET_SIZE
         self.toggle = 0
         self.buf = bytearray()
         self.last_packet: bytes | None = None
@@ -83,15 +107,7 @@ class OpticalLink:
     # --- sending ----------------------------------------------------------------
 
     def _packets(self, message: bytes) -> list[bytes]:
-        room = self.packet_size - svc.PACKET_OVERHEAD
-        parts = [message[i : i + room] for i in range(0, len(message), room)] or [b""]
-        out = []
-        for k, part in enumerate(parts):
-            ctrl = link.CTRL_TOGGLE if self.toggle else 0
-            self.toggle ^= 1
-            if len(parts) > 1:
-                ctrl |= link.CTRL_MULTI | (link.CTRL_FIRST if k == 0 else 0)
-            out.append(link.build(part, 0, ctrl, len(parts) - 1 - k))
+        out, self.toggle = link.split(message, self.packet_size, self.toggle)
         return out
 
     def _send_packet(self, packet: bytes, what: str) -> None:
@@ -195,61 +211,57 @@ class OpticalClient:
         self.password = password
         self.user, self.user_id = user, user_id
         self.want_size, self.want_packets = packet_size, packets
-        self.packets = svc.DEFAULT_PACKETS
+        self.packets = link.DEFAULT_PACKETS
         self.identity: dict[str, int] = {}
         self.dims = DimensionContext()
         self.known: set[str] = set()
         self.open = False
 
-    def call(self, message: bytes, what: str) -> bytes:
-        """One service: the fields after ``ok`` (raises :class:`~.c1218services.ServiceError`)."""
-        return svc.response_code(self.link.request(message, what), what)
+    def call(self, message: bytes, what: str) -> C1218Service:
+        """One service: the meter's answer (raises :class:`ServiceError` unless it is ok)."""
+        return answer(message, self.link.request(message, what), what)
 
     def start(self) -> None:
         """Identify, negotiate, logon and (with a password) security."""
-        rest = self.call(svc.identify(), "identify")
+        ident = self.call(c12.identify(), "identify")
         self.open = True
-        if len(rest) >= 3:
-            self.identity = {"std": rest[0], "ver": rest[1], "rev": rest[2]}
-        rest = self.call(svc.negotiate(self.want_size, self.want_packets), "negotiate")
-        if len(rest) >= 3:
-            self.link.packet_size = int.from_bytes(rest[:2], "big")
-            self.packets = rest[2]
-        self.call(svc.logon(self.user_id, self.user), "logon")
+        self.identity = {"std": ident.std, "ver": ident.ver, "rev": ident.rev}
+        agreed = self.call(c12.negotiate(self.want_size, self.want_packets), "negotiate")
+        self.link.packet_size = agreed.packet_size
+        self.packets = agreed.nbr_packets
+        self.call(c12.logon(self.user_id, self.user), "logon")
         if self.password is not None:
-            self.call(svc.security(self.password), "security")
+            self.call(c12.security(self.password), "security")
 
     def finish(self) -> None:
         """Logoff and terminate (what fails here is not worth an error: the session ends)."""
         if not self.open:
             return
         self.open = False
-        for message, what in ((svc.logoff(), "logoff"), (svc.terminate(), "terminate")):
+        for message, what in ((c12.logoff(), "logoff"), (c12.terminate(), "terminate")):
             try:
                 self.call(message, what)
-            except (LinkError, svc.ServiceError, ValueError):
+            except (LinkError, ServiceError, ValueError):
                 pass
 
     @property
     def chunk(self) -> int:
         """Most data bytes one read answer carries with the negotiated packets."""
-        return self.packets * (self.link.packet_size - svc.PACKET_OVERHEAD) - svc.READ_OVERHEAD
+        return self.packets * (self.link.packet_size - link.PACKET_OVERHEAD) - c12.READ_OVERHEAD
 
     def read_raw(self, tid: int, offset: int | None = None, count: int | None = None) -> bytes:
         what = f"read {table_tag(tid)}"
         if offset is not None or count is not None:
-            return svc.parse_read_response(
-                self.link.request(svc.read(tid, offset or 0, count or 0), what), what)
+            return self.call(c12.read(tid, offset or 0, count or 0), what).data
         try:
-            return svc.parse_read_response(self.link.request(svc.read(tid), what), what)
-        except svc.ServiceError as exc:
+            return self.call(c12.read(tid), what).data
+        except ServiceError as exc:
             if exc.code != codes.ONP:
                 raise
         # Too long for one answer: partial reads until one comes back short.
         out = bytearray()
         while True:
-            got = svc.parse_read_response(
-                self.link.request(svc.read(tid, len(out), self.chunk), what), what)
+            got = self.call(c12.read(tid, len(out), self.chunk), what).data
             out += got
             if len(got) < self.chunk:
                 return bytes(out)

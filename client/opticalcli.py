@@ -16,11 +16,10 @@ import sys
 from collections.abc import Sequence
 
 from mepshark.capture.serialport import PortError
-from mepshark.dissector import c1218services as svc
 from mepshark.dissector.c1218codes import PASSWORD_LEN
 from mepshark.dissector.cliutil import Parser, UsageError
 
-from .optical import LinkError, OpticalClient, OpticalLink
+from .optical import LinkError, OpticalClient, OpticalLink, ServiceError
 from .values import as_json, as_text
 
 PROG = "mep-client optical"
@@ -108,7 +107,7 @@ def main(argv: Sequence[str]) -> int:
     except PortError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    except svc.ServiceError as exc:
+    except ServiceError as exc:
         hint = "; check the password and the key's rights" if "isc" in str(exc) or \
             "security" in str(exc) else ""
         print(f"{PROG}: {exc}{hint}", file=sys.stderr)

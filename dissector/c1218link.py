@@ -24,6 +24,14 @@ HEADER_LEN = 6
 CRC_LEN = 2
 MAX_DATA = 8183
 """Largest data length a packet may declare (C12.18's limit)."""
+PACKET_OVERHEAD = HEADER_LEN + CRC_LEN
+"""Header and CRC bytes of a packet: its data may be the packet size less these."""
+MIN_PACKET_SIZE = PACKET_OVERHEAD + 1
+"""A packet must carry at least one data byte."""
+DEFAULT_PACKET_SIZE = 64
+"""Packet size (whole packet, header and CRC included) before a negotiate changes it."""
+DEFAULT_PACKETS = 1
+"""Packets per message before a negotiate changes it."""
 
 CTRL_MULTI = 0x80
 """Control bit 7: the packet is part of a multi-packet message."""
@@ -100,6 +108,21 @@ def build(data: bytes, identity: int = 0, control: int = 0, sequence: int = 0) -
         raise ValueError(f"{len(data)} data bytes; a C12.18 packet carries at most {MAX_DATA}")
     head = bytes([STP, identity, control, sequence]) + len(data).to_bytes(2, "big")
     return head + data + crc16(head + data).to_bytes(2, "little")
+
+
+def split(message: bytes, packet_size: int, toggle: int) -> tuple[list[bytes], int]:
+    """A message cut into packets of at most ``packet_size`` bytes, their toggle bits
+    alternating from ``toggle``; also the toggle bit the next packet is to carry."""
+    room = packet_size - PACKET_OVERHEAD
+    parts = [message[i : i + room] for i in range(0, len(message), room)] or [b""]
+    out = []
+    for k, part in enumerate(parts):
+        ctrl = CTRL_TOGGLE if toggle else 0
+        toggle ^= 1
+        if len(parts) > 1:
+            ctrl |= CTRL_MULTI | (CTRL_FIRST if k == 0 else 0)
+        out.append(build(part, 0, ctrl, len(parts) - 1 - k))
+    return out, toggle
 
 
 def parse(raw: bytes) -> Packet | None:

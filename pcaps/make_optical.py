@@ -22,7 +22,8 @@ from mepshark.capture.pcapng import PcapngWriter
 from mepshark.dissector import builders as b
 from mepshark.dissector import c1218codes as codes
 from mepshark.dissector import c1218link as link
-from mepshark.dissector.c1218frames import CLASSES, build_packet
+from mepshark.dissector.c1218builders import build as svc
+from mepshark.dissector.c1218frames import build_packet
 from mepshark.dissector.capture_format import EPB_INBOUND, EPB_OUTBOUND
 from mepshark.dissector.tables import table_id
 from mepshark.sim.meter import Meter, build_default
@@ -42,10 +43,6 @@ IMAGES = {tid: _METER.read(tid) for tid in _METER.images}
 """The tables, dynamic ones (BT23, BT28) brought up to date once, on a stopped clock."""
 PASSWORD = b"optical-demo".ljust(codes.PASSWORD_LEN, b" ")
 """A made-up password: the dissectors show its length only."""
-
-
-def svc(name: str, **fields) -> bytes:
-    return bytes(CLASSES[name](**fields))
 
 
 class Line:

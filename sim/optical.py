@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mepshark.dissector import c1218builders as c12
 from mepshark.dissector import c1218codes as codes
-from mepshark.dissector import c1218services as svc
+from mepshark.dissector import c1218link as link
+from mepshark.dissector.c1218frames import C1218Service
 from mepshark.dissector.catalog.access import (
     MAK_WRITABLE,
     OPTICAL_NOT_RK,
@@ -133,8 +135,8 @@ class OpticalServer:
     state: str = BASE
     key: str | None = None
     """The key the security service accepted in this session (None: none yet)."""
-    packet_size: int = svc.DEFAULT_PACKET_SIZE
-    packets: int = svc.DEFAULT_PACKETS
+    packet_size: int = link.DEFAULT_PACKET_SIZE
+    packets: int = link.DEFAULT_PACKETS
     history: list[Exchange] = field(default_factory=list)
 
     @property
@@ -145,38 +147,38 @@ class OpticalServer:
     @property
     def capacity(self) -> int:
         """Most bytes one message may carry with the negotiated packets."""
-        return self.packets * (self.packet_size - svc.PACKET_OVERHEAD)
+        return self.packets * (self.packet_size - link.PACKET_OVERHEAD)
 
     def reset(self) -> None:
         """Back to the base state (terminate, or the channel traffic timeout)."""
         self.state, self.key = BASE, None
-        self.packet_size, self.packets = svc.DEFAULT_PACKET_SIZE, svc.DEFAULT_PACKETS
+        self.packet_size, self.packets = link.DEFAULT_PACKET_SIZE, link.DEFAULT_PACKETS
 
     def handle(self, message: bytes) -> bytes:
         """The response message to one request message."""
-        req = svc.parse_request(message)
-        code = req.code
-        if req.problem:
+        req = c12.request(message)
+        code = req.service
+        if c12.problem(req):
             return self._answer("error", ERR)
         if code == codes.IDENTIFY:
             if self.state != BASE:
                 return self._answer("sequence", ISSS)
             self.state = IDENTIFIED
-            return self._done("identify", svc.identify_response())
+            return self._done("identify", c12.identify_response())
         if code == codes.TERMINATE:
             self.reset()
-            return self._done("terminate", svc.ok())
+            return self._done("terminate", c12.ok())
         if self.state == BASE:
             return self._answer("sequence", ISSS)
         if codes.NEGOTIATE_FIRST <= code <= codes.NEGOTIATE_LAST:
             return self._negotiate(req)
         if code == codes.WAIT:
-            return self._done("wait", svc.ok())
+            return self._done("wait", c12.ok())
         if code == codes.LOGON:
             if self.state != IDENTIFIED:
                 return self._answer("sequence", ISSS)
             self.state = SESSION
-            return self._done("logon", svc.ok())
+            return self._done("logon", c12.ok())
         if self.state != SESSION:
             return self._answer("sequence", ISSS)
         if code == codes.SECURITY:
@@ -184,10 +186,10 @@ class OpticalServer:
             if key is None:
                 return self._answer("auth", ERR)
             self.key = key
-            return self._done("auth", svc.ok())
+            return self._done("auth", c12.ok())
         if code == codes.LOGOFF:
             self.state, self.key = IDENTIFIED, None
-            return self._done("logoff", svc.ok())
+            return self._done("logoff", c12.ok())
         if code in (codes.READ_FULL, codes.READ_OFFSET):
             return self._read(req)
         if code in (codes.WRITE_FULL, codes.WRITE_OFFSET):
@@ -196,19 +198,19 @@ class OpticalServer:
 
     # --- services ---------------------------------------------------------------
 
-    def _negotiate(self, req: svc.Request) -> bytes:
+    def _negotiate(self, req: C1218Service) -> bytes:
         if self.state != IDENTIFIED:
             return self._answer("sequence", ISSS)
-        if req.packet_size < svc.MIN_PACKET_SIZE or not req.packets:
+        if req.packet_size < link.MIN_PACKET_SIZE or not req.nbr_packets:
             return self._answer("error", ERR)
         self.packet_size = min(req.packet_size, MAX_PACKET_SIZE)
-        self.packets = min(req.packets, MAX_PACKETS)
+        self.packets = min(req.nbr_packets, MAX_PACKETS)
         # The simulated line keeps its rate: it is accepted when proposed (or none is).
-        if req.bauds and self.baud_code not in req.bauds:
-            self.packet_size, self.packets = svc.DEFAULT_PACKET_SIZE, svc.DEFAULT_PACKETS
+        if req.baud_rates and self.baud_code not in req.baud_rates:
+            self.packet_size, self.packets = link.DEFAULT_PACKET_SIZE, link.DEFAULT_PACKETS
             return self._answer("error", ONP)
         return self._done("negotiate",
-                          svc.negotiate_response(self.packet_size, self.packets, self.baud_code))
+                          c12.negotiate_response(self.packet_size, self.packets, self.baud_code))
 
     def may_read(self, tid: int) -> bool:
         """Whether the session's key (or none) may read table ``tid``."""
@@ -231,31 +233,31 @@ class OpticalServer:
             return True
         return self.key == "PK" and number not in DOWNLOAD_PROCEDURES
 
-    def _read(self, req: svc.Request) -> bytes:
-        tid, ex = req.table, Exchange("read", codes.OK, self.key, req.table)
+    def _read(self, req: C1218Service) -> bytes:
+        tid, ex = req.table_id, Exchange("read", codes.OK, self.key, req.table_id)
         if self.lock.locks(tid, "r") or not self.may_read(tid):
             return self._fail(ex, ISC)
         data = self.meter.read(tid)
         if data is None:
             return self._fail(ex, IAR)
-        offset = req.offset or 0
+        offset = req.offset if req.has_offset else 0
         if offset > len(data):
             return self._fail(ex, ONP)
         # A partial read reaching past the end gets what there is (a short answer ends it).
-        chunk = data[offset:] if req.count is None else data[offset : offset + req.count]
-        if len(chunk) + svc.READ_OVERHEAD > self.capacity:
+        chunk = data[offset : offset + req.count] if req.has_offset else data[offset:]
+        if len(chunk) + c12.READ_OVERHEAD > self.capacity:
             return self._fail(ex, ONP)  # more than the negotiated packets carry
         self.history.append(ex)
-        return svc.read_response(chunk)
+        return c12.read_response(chunk)
 
-    def _write(self, req: svc.Request) -> bytes:
-        tid, ex = req.table, Exchange("write", codes.OK, self.key, req.table)
+    def _write(self, req: C1218Service) -> bytes:
+        tid, ex = req.table_id, Exchange("write", codes.OK, self.key, req.table_id)
         if self.lock.locks(tid, "w") or not self.may_write(tid):
             return self._fail(ex, ISC)
         size = self.meter.size(tid)
         if size is None or tid not in MAK_WRITABLE:
             return self._fail(ex, IAR)
-        offset = req.offset or 0
+        offset = req.offset if req.has_offset else 0
         if offset + len(req.data) > size:
             return self._fail(ex, ONP)
         if tid == BT07 and offset == 0:
@@ -267,10 +269,10 @@ class OpticalServer:
             out = procedures.run(self.meter, req.data, "MAK")  # the rights were checked above
             ex.code = out.result
             self.history.append(ex)
-            return svc.ok()
+            return c12.ok()
         self.meter.write(tid, offset, req.data)
         self.history.append(ex)
-        return svc.ok()
+        return c12.ok()
 
     # --- answers --------------------------------------------------------------
 
@@ -280,9 +282,9 @@ class OpticalServer:
 
     def _answer(self, kind: str, error: int) -> bytes:
         self.history.append(Exchange(kind, error, self.key))
-        return bytes([error])
+        return c12.error(error)
 
     def _fail(self, ex: Exchange, error: int) -> bytes:
         ex.kind, ex.code = "error", error
         self.history.append(ex)
-        return bytes([error])
+        return c12.error(error)

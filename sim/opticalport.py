@@ -33,7 +33,6 @@ from collections.abc import Callable, Sequence
 
 from mepshark.capture.ptyline import paced
 from mepshark.dissector import c1218link as link
-from mepshark.dissector import c1218services as svc
 from mepshark.dissector.c1218timing import (
     CHANNEL_TRAFFIC_TIMEOUT,
     INTER_CHARACTER_TIMEOUT,
@@ -189,15 +188,7 @@ class OpticalPort:
 
     def _answer(self, message: bytes) -> None:
         """Cut the answer into packets of the negotiated size; send the first."""
-        room = self.server.packet_size - svc.PACKET_OVERHEAD
-        parts = [message[i : i + room] for i in range(0, len(message), room)] or [b""]
-        packets = []
-        for k, part in enumerate(parts):
-            ctrl = link.CTRL_TOGGLE if self.toggle else 0
-            self.toggle ^= 1
-            if len(parts) > 1:
-                ctrl |= link.CTRL_MULTI | (link.CTRL_FIRST if k == 0 else 0)
-            packets.append(link.build(part, 0, ctrl, len(parts) - 1 - k))
+        packets, self.toggle = link.split(message, self.server.packet_size, self.toggle)
         self.outbox = packets
         self._send_head(first=True)
 

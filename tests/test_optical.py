@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from simbench import MAK
 
 from mepshark.client.link import NoResponse
-from mepshark.client.optical import OpticalClient, OpticalLink
+from mepshark.client.optical import OpticalClient, OpticalLink, ServiceError, answer
 from mepshark.client.session import GaveUp
+from mepshark.dissector import c1218builders as svc
 from mepshark.dissector import c1218codes as codes
 from mepshark.dissector import c1218link as link
-from mepshark.dissector import c1218services as svc
 from mepshark.dissector.catalog.procedure_calls import COMPLETED, bt07_image, procedure_id
 from mepshark.dissector.tables import table_id
 from mepshark.sim import cli as sim_cli
@@ -60,23 +60,28 @@ def test_known_bytes_of_the_services():
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFF), st.binary(max_size=300))
 def test_requests_round_trip(table, offset, data):
-    req = svc.parse_request(svc.write(table, data, offset))
-    assert (req.code, req.table, req.offset, req.data, req.problem) == (
+    req = svc.request(svc.write(table, data, offset))
+    assert (req.service, req.table_id, req.offset, req.data, svc.problem(req)) == (
         codes.WRITE_OFFSET, table, offset, data, "")
-    req = svc.parse_request(svc.read(table, offset, len(data)))
-    assert (req.table, req.offset, req.count) == (table, offset, len(data))
-    assert svc.parse_read_response(svc.read_response(data)) == data
+    req = svc.request(svc.read(table, offset, len(data)))
+    assert (req.table_id, req.offset, req.count) == (table, offset, len(data))
+    assert answer(svc.read(table), svc.read_response(data), "read").data == data
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=40))
 def test_any_bytes_parse_as_far_as_they_go(raw):
-    req = svc.parse_request(raw)
-    assert req.problem or req.code == raw[0]
+    req = svc.request(raw)
+    assert svc.problem(req) or req.service == raw[0]
     try:
-        svc.parse_read_response(raw)
-    except (ValueError, svc.ServiceError):
+        got = answer(svc.read(BT01), raw, "read")
+    except ServiceError as exc:
+        assert raw and exc.code == raw[0] != codes.OK
+    except ValueError:
         pass
+    else:  # a read answer that holds: ok, its count, its data, their checksum
+        assert raw[0] == codes.OK and raw[3 : 3 + len(got.data)] == got.data
+        assert len(raw) == len(got.data) + svc.READ_OVERHEAD
 
 
 # --- the server's states and rights --------------------------------------------------------
@@ -160,9 +165,10 @@ def test_disabled_password_and_reads_larger_than_the_packets():
     small = OpticalServer(Meter(animate=False), Passwords())
     for msg in (svc.identify(), svc.logon(1, "x"), svc.security(MK)):
         small.handle(msg)
-    assert small.capacity == svc.DEFAULT_PACKET_SIZE - svc.PACKET_OVERHEAD  # not negotiated
+    assert small.capacity == link.DEFAULT_PACKET_SIZE - link.PACKET_OVERHEAD  # not negotiated
     assert code_of(small, svc.read(BT28)) == codes.ONP
-    part = svc.parse_read_response(small.handle(svc.read(BT28, 0, small.capacity - 4)))
+    request = svc.read(BT28, 0, small.capacity - 4)
+    part = answer(request, small.handle(request), "read").data
     assert part == small.meter.read(BT28)[: small.capacity - 4]
 
 
@@ -274,7 +280,7 @@ def test_client_reads_through_naks_and_multi_packet_answers(optical):
     # A request longer than a packet: a procedure start written in several packets.
     before = bench.port.stats["requests"]
     image = bt07_image(procedure_id("EP16"), 3, (60).to_bytes(4, "little")).ljust(60, b"\0")
-    assert client.call(svc.write(BT07, image), "write BT07") == b""
+    assert client.call(svc.write(BT07, image), "write BT07").spec.name == "C1218OkResponse"
     assert bench.port.stats["requests"] == before + 1
     assert bench.meter.clock_offset == 60
     client.finish()
@@ -289,9 +295,16 @@ def test_shared_uart_mep_is_switched_out_during_an_optical_session(bench):
     mep = bench()
     probe = PtyPair()
     seen = []
+    ended = threading.Event()  # the port hands the UART back just after its last answer
+
+    def on_session(active: bool) -> None:
+        seen.append(active)
+        mep.port.switched_out = active
+        if not active:
+            ended.set()
+
     optical_port = OpticalPort(probe.master, OpticalServer(mep.meter), mirrors=[mep.pair.master],
-                               on_session=lambda active: (seen.append(active), setattr(
-                                   mep.port, "switched_out", active)))
+                               on_session=on_session)
     thread = threading.Thread(target=optical_port.serve, daemon=True)
     thread.start()
     try:
@@ -307,6 +320,7 @@ def test_shared_uart_mep_is_switched_out_during_an_optical_session(bench):
             client.read_raw("BT01")
         assert mep.port.stats["ignored"] > ignored
         opt.finish()
+        ended.wait(10)
         assert seen == [True, False] and not mep.port.switched_out
         assert client.read_raw("BT01") == mep.meter.read(BT01)  # MEP answers again
         lk.close()

@@ -14,8 +14,8 @@ from test_capture_support import MEP_CAPTURE, Capture, read_scapy
 
 from mepshark.capture.ptyline import BurstRelay, PtyLine
 from mepshark.client import cli as client_cli
+from mepshark.dissector import c1218builders as svc
 from mepshark.dissector import c1218link as link
-from mepshark.dissector import c1218services as svc
 from mepshark.dissector.c1218codes import service_name
 from mepshark.dissector.link import read_capture
 from mepshark.sim.meter import Meter
@@ -155,7 +155,7 @@ def test_optical_session_through_the_relay_behind_a_lumpy_adapter(tmp_path, pair
     services = [service_name(m[0]) for m in messages(to_meter)]
     assert services[:4] == ["Identify", "Negotiate (0 baud rates)", "Logon", "Security"]
     assert services[-2:] == ["Logoff", "Terminate"]
-    reads = [svc.parse_request(m).table for m in messages(to_meter) if m[0] in (0x30, 0x3F)]
+    reads = [svc.request(m).table_id for m in messages(to_meter) if m[0] in (0x30, 0x3F)]
     assert 28 in reads and 2048 + 11 in reads
 
 
