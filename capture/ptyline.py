@@ -9,11 +9,13 @@ unchanged.  :func:`paced` does the same for a writer that owns its line
 (the simulator, the client with ``pace=True``).  :class:`BurstRelay` does
 the opposite: it hands bytes over in lumps, late, as USB adapters and serial
 servers do.  ``vanish()`` / ``reappear()`` imitate a USB adapter being
-unplugged and plugged back in.
+unplugged and plugged back in.  :class:`PtyPair` is the bare pair the
+simulator serves on and ``mep-capture --relay`` offers to a client program.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import threading
@@ -205,3 +207,39 @@ class BurstRelay:
         if held:
             self.line.write(bytes(held))
             self.bursts.append(bytes(held))
+
+
+class PtyPair:
+    """A raw, non-blocking pty pair: the owner holds the master, a program opens the
+    slave (by its device name or by the symlink ``link``, like a udev rule).  The
+    owner keeps the slave open too, so the master never reads EIO between two
+    clients; a client should discard stale input when it opens the port."""
+
+    def __init__(self, link: str | os.PathLike | None = None):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tty.setraw(self.master)
+        flags = fcntl.fcntl(self.master, fcntl.F_GETFL)
+        fcntl.fcntl(self.master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self.device = os.ttyname(self.slave)
+        self.link = Path(link) if link else None
+        if self.link is not None:
+            tmp = self.link.with_name(self.link.name + ".new")
+            if tmp.is_symlink():
+                tmp.unlink()
+            os.symlink(self.device, tmp)
+            os.replace(tmp, self.link)
+
+    @property
+    def name(self) -> str:
+        """What a client opens: the symlink if any, else the slave device."""
+        return str(self.link) if self.link is not None else self.device
+
+    def close(self) -> None:
+        if self.link is not None and self.link.is_symlink():
+            self.link.unlink()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

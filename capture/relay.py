@@ -19,13 +19,11 @@ changes its rate (a C12.18 negotiate) does not change PORT's.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import select
 import time
-import tty
-from pathlib import Path
 
+from .ptyline import PtyPair
 from .serialport import LineSpec, PortReader, open_serial
 from .session import CaptureSession, Line
 
@@ -33,29 +31,14 @@ PASS_TIMEOUT = 1.0
 """Seconds a write to the pty may wait for the client program to read before it is dropped."""
 
 
-class PtyEnd:
+class PtyEnd(PtyPair):
     """The relay's end of a pty pair (the master, as the reader's ``raw_fd``); the slave is
     what the client program opens, by its device name or by the symlink ``link``."""
 
     def __init__(self, link: str | os.PathLike | None = None):
-        self.raw_fd, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.raw_fd)
-        flags = fcntl.fcntl(self.raw_fd, fcntl.F_GETFL)
-        fcntl.fcntl(self.raw_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-        self.device = os.ttyname(self.slave)
-        self.link = Path(link) if link else None
-        if self.link is not None:
-            tmp = self.link.with_name(self.link.name + ".new")
-            if tmp.is_symlink():
-                tmp.unlink()
-            os.symlink(self.device, tmp)
-            os.replace(tmp, self.link)
+        super().__init__(link)
+        self.raw_fd = self.master
         self.closed = False
-
-    @property
-    def name(self) -> str:
-        return str(self.link) if self.link is not None else self.device
 
     def write(self, data: bytes) -> bool:
         """Pass bytes to the client program; False when it did not take them in time."""
@@ -76,16 +59,9 @@ class PtyEnd:
         return True
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.link is not None and self.link.is_symlink():
-            self.link.unlink()
-        for fd in (self.raw_fd, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if not self.closed:
+            self.closed = True
+            super().close()
 
 
 class RelaySession(CaptureSession):

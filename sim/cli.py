@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.capture.serialport import LineSpec, PortError, open_serial
 from mepshark.dissector.c1218codes import BAUD_RATES, PASSWORD_LEN
 from mepshark.dissector.catalog.access import OPTICAL_KEYS
@@ -22,7 +23,6 @@ from .meter import Meter
 from .optical import DEFAULT_LOCK, DEFAULT_PASSWORDS, HardwareLock, OpticalServer, Passwords
 from .opticalport import OpticalPort
 from .port import TICK, SimPort, Tap
-from .pty import PtyPair
 from .server import MepServer
 from .tapped import demo_keys
 from .tlsservice import TLSService

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.dissector.examples import GUIDE_KEY_HEX
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import Key
@@ -28,7 +29,6 @@ from mepshark.dissector.security import Key
 from .faults import Faults
 from .meter import Meter
 from .port import SimPort, Tap, serve_in_thread
-from .pty import PtyPair
 from .server import MepServer
 
 GUIDE_DEFAULT_MAK = bytes.fromhex(GUIDE_KEY_HEX)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.client.link import Link
 from mepshark.client.session import MepClient
 from mepshark.dissector.security import Key
 from mepshark.sim.meter import Meter
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import pytest
 from rfc2217_meter import Rfc2217Meter
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.client import cli as client_cli
 from mepshark.client.link import Link, NoResponse
 from mepshark.client.session import MepClient
 from mepshark.sim.meter import Meter
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.dissector.link import read_capture
 from mepshark.sim.meter import Meter
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 

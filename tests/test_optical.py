@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simbench import MAK
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.client.link import NoResponse
 from mepshark.client.optical import OpticalClient, OpticalLink, ServiceError, answer
 from mepshark.client.session import GaveUp
@@ -35,7 +36,6 @@ from mepshark.sim.optical import (
 )
 from mepshark.sim.opticalport import OpticalPort
 from mepshark.sim.port import SimPort
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 
 MK, PK, RK = (DEFAULT_PASSWORDS[k] for k in ("MK", "PK", "RK"))

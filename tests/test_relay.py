@@ -12,7 +12,7 @@ import pytest
 from simbench import MAK
 from test_capture_support import MEP_CAPTURE, Capture, read_scapy
 
-from mepshark.capture.ptyline import BurstRelay, PtyLine
+from mepshark.capture.ptyline import BurstRelay, PtyLine, PtyPair
 from mepshark.client import cli as client_cli
 from mepshark.dissector import c1218builders as svc
 from mepshark.dissector import c1218link as link
@@ -22,7 +22,6 @@ from mepshark.sim.meter import Meter
 from mepshark.sim.optical import DEFAULT_PASSWORDS, OpticalServer
 from mepshark.sim.opticalport import OpticalPort
 from mepshark.sim.port import SimPort
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 
 INBOUND, OUTBOUND = 1, 2

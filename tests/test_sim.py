@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.dissector.builders import (
     Requester,
     full_read,
@@ -30,7 +31,6 @@ from mepshark.sim import cli as sim_cli
 from mepshark.sim.faults import GARBAGE, Faults
 from mepshark.sim.meter import SERVED, Meter, dimensions
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 

@@ -14,12 +14,12 @@ import time
 import tty
 from pathlib import Path
 
+from mepshark.capture.ptyline import PtyPair
 from mepshark.dissector import builders as b
 from mepshark.dissector.frames import BAUD
 from mepshark.dissector.security import parse_key
 from mepshark.sim.meter import Meter
 from mepshark.sim.port import SimPort, serve_in_thread
-from mepshark.sim.pty import PtyPair
 from mepshark.sim.server import MepServer
 from mepshark.sim.tapped import demo_keys
 
