@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from mepshark.capture.serialport import PortError
-from mepshark.dissector.c1218codes import PASSWORD_LEN
+from mepshark.dissector.c1218builders import password_bytes
 from mepshark.dissector.cliutil import Parser, UsageError
 
 from .optical import LinkError, OpticalClient, OpticalLink, ServiceError
@@ -57,16 +57,10 @@ def password_of(args: argparse.Namespace) -> bytes | None:
     text = args.password if args.password is not None else os.environ.get(PASSWORD_ENV)
     if text is None:
         return None
-    if text.startswith("hex:"):
-        try:
-            value = bytes.fromhex(text[4:])
-        except ValueError:
-            raise UsageError(f"--password {text[:4]}…: not hex after 'hex:'") from None
-    else:
-        value = text.encode("latin-1", "replace")
-    if len(value) > PASSWORD_LEN:
-        raise UsageError(f"a C12.18 password has at most {PASSWORD_LEN} bytes")
-    return value
+    try:
+        return password_bytes(text)
+    except ValueError as exc:
+        raise UsageError(f"--password: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

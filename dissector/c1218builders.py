@@ -136,3 +136,19 @@ def problem(msg: Packet) -> str:
         return "; ".join(msg.problems)
     bad = msg.checksum_problem()
     return "" if bad is None else f"table data checksum 0x{bad[0]:02X}, expected 0x{bad[1]:02X}"
+
+
+def password_bytes(text: str) -> bytes:
+    """A security password as a person gives it (option, environment): ``hex:…``
+    for bytes, else its characters (Latin-1), at most PASSWORD_LEN bytes.  Raises
+    ValueError saying what is wrong."""
+    if text.startswith("hex:"):
+        try:
+            value = bytes.fromhex(text[4:])
+        except ValueError:
+            raise ValueError("not hex after 'hex:'") from None
+    else:
+        value = text.encode("latin-1", "replace")
+    if len(value) > codes.PASSWORD_LEN:
+        raise ValueError(f"a C12.18 password has at most {codes.PASSWORD_LEN} bytes")
+    return value

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from mepshark.capture.ptyline import PtyPair
 from mepshark.capture.serialport import LineSpec, PortError, open_serial
-from mepshark.dissector.c1218codes import BAUD_RATES, PASSWORD_LEN
+from mepshark.dissector.c1218builders import password_bytes
+from mepshark.dissector.c1218codes import BAUD_RATES
 from mepshark.dissector.catalog.access import OPTICAL_KEYS
 from mepshark.dissector.cliutil import Parser, UsageError, keys_or_usage_error, parse_conditions
 from mepshark.dissector.frames import BAUD
@@ -116,16 +117,10 @@ def keys_from(args: argparse.Namespace) -> list[Key]:
 
 
 def _password(text: str) -> bytes | None:
-    if text.startswith("hex:"):
-        try:
-            value = bytes.fromhex(text[4:])
-        except ValueError:
-            raise UsageError(f"password {text!r} is not hex after 'hex:'") from None
-    else:
-        value = text.encode("latin-1", "replace")
-    if len(value) > PASSWORD_LEN:
-        raise UsageError(f"an optical password has at most {PASSWORD_LEN} bytes")
-    return value or None
+    try:
+        return password_bytes(text) or None
+    except ValueError as exc:
+        raise UsageError(f"password {text[:4]}…: {exc}") from None
 
 
 def passwords_from(args: argparse.Namespace) -> Passwords:
