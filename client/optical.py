@@ -24,11 +24,10 @@ from mepshark.dissector import c1218codes as codes
 from mepshark.dissector import c1218link as link
 from mepshark.dissector.c1218frames import C1218Service
 from mepshark.dissector.c1218timing import RESPONSE_TIMEOUT, RETRIES
-from mepshark.dissector.catalog import DimensionContext, decode, spec_for
-from mepshark.dissector.catalog.layout import TableDecode
-from mepshark.dissector.catalog.procedures import RESPONSE_TABLES, decode_response
-from mepshark.dissector.catalog.registry import sized_by
-from mepshark.dissector.tables import table_id, table_tag
+from mepshark.dissector.catalog import DimensionContext
+from mepshark.dissector.tables import table_tag
+
+from .tables import TableReader
 
 POLL = 0.02
 """How long one read of the port waits, in seconds."""
@@ -201,7 +200,7 @@ class OpticalLink:
         return self._receive(what)
 
 
-class OpticalClient:
+class OpticalClient(TableReader):
     """A C12.18 session over an :class:`OpticalLink`."""
 
     def __init__(self, link_: OpticalLink, password: bytes | None = None, *,
@@ -266,27 +265,3 @@ class OpticalClient:
             if len(got) < self.chunk:
                 return bytes(out)
 
-    def ensure_dims(self, tid: int) -> None:
-        spec = spec_for(tid)
-        if spec is None:
-            return
-        for tag in sorted(sized_by(spec) - self.known - {spec.tag}):
-            self.read(tag)
-
-    def read(self, table: int | str, offset: int | None = None,
-             count: int | None = None) -> TableDecode | bytes:
-        """Read a table and decode it with the catalog (raw bytes when it has no layout)."""
-        tid = table_id(table) if isinstance(table, str) else table
-        tag = table_tag(tid)
-        self.ensure_dims(tid)
-        data = self.read_raw(tid, offset, count)
-        spec = spec_for(tag)
-        if spec is None:
-            return data
-        off = offset or 0
-        dec = (decode_response(data, off, self.dims, tag) if tag in RESPONSE_TABLES
-               else decode(spec, data, off, self.dims))
-        self.dims.learn(dec)
-        if off == 0:
-            self.known.add(tag)
-        return dec

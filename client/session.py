@@ -27,7 +27,6 @@ from mepshark.dissector.builders import (
 )
 from mepshark.dissector.catalog import (
     DimensionContext,
-    decode,
     plan,
     spec_for,
     table_size,
@@ -44,10 +43,8 @@ from mepshark.dissector.catalog.procedure_calls import (
 )
 from mepshark.dissector.catalog.procedures import (
     RESPONSE_HEADER_SIZE,
-    RESPONSE_TABLES,
     decode_response,
 )
-from mepshark.dissector.catalog.registry import sized_by
 from mepshark.dissector.frames import (
     AUTH_FAILURE,
     MAX_READ,
@@ -66,6 +63,7 @@ from mepshark.dissector.tables import table_id, table_tag
 from mepshark.dissector.tlsplain import parse_response
 
 from .link import Link
+from .tables import TableReader
 from .tlschannel import TLSChannel
 
 CHUNK = MAX_READ
@@ -108,7 +106,7 @@ class ProcedureResult:
 
 
 @dataclass
-class MepClient:
+class MepClient(TableReader):
     link: Link
     key: Key
     encrypt: bool = False
@@ -218,36 +216,6 @@ class MepClient:
         if plan(spec, self.dims, bytes(MAX_READ)).size != size:
             return None  # ends in "the rest": only the meter knows how long it is
         return size
-
-    def ensure_dims(self, table: int | str) -> None:
-        """Read the tables that dimension ``table`` (BT00, BT21, ET11) if not yet read."""
-        spec = spec_for(table)
-        if spec is None:
-            return
-        for tag in sorted(sized_by(spec) - self.known - {spec.tag}):
-            self.read(tag)
-
-    def read(self, table: int | str, offset: int | None = None,
-             count: int | None = None) -> TableDecode | bytes:
-        """Read a table and decode it with the catalog (raw bytes when it has no layout)."""
-        tid = table_id(table) if isinstance(table, str) else table
-        tag = table_tag(tid)
-        self.ensure_dims(tid)
-        data = self.read_raw(tid, offset, count)
-        return self.decode(tag, data, offset or 0)
-
-    def decode(self, tag: str, data: bytes, offset: int = 0) -> TableDecode | bytes:
-        spec = spec_for(tag)
-        if spec is None:
-            return data
-        if tag in RESPONSE_TABLES:
-            dec = decode_response(data, offset, self.dims, tag)
-        else:
-            dec = decode(spec, data, offset, self.dims)
-        self.dims.learn(dec)
-        if offset == 0:
-            self.known.add(tag)
-        return dec
 
     def write(self, table: int | str, data: bytes, offset: int | None = None) -> None:
         tid = table_id(table) if isinstance(table, str) else table
