@@ -336,13 +336,13 @@ def _fast_decoder(spec: FrameSpec) -> str | None:
 
 def _summary_fn(spec: FrameSpec, names: dict[tuple, tuple[str, dict]]) -> str:
     """SUMMARY.<cls>(v, tbl, pre, post): pre, the kind's Info template over values v
-    (tbl renders table ids), then post.  One string.format when no number is missing
-    (the Info column is made for every frame), else pieces with None for the missing."""
-    parts, fmt, args, nums = ["pre"], ["%s"], ["pre"], []
+    (tbl renders table ids), then post, joined with `..` (the Info column is made for
+    every frame: string.format's %s looks up a __tostring per argument in Lua 5.2, and
+    dec() keeps the texts of small numbers); a missing number shows as None."""
+    parts = ["pre"]
     for literal, name, conv in framespec.template_parts(spec.info):
         if literal:
             parts.append(_lua_str(literal))
-            fmt.append(literal.replace("%", "%%"))
         if name is None:
             continue
         v = f"v.{name}"
@@ -350,38 +350,17 @@ def _summary_fn(spec: FrameSpec, names: dict[tuple, tuple[str, dict]]) -> str:
             f = spec.field(name)
             key = tuple(sorted((f.values or {}).items()))
             table = names.setdefault(key, (f"NAMES{len(names) + 1}", f.values or {}))[0]
-            piece = f"({table}[{v}] or code_name({table}, {v}, {_lua_str(f.unknown)}))"
-            parts.append(piece)
-            fmt.append("%s")
-            args.append(piece)
+            parts.append(f"({table}[{v}] or code_name({table}, {v}, {_lua_str(f.unknown)}))")
         elif conv == "hex32":
             parts.append(f"hex32({v})")
-            fmt.append("0x%08X")
-            args.append(v)
-            nums.append(v)
         elif conv == "table":
-            piece = f"({v} == nil and \"?\" or tbl({v}))"
-            parts.append(piece)
-            fmt.append("%s")
-            args.append(piece)
+            parts.append(f"({v} == nil and \"?\" or tbl({v}))")
         elif conv == "list":
             parts.append("records_summary(v)")
-            fmt.append("%s")
-            args.append("records_summary(v)")
         else:
             parts.append(f"dec({v})")
-            fmt.append("%d")
-            args.append(v)
-            nums.append(v)
     parts.append("post")
-    fmt.append("%s")
-    args.append("post")
-    whole = f"sfmt({_lua_str(''.join(fmt))}, {', '.join(args)})"
-    if not nums:
-        return f"SUMMARY.{spec.name} = function(v, tbl, pre, post) return {whole} end"
-    cond = " and ".join(f"{n} ~= nil" for n in nums)
     return (f"SUMMARY.{spec.name} = function(v, tbl, pre, post)\n"
-            f"    if {cond} then return {whole} end\n"
             f"    return {' .. '.join(parts)}\nend")
 
 

@@ -186,68 +186,77 @@ local NAMES5 = {[20] = "Change Cipher Spec", [21] = "Alert", [22] = "Handshake",
 local SUMMARY = {}
 local code_name, hex32, dec, records_summary  -- defined by the runtime
 SUMMARY.MEP = function(v, tbl, pre, post)
-    if v.length ~= nil then return sfmt("%sMEP frame len=%d%s", pre, v.length, post) end
     return pre .. "MEP frame len=" .. dec(v.length) .. post
 end
-SUMMARY.MEPAlert = function(v, tbl, pre, post) return sfmt("%sAlert%s", pre, post) end
+SUMMARY.MEPAlert = function(v, tbl, pre, post)
+    return pre .. "Alert" .. post
+end
 SUMMARY.MEPFullTableRead = function(v, tbl, pre, post)
-    if v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, v.sequence, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
 end
 SUMMARY.MEPPartialTableRead = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s off=%d cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, v.sequence, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
 end
 SUMMARY.MEPFullTableWrite = function(v, tbl, pre, post)
-    if v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, v.sequence, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
 end
 SUMMARY.MEPPartialTableWrite = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil and v.sequence ~= nil then return sfmt("%s%s %s off=%d cnt=%d seq=0x%08X%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, v.sequence, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. " seq=" .. hex32(v.sequence) .. post
 end
 SUMMARY.MEPReadResponse = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.count, post) end
     return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
 end
-SUMMARY.MEPWriteResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
+SUMMARY.MEPWriteResponse = function(v, tbl, pre, post)
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. post
+end
 SUMMARY.MEPSequenceResponse = function(v, tbl, pre, post)
-    if v.sequence ~= nil then return sfmt("%s%s seq=0x%08X%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.sequence, post) end
     return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " seq=" .. hex32(v.sequence) .. post
 end
-SUMMARY.MEPErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
-SUMMARY.MEPTLSRequest = function(v, tbl, pre, post) return sfmt("%s%s [%s]%s", pre, (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")), records_summary(v), post) end
-SUMMARY.MEPTLSResponse = function(v, tbl, pre, post) return sfmt("%sTLS %s [%s]%s", pre, (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")), records_summary(v), post) end
+SUMMARY.MEPErrorResponse = function(v, tbl, pre, post)
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. post
+end
+SUMMARY.MEPTLSRequest = function(v, tbl, pre, post)
+    return pre .. (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")) .. " [" .. records_summary(v) .. "]" .. post
+end
+SUMMARY.MEPTLSResponse = function(v, tbl, pre, post)
+    return pre .. "TLS " .. (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")) .. " [" .. records_summary(v) .. "]" .. post
+end
 SUMMARY.MEPUnknown = function(v, tbl, pre, post)
-    if v.length ~= nil then return sfmt("%sUnknown body, %d bytes%s", pre, v.length, post) end
     return pre .. "Unknown body, " .. dec(v.length) .. " bytes" .. post
 end
-SUMMARY.MEPTLSRecord = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES5[v.content_type] or code_name(NAMES5, v.content_type, "type %d")), post) end
+SUMMARY.MEPTLSRecord = function(v, tbl, pre, post)
+    return pre .. (NAMES5[v.content_type] or code_name(NAMES5, v.content_type, "type %d")) .. post
+end
 SUMMARY.MEPTLSFullTableRead = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.MEPTLSPartialTableRead = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.MEPTLSFullTableWrite = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.MEPTLSPartialTableWrite = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
     return pre .. (NAMES1[v.request_code] or code_name(NAMES1, v.request_code, "Request")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.MEPTLSReadResponse = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), v.count, post) end
     return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
 end
-SUMMARY.MEPTLSWriteResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
-SUMMARY.MEPTLSErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")), post) end
-SUMMARY.MEPTLSPlaintext = function(v, tbl, pre, post) return sfmt("%sPlaintext that is no table request%s", pre, post) end
-SUMMARY.MEPTLSRequestOpened = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")), post) end
-SUMMARY.MEPTLSResponseOpened = function(v, tbl, pre, post) return sfmt("%sTLS %s%s", pre, (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")), post) end
+SUMMARY.MEPTLSWriteResponse = function(v, tbl, pre, post)
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. post
+end
+SUMMARY.MEPTLSErrorResponse = function(v, tbl, pre, post)
+    return pre .. (NAMES2[v.response_code] or code_name(NAMES2, v.response_code, "Response 0x%02X")) .. post
+end
+SUMMARY.MEPTLSPlaintext = function(v, tbl, pre, post)
+    return pre .. "Plaintext that is no table request" .. post
+end
+SUMMARY.MEPTLSRequestOpened = function(v, tbl, pre, post)
+    return pre .. (NAMES3[v.code] or code_name(NAMES3, v.code, "TLS request")) .. post
+end
+SUMMARY.MEPTLSResponseOpened = function(v, tbl, pre, post)
+    return pre .. "TLS " .. (NAMES4[v.code] or code_name(NAMES4, v.code, "code 0x%02X")) .. post
+end
 
 local CLASSES, CHECK_FN = {}, {}
 CHECK_FN.MEP = function(v)  end
@@ -2731,123 +2740,114 @@ CLASSES.C1218UnknownRequest = {name = "C12.18 Unknown Service", min_len = 1, che
 C12.NAMES1 = {[32] = "Identify", [33] = "Terminate", [48] = "Full Read", [49] = "Partial Read (index, 1 elements)", [50] = "Partial Read (index, 2 elements)", [51] = "Partial Read (index, 3 elements)", [52] = "Partial Read (index, 4 elements)", [53] = "Partial Read (index, 5 elements)", [54] = "Partial Read (index, 6 elements)", [55] = "Partial Read (index, 7 elements)", [56] = "Partial Read (index, 8 elements)", [57] = "Partial Read (index, 9 elements)", [63] = "Partial Read (offset)", [64] = "Full Write", [65] = "Partial Write (index, 1 elements)", [66] = "Partial Write (index, 2 elements)", [67] = "Partial Write (index, 3 elements)", [68] = "Partial Write (index, 4 elements)", [69] = "Partial Write (index, 5 elements)", [70] = "Partial Write (index, 6 elements)", [71] = "Partial Write (index, 7 elements)", [72] = "Partial Write (index, 8 elements)", [73] = "Partial Write (index, 9 elements)", [79] = "Partial Write (offset)", [80] = "Logon", [81] = "Security", [82] = "Logoff", [96] = "Negotiate (0 baud rates)", [97] = "Negotiate (1 baud rates)", [98] = "Negotiate (2 baud rates)", [99] = "Negotiate (3 baud rates)", [100] = "Negotiate (4 baud rates)", [101] = "Negotiate (5 baud rates)", [102] = "Negotiate (6 baud rates)", [103] = "Negotiate (7 baud rates)", [104] = "Negotiate (8 baud rates)", [105] = "Negotiate (9 baud rates)", [106] = "Negotiate (10 baud rates)", [107] = "Negotiate (11 baud rates)", [112] = "Wait"}
 C12.NAMES2 = {[0] = "ok (Acknowledge)", [1] = "err (Error)", [2] = "sns (Service Not Supported)", [3] = "isc (Insufficient Security Clearance)", [4] = "onp (Operation Not Possible)", [5] = "iar (Inappropriate Action Requested)", [6] = "bsy (Device Busy)", [7] = "dnr (Data Not Ready)", [8] = "dlk (Data Locked)", [9] = "rno (Renegotiate Request)", [10] = "isss (Invalid Service Sequence State)"}
 C12.NAMES3 = {[0] = "external", [1] = "300 baud", [2] = "600 baud", [3] = "1200 baud", [4] = "2400 baud", [5] = "4800 baud", [6] = "9600 baud", [7] = "14400 baud", [8] = "19200 baud", [9] = "28800 baud", [10] = "57600 baud", [11] = "38400 baud", [12] = "115200 baud", [13] = "128000 baud", [14] = "256000 baud"}
-SUMMARY.C1218FullRead = function(v, tbl, pre, post) return sfmt("%s%s %s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), post) end
+SUMMARY.C1218FullRead = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. post
+end
 SUMMARY.C1218PartialReadOffset = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex1 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex2 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex3 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex4 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex5 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex6 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex7 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex8 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialReadIndex9 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218FullWrite = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteOffset = function(v, tbl, pre, post)
-    if v.offset ~= nil and v.count ~= nil then return sfmt("%s%s %s off=%d cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.offset, v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " off=" .. dec(v.offset) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex1 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex2 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex3 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex4 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex5 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex6 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex7 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex8 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218PartialWriteIndex9 = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s %s cnt=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), (v.table_id == nil and "?" or tbl(v.table_id)), v.count, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. (v.table_id == nil and "?" or tbl(v.table_id)) .. " cnt=" .. dec(v.count) .. post
 end
-SUMMARY.C1218Identify = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
-SUMMARY.C1218Terminate = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Identify = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. post
+end
+SUMMARY.C1218Terminate = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. post
+end
 SUMMARY.C1218Logon = function(v, tbl, pre, post)
-    if v.user_id ~= nil then return sfmt("%s%s user_id=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.user_id, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " user_id=" .. dec(v.user_id) .. post
 end
-SUMMARY.C1218Security = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
-SUMMARY.C1218Logoff = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218Security = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. post
+end
+SUMMARY.C1218Logoff = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. post
+end
 SUMMARY.C1218Negotiate = function(v, tbl, pre, post)
-    if v.packet_size ~= nil and v.nbr_packets ~= nil then return sfmt("%s%s size=%d packets=%d%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.packet_size, v.nbr_packets, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " size=" .. dec(v.packet_size) .. " packets=" .. dec(v.nbr_packets) .. post
 end
 SUMMARY.C1218Wait = function(v, tbl, pre, post)
-    if v.wait_time ~= nil then return sfmt("%s%s %d s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), v.wait_time, post) end
     return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. " " .. dec(v.wait_time) .. " s" .. post
 end
 SUMMARY.C1218ReadResponse = function(v, tbl, pre, post)
-    if v.count ~= nil then return sfmt("%s%s cnt=%d%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.count, post) end
     return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " cnt=" .. dec(v.count) .. post
 end
 SUMMARY.C1218IdentifyResponse = function(v, tbl, pre, post)
-    if v.std ~= nil and v.ver ~= nil and v.rev ~= nil then return sfmt("%s%s std=%d ver=%d rev=%d%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.std, v.ver, v.rev, post) end
     return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " std=" .. dec(v.std) .. " ver=" .. dec(v.ver) .. " rev=" .. dec(v.rev) .. post
 end
 SUMMARY.C1218NegotiateResponse = function(v, tbl, pre, post)
-    if v.packet_size ~= nil and v.nbr_packets ~= nil then return sfmt("%s%s size=%d packets=%d baud=%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), v.packet_size, v.nbr_packets, (C12.NAMES3[v.baud_rate] or code_name(C12.NAMES3, v.baud_rate, "baud code %d")), post) end
     return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. " size=" .. dec(v.packet_size) .. " packets=" .. dec(v.nbr_packets) .. " baud=" .. (C12.NAMES3[v.baud_rate] or code_name(C12.NAMES3, v.baud_rate, "baud code %d")) .. post
 end
-SUMMARY.C1218OkResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
-SUMMARY.C1218ErrorResponse = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
-SUMMARY.C1218Response = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")), post) end
-SUMMARY.C1218UnknownRequest = function(v, tbl, pre, post) return sfmt("%s%s%s", pre, (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")), post) end
+SUMMARY.C1218OkResponse = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. post
+end
+SUMMARY.C1218ErrorResponse = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. post
+end
+SUMMARY.C1218Response = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES2[v.response_code] or code_name(C12.NAMES2, v.response_code, "response 0x%02X")) .. post
+end
+SUMMARY.C1218UnknownRequest = function(v, tbl, pre, post)
+    return pre .. (C12.NAMES1[v.service] or code_name(C12.NAMES1, v.service, "service 0x%02X")) .. post
+end
 C12.F = {}
 C12.F["c1218.ack"] = ProtoField.uint8("c1218.ack", "ACK/NAK", base.HEX, {[6] = "ACK", [21] = "NAK"}, nil, nil)
 C12.F["c1218.stp"] = ProtoField.uint8("c1218.stp", "Stp", base.HEX, nil, nil, nil)
@@ -3724,9 +3724,17 @@ hex32 = function(v)
     return sfmt("0x%08X", v)
 end
 
-dec = function(v)
-    if v == nil then return "None" end
-    return sfmt("%d", v)
+do
+    local DEC = {}  -- the texts of the small numbers met: counts, offsets, milliseconds
+    dec = function(v)
+        if v == nil then return "None" end
+        local text = DEC[v]
+        if text == nil then
+            text = sfmt("%d", v)
+            if v >= 0 and v < 65536 then DEC[v] = text end
+        end
+        return text
+    end
 end
 
 code_name = function(names, code, fallback)
@@ -4649,7 +4657,14 @@ local function ctx_response(st, length, first)  -- length: the frame's length fi
     local seal = req.seal
     if seal then
         req.seal = nil  -- no other response will use it: let it go
-        local plain, ok, decrypted = open_response(st.frame, seal)
+        local plain, ok, decrypted
+        local o = FS.opened  -- opened by the fast path, which then left the frame here
+        FS.opened = nil
+        if o and o.seal == seal then
+            plain, ok, decrypted = o.plain, o.ok, o.decrypted
+        else
+            plain, ok, decrypted = open_response(st.frame, seal)
+        end
         st.digest_status = ok and DIGEST_GOOD or DIGEST_BAD
         if ok then st.key = req.key else note(st, "bad_response_digest") end
         if decrypted then st.encrypted, st.plain = true, plain end
@@ -4740,6 +4755,43 @@ end
 -- The Info text of a frame: the kind's template, then what the context adds.
 local TABLE_REQUEST_IN = "%s" .. INFO.request_in
 
+-- sfmt(template, ...) for a template of %s, %d and %.0f only, made into one
+-- concatenation (see _summary_fn in luagen.py for why); anything else formats as is.
+function FS.formatter(template)
+    local pieces, n, pos = {}, 0, 1
+    while true do
+        local a, b, spec = template:find("(%%[%.%d]*%a?%%?)", pos)
+        if a == nil then break end
+        if a > pos then pieces[#pieces + 1] = sfmt("%q", template:sub(pos, a - 1)) end
+        if spec == "%%" then
+            pieces[#pieces + 1] = '"%"'
+        else
+            n = n + 1
+            local arg = "a" .. n
+            if spec == "%s" then
+                pieces[#pieces + 1] = arg
+            elseif spec == "%d" then
+                pieces[#pieces + 1] = "dec(" .. arg .. ")"
+            elseif spec == "%.0f" then  -- whole positive numbers in range (the usual) as %d
+                pieces[#pieces + 1] = sfmt(
+                    "((%s > 0 and %s < 1e15 and %s == floor(%s)) and dec(%s) or sfmt(%q, %s))",
+                    arg, arg, arg, arg, arg, spec, arg)
+            else
+                return function(...) return sfmt(template, ...) end
+            end
+        end
+        pos = b + 1
+    end
+    if pos <= #template then pieces[#pieces + 1] = sfmt("%q", template:sub(pos)) end
+    local args = {}
+    for k = 1, n do args[k] = "a" .. k end
+    local src = "local dec, floor, sfmt = ...\nreturn function(" .. table.concat(args, ", ")
+        .. ")\n    return " .. (pieces[1] and table.concat(pieces, " .. ") or '""') .. "\nend"
+    return load(src, "=" .. template)(dec, floor, sfmt)
+end
+FS.request_in = FS.formatter(INFO.request_in)
+FS.table_request_in = FS.formatter(TABLE_REQUEST_IN)
+
 -- A TLS frame whose application data TLS opened: "<TLS code>: <its plaintext's Info>".
 local function tls_summary(st, pst)
     local plain = SUMMARY[pst.cls](pst.vals or pst, table_label, "", "")
@@ -4749,9 +4801,9 @@ local function tls_summary(st, pst)
         local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
         local tid = asked(req)
         if tid ~= nil then
-            post = post .. sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+            post = post .. FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
         else
-            post = post .. sfmt(INFO.request_in, req.number, ms)
+            post = post .. FS.request_in(req.number, ms)
         end
     end
     local pre = st.kind == "request" and "Request: " or "Response: "
@@ -4774,9 +4826,9 @@ local function summary(st)
             local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
             local tid = asked(req)
             if tid ~= nil then
-                post = sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+                post = FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
             else
-                post = sfmt(INFO.request_in, req.number, ms)
+                post = FS.request_in(req.number, ms)
             end
         end
         text = SUMMARY[cls](st.vals or st, table_label, "Response: ", post)
@@ -4791,7 +4843,7 @@ local function summary(st)
         local req = st.request
         if req and kind == "response" then
             local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
-            text = text .. sfmt(INFO.request_in, req.number, ms)
+            text = text .. FS.request_in(req.number, ms)
         end
     end
     if st.encrypted then text = text .. INFO.encrypted end
@@ -4814,7 +4866,7 @@ end
 -- nil before changing anything, and ctx_frame takes it.  tests/test_lua.py
 -- runs both on the same captures and compares.
 FS.fast = rawget(_G, "MEPSHARK_GENERAL_PATH") == nil
-FS.ring, FS.scratch, FS.answers = {{}, {}}, {}, {}
+FS.ring, FS.scratch, FS.answers, FS.learner = {{}, {}}, {}, {}, {}
 
 function FS.expert(tree, key, ...)
     local n = NOTES[key]
@@ -4840,11 +4892,19 @@ function FS.fast_first(s, n, number, dir, time, tree)
         return "Alert"
     end
     local t = fs.scratch
-    t.data, t.count, t.offset = nil, nil, nil  -- what another kind may have left
+    t.data, t.count, t.offset, t.table_id = nil, nil, nil, nil  -- what another kind left
+    local keyed = #KEYS > 0 and VERIFY
     if dir == TO_METER then
         local cls = BY_CODE[code]
         local body, plain, seal, ds = s, nil, nil, DIGEST_UNVERIFIED
-        if #KEYS > 0 and VERIFY then  -- open_request has no side effect: nil can still be
+        -- no request code and no key: an unknown body (encrypted or garbage); with
+        -- keys it is no key's (ctx_frame) or decrypted below
+        local unknown = cls == nil and not keyed and code > MAX_RESPONSE_CODE
+        if unknown then
+            cls = CLASS_OF.unknown
+            if length <= DIGEST_LEN then ds = nil end
+        end
+        if keyed then  -- open_request has no side effect: nil can still be
             if FAMILY[cls] == "tls_request" then return nil end
             plain, seal = open_request(s)
             if seal == nil or (seal.cipher and not DECRYPT) then return nil end
@@ -4855,7 +4915,8 @@ function FS.fast_first(s, n, number, dir, time, tree)
             end
         end
         local fast = FAST[cls]
-        if not RC4_REQUEST_CLASSES[cls] or fast == nil or fast(body, #body, t) ~= nil then
+        if not (RC4_REQUEST_CLASSES[cls] or unknown) or fast == nil
+                or fast(body, #body, t) ~= nil then
             return nil
         end
         local rec = fs.ring[1]
@@ -4870,7 +4931,9 @@ function FS.fast_first(s, n, number, dir, time, tree)
         local original, gap = pair_request(rec)
         rec.original = original
         S.pending, S.last = rec, rec
-        local fl, aux = fs.class_index[cls] + 32 * (ds + 1), 0
+        C12.at_pending = C12.activity
+        local fl, aux = fs.class_index[cls], 0
+        if ds ~= nil then fl = fl + 32 * (ds + 1) end
         if seal then fl = fl + 128 * fs.key_number(seal.key) end
         if plain then
             fl = fl + fs.ENCRYPTED
@@ -4880,7 +4943,12 @@ function FS.fast_first(s, n, number, dir, time, tree)
         if tid ~= nil then aux = (tid + 1) * fs.TABLE end
         if offset ~= nil then aux = aux + offset + 1 end
         fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, 0, time, aux
-        local text = SUMMARY[cls](t, table_label, "Request: ", "")
+        local text
+        if unknown then  -- as summary() words a body of no known kind
+            text = "Request: " .. SUMMARY[cls](t, table_tag, "", "") .. INFO.unopened
+        else
+            text = SUMMARY[cls](t, table_label, "Request: ", "")
+        end
         if plain then text = text .. INFO.encrypted end
         if original then
             S.retx[slot] = original
@@ -4894,20 +4962,44 @@ function FS.fast_first(s, n, number, dir, time, tree)
         return text
     end
     local req = S.pending
-    if req == nil or not RC4_REQUEST_CLASSES[req.cls] then return nil end
-    local seal = req.seal  -- checked below on a copy of its state: nil can still be
-    if seal and (seal.cipher or length <= DIGEST_LEN) then return nil end
-    local rules = RESPONSE_RULES[req.cls]
-    local cls = rules[code] or rules.other
+    if req == nil then return nil end
+    local rcls = req.cls
+    local paired = RC4_REQUEST_CLASSES[rcls]
+    -- the answer to an unknown body is taken here only where no key could have opened it
+    if not paired and (rcls ~= CLASS_OF.unknown or keyed) then return nil end
+    local seal = req.seal
+    local body, plain, ok, opened = s, nil, nil, nil
+    if seal then
+        if length <= DIGEST_LEN then return nil end
+        if seal.cipher then
+            -- opening changes the cipher: if this frame is left to ctx_frame after all,
+            -- it finds the opening in FS.opened (ctx_response) instead of doing it again
+            local decrypted
+            plain, ok, decrypted = open_response(s, seal)
+            opened = {seal = seal, plain = plain, ok = ok, decrypted = decrypted}
+            if decrypted then body = schar(floor(#plain / 256), #plain % 256) .. plain end
+        end
+    end
+    local cls
+    if paired then
+        local rules = RESPONSE_RULES[rcls]
+        cls = rules[sbyte(body, LEN_LEN + 1)] or rules.other
+    else
+        cls = body_class(s, LEN_LEN + 1)
+    end
     local fast = FAST[cls]
-    if fast == nil or fast(s, n, t) ~= nil then return nil end
+    if fast == nil or fast(body, #body, t) ~= nil then
+        fs.opened = opened
+        return nil
+    end
     local spec = CLASSES[cls]
     local tid = asked(req)
     local rcode = t.response_code or t.code
     local data = t.data
+    local learn = false
     if RC4_RESPONSE_CLASSES[cls] and data ~= nil and #data > 0 and rcode == 0 and tid ~= nil then
         local tspec = TABLE_SPECS[tid]
-        if tspec and DIMENSION_SOURCES[tspec.tag] then return nil end  -- learning: ctx_table
+        learn = tspec ~= nil and DIMENSION_SOURCES[tspec.tag] ~= nil
     end
     local answer = fs.answers[rcode or -1]
     if answer == nil then
@@ -4916,8 +5008,18 @@ function FS.fast_first(s, n, number, dir, time, tree)
     end
     local late = pair_response(req, answer, slot, time)
     local fl = fs.class_index[cls] + (late and fs.LATE or 0)
-    local ok
-    if seal then  -- open_response's check of a plain response
+    if opened then
+        req.seal = nil
+        if ok then
+            fl = fl + 32 * (DIGEST_GOOD + 1) + 128 * fs.key_number(seal.key)
+        else
+            fl = fl + 32 * (DIGEST_BAD + 1)
+        end
+        if opened.decrypted then
+            fl = fl + fs.ENCRYPTED
+            S.plain[slot] = plain
+        end
+    elseif seal then  -- open_response's check of a plain response
         req.seal = nil
         digest_set(FINAL, seal.state)
         digest_update(FINAL, s, LEN_LEN + 1, n - DIGEST_LEN, true)
@@ -4931,6 +5033,12 @@ function FS.fast_first(s, n, number, dir, time, tree)
         fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
     end
     fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, req.slot, time, 0
+    if learn then  -- the dimensions a table teaches (ctx_table reads these fields)
+        local lt = fs.learner
+        lt.kind, lt.request, lt.data, lt.number, lt.slot = "response", req, data, number, slot
+        ctx_table(lt, true)
+        lt.request, lt.data, lt.table = nil, nil, nil
+    end
     local rt = time - req.time
     if late then fs.expert(tree, "late", rt * 1000, RESPONSE_TIMEOUT * 1000) end
     if ok == false then fs.expert(tree, "bad_response_digest") end
@@ -4947,11 +5055,18 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local ms = floor((floor(rt * 1e6 + 0.5) + 500) / 1000)
     local post
     if tid ~= nil then
-        post = sfmt(TABLE_REQUEST_IN, LABELS_IN[tid] or label_in(tid), req.number, ms)
+        post = FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
     else
-        post = sfmt(INFO.request_in, req.number, ms)
+        post = FS.request_in(req.number, ms)
     end
-    local text = SUMMARY[cls](t, table_label, "Response: ", post)
+    local text
+    if cls == CLASS_OF.unknown then  -- as summary() words a body of no known kind
+        text = "Response: " .. SUMMARY[cls](t, table_tag, "", "") .. INFO.unopened
+            .. FS.request_in(req.number, ms)
+    else
+        text = SUMMARY[cls](t, table_label, "Response: ", post)
+    end
+    if opened and opened.decrypted then text = text .. INFO.encrypted end
     if ok == false then text = text .. INFO.bad_digest end
     return text
 end
