@@ -3778,17 +3778,18 @@ local S  -- per-capture state, reset in init()
 -- frame has an entry
 local FS = {SUB = 65536, DIMS_EVERY = 32, ENCRYPTED = 512, NO_RESPONSE = 1024, LATE = 2048,
             COUNT = 65536, TABLE = 2 ^ 25}
--- S.retx, S.gap, S.plain: sparse, only the frames they concern; S.ev_pos, S.ev_td,
--- S.dims_at: the log of the dimensions learned (learn_dimensions)
+-- S.retx, S.gap, S.plain: sparse, only the frames they concern; S.ev_pos, S.ev_read,
+-- S.reads, S.read_id, S.dims_at, S.dims_done: the log of the dimension tables read
+-- and the dimensions worked out from it (learn_dimensions, FS.dims_after)
 
 local function reset_state()
-    -- dims: learned dimensions, v: "TAG.field" -> value, f: -> the frame it came
-    -- from; replaced (never changed in place) on learning so each frame keeps the
-    -- ones of its time.  pending, last: the request states of the first pass
-    -- (tables, one or two at a time).
-    local dims = {v = {}, f = {}}
-    S = {pending = nil, last = nil, dims = dims, dim_reads = {}, nev = 0, dims_cache = nil,
-         retx = {}, gap = {}, plain = {}, ev_pos = {}, ev_td = {}, dims_at = {[0] = dims}}
+    -- dimensions: v: "TAG.field" -> value, f: -> the frame it came from; replaced
+    -- (never changed in place) on learning so each frame keeps the ones of its time
+    -- (dims_at[0]: none learned yet).  pending, last: the request states of the
+    -- first pass (tables, one or two at a time).
+    S = {pending = nil, last = nil, nev = 0, dims_cache = nil, dims_done = 0,
+         retx = {}, gap = {}, plain = {}, ev_pos = {}, ev_read = {}, reads = {}, read_id = {},
+         dims_at = {[0] = {v = {}, f = {}}}}
     FS.fl, FS.link, FS.time, FS.aux = {}, {}, {}, {}
 end
 reset_state()
@@ -4132,7 +4133,7 @@ local function leaf_value(f, s, i, size, msb)
 end
 
 -- Decode the leaves of spec lying wholly inside [offset, offset + #data) with the
--- dimensions dims (S.dims of a frame's time: v and f by "BT21.nbr_summations");
+-- dimensions dims (those of a frame's time: v and f by "BT21.nbr_summations");
 -- never raises.
 -- A plan depends on the values of the dimensions it uses and, through the arrays
 -- stepped over, on the window; a layout reading its own data (spec.dynamic) on
@@ -4263,32 +4264,82 @@ function FS.learned(dims, td, number)
     return dims
 end
 
--- Learning is logged, not kept per frame: event e (S.ev_pos[e], S.ev_td[e]) is the
--- table decoded at position S.ev_pos[e] (pos_of), and every FS.DIMS_EVERY-th event
--- keeps the dimensions after it (S.dims_at[e]).  The dimensions a frame saw are
--- those of the events before its position: the nearest kept ones, learned on.
-local function learn_dimensions(td, number, pos)
-    local e = S.nev + 1
-    S.nev = e
-    S.ev_pos[e], S.ev_td[e] = pos, td
-    S.dims = FS.learned(S.dims, td, number)
-    if e % FS.DIMS_EVERY == 0 then S.dims_at[e] = S.dims end
+-- Whether decoding again under dims would give td: the dimensions it used have
+-- the same values and provenance.
+local function same_dims(td, dims)
+    for _, u in ipairs(td.dims) do
+        local v = dims.v[u[1]]
+        if u[3] == "capture" then
+            if v ~= u[2] or dims.f[u[1]] ~= u[4] then return false end
+        elseif v ~= nil then
+            return false
+        end
+    end
+    return true
 end
 
-function FS.dims_at(pos)
+-- Learning is logged, and worked out only when a frame's dimensions are asked for
+-- (a tree showing table contents; a first pass without a tree never asks).  Event
+-- e is a read of a dimension table at position S.ev_pos[e] (pos_of): S.ev_read[e]
+-- names it in S.reads (its spec, table, data, offset, whether whole; one entry per
+-- distinct read).  The dimensions after event e are those before it learned on from
+-- the table as decoded under them; those after every FS.DIMS_EVERY-th event are kept
+-- once worked out (S.dims_at, up to S.dims_done).
+local function learn_dimensions(spec, tid, data, offset, full, pos)
+    local key = tid .. ":" .. (full and "full" or offset) .. ":" .. data
+    local id = S.read_id[key]
+    if id == nil then
+        id = #S.reads + 1
+        S.reads[id] = {spec = spec, data = data, offset = offset, full = full}
+        S.read_id[key] = id
+    end
+    local e = S.nev + 1
+    S.nev = e
+    S.ev_pos[e], S.ev_read[e] = pos, id
+end
+
+-- The table event e read, decoded under dims (those before it): each read keeps its
+-- last decode, used again while the dimensions it used have the same values and
+-- provenance (an identical read teaches the same values, from a later frame).
+function FS.event_table(e, dims)
+    local r = S.reads[S.ev_read[e]]
+    local td = r.td
+    if td == nil or (r.dims ~= dims and not same_dims(td, dims)) then
+        td = table_decode(r.spec, r.data, r.offset, dims, r.full)
+        r.td = td
+    end
+    r.dims = dims
+    return td
+end
+
+function FS.learn_event(dims, e)  -- the dimensions after event e, from those before it
+    return FS.learned(dims, FS.event_table(e, dims), floor(S.ev_pos[e] / FS.SUB))
+end
+
+function FS.dims_after(lo)  -- the dimensions after events 1 .. lo
+    local c = S.dims_cache
+    if c and c[1] == lo then return c[2] end
+    local every = FS.DIMS_EVERY
+    local e = lo - lo % every
+    while S.dims_done < e do
+        local done = S.dims_done
+        local dims = S.dims_at[done]
+        for k = done + 1, done + every do dims = FS.learn_event(dims, k) end
+        S.dims_at[done + every], S.dims_done = dims, done + every
+    end
+    local dims = S.dims_at[e]
+    for k = e + 1, lo do dims = FS.learn_event(dims, k) end
+    S.dims_cache = {lo, dims}
+    return dims
+end
+
+function FS.dims_at(pos)  -- the dimensions a frame at pos saw: events before it
     local lo, hi = 0, S.nev  -- the events before pos: 1 .. lo
     while lo < hi do
         local mid = floor((lo + hi + 1) / 2)
         if S.ev_pos[mid] < pos then lo = mid else hi = mid - 1 end
     end
-    if lo == S.nev then return S.dims end
-    local c = S.dims_cache
-    if c and c[1] == lo then return c[2] end
-    local e = lo - lo % FS.DIMS_EVERY
-    local dims = S.dims_at[e]
-    for k = e + 1, lo do dims = FS.learned(dims, S.ev_td[k], floor(S.ev_pos[k] / FS.SUB)) end
-    S.dims_cache = {lo, dims}
-    return dims
+    return FS.dims_after(lo)
 end
 
 -- The table, offset and count a request asks for: nil for what is no request
@@ -4325,7 +4376,6 @@ local function table_args(st)
 end
 
 local function frame_table(st)
-    if st.table then return st.table end  -- decoded on the first pass to learn from
     local tid, data, offset, full = table_args(st)
     local spec = spec_for_data(tid, data, offset)
     if spec == nil then return nil end
@@ -4334,44 +4384,16 @@ local function frame_table(st)
     return table_decode(spec, data, offset, dims, full)
 end
 
--- Whether decoding again under dims would give td: the dimensions it used have
--- the same values and provenance.
-local function same_dims(td, dims)
-    for _, u in ipairs(td.dims) do
-        local v = dims.v[u[1]]
-        if u[3] == "capture" then
-            if v ~= u[2] or dims.f[u[1]] ~= u[4] then return false end
-        elseif v ~= nil then
-            return false
-        end
-    end
-    return true
-end
-
 -- CaptureContext._table_decoder / _learn_dimensions (learn: on the first pass).
--- The dimensions of the frame's time are looked up if a tree needs them
--- (st.tdims true, frame_table).
+-- The table is decoded, under the dimensions of the frame's time, if a tree needs
+-- it (st.tdims true, frame_table); a read of a dimension table is logged to learn from.
 local function ctx_table(st, learn)
     st.tdims = true
     if not learn then return end
     local tid, data, offset, full = table_args(st)
     local spec = TABLE_SPECS[tid]
     if spec == nil or not DIMENSION_SOURCES[spec.tag] then return end
-    local key = tid .. ":" .. (full and "full" or offset) .. ":" .. data
-    local cached = S.dim_reads[key]
-    if cached and cached[1] == S.dims then
-        st.table = cached[2]
-        return
-    end
-    local td
-    if cached and same_dims(cached[2], S.dims) then
-        td = cached[2]  -- what a decode would give again
-    else
-        td = table_decode(spec, data, offset, S.dims, full)
-    end
-    st.table = td
-    learn_dimensions(td, st.number, FS.pos_of(st.slot))
-    S.dim_reads[key] = {S.dims, td}
+    learn_dimensions(spec, tid, data, offset, full, FS.pos_of(st.slot))
 end
 
 
@@ -5037,7 +5059,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
         local lt = fs.learner
         lt.kind, lt.request, lt.data, lt.number, lt.slot = "response", req, data, number, slot
         ctx_table(lt, true)
-        lt.request, lt.data, lt.table = nil, nil, nil
+        lt.request, lt.data = nil, nil
     end
     local rt = time - req.time
     if late then fs.expert(tree, "late", rt * 1000, RESPONSE_TIMEOUT * 1000) end
@@ -5667,30 +5689,15 @@ function C12.link(st, s, n)
 end
 
 -- A table's contents as CaptureContext._table_decoder gives them: decoded when
--- shown, with the dimensions known now; a dimension table at once, to learn from.
+-- shown, with the dimensions known now; a dimension table's read is logged to learn
+-- from, as ctx_table does for MEP.
 function C12.table(st, m, data, number)
     local tid, offset = m.table_id, m.offset
-    m.tdims, m.tdata, m.toffset, m.tfull = S.dims, data, offset or 0, offset == nil
+    m.tdims, m.tdata, m.toffset, m.tfull = FS.dims_after(S.nev), data, offset or 0, offset == nil
     local spec = TABLE_SPECS[tid]
     if st.message == "response" and spec ~= nil and DIMENSION_SOURCES[spec.tag] then
-        -- as ctx_table does for MEP (the same cache): an identical read under the
-        -- same dimensions teaches nothing new
-        local key = tid .. ":" .. (offset == nil and "full" or offset) .. ":" .. data
-        local cached = S.dim_reads[key]
-        if cached and cached[1] == S.dims then
-            m.td = cached[2]
-            return
-        end
-        local td
-        if cached and same_dims(cached[2], S.dims) then
-            td = cached[2]
-        else
-            td = table_decode(spec_for_data(tid, data, offset or 0), data, offset or 0, S.dims,
-                              offset == nil)
-        end
-        m.td = td
-        learn_dimensions(td, number)
-        S.dim_reads[key] = {S.dims, td}
+        learn_dimensions(spec_for_data(tid, data, offset or 0), tid, data, offset or 0,
+                         offset == nil, FS.pos_of(number))
     end
 end
 
