@@ -3731,7 +3731,7 @@ do
         local text = DEC[v]
         if text == nil then
             text = sfmt("%d", v)
-            if v >= 0 and v < 65536 then DEC[v] = text end
+            if v >= 0 and v < 4096 then DEC[v] = text end
         end
         return text
     end
@@ -5501,7 +5501,7 @@ function mep.dissector(tvb, pinfo, tree)
     local number = pinfo.number
     -- dissected before (pinfo.visited, without asking Wireshark): its context is stored
     local visited = FS.fl[number] ~= nil
-    add_key_warnings(tree, number)
+    if KEY_WARNINGS[1] ~= nil then add_key_warnings(tree, number) end
     if not visited and FS.fast and not tree.hidden then
         local dir = pinfo.p2p_dir
         if dir == 0 or dir == 1 then
