@@ -3058,30 +3058,25 @@ local function feed_code(bits, period)
     src[#src + 1] = "return function(p0, s, i, j, a0, a1, a2, a3, a4, a5, a6, a7)\n"
     src[#src + 1] = "local sb, e, x0, x1, x2, x3, x4, x5, x6, x7 = sbyte\n"
     src[#src + 1] = "if i > j then return a0, a1, a2, a3, a4, a5, a6, a7 end\n"
+    src[#src + 1] = "if p0 == 0 then goto b0 end\n"  -- a request's digest
     local function xs(r0, r1)  -- "xr0, ..., xr1"
         local t = {}
         for r = r0, r1 do t[#t + 1] = "x" .. r end
         return table.concat(t, ", ")
     end
-    local function step(p, checked)
+    local function step(p)
         local r = p % 8
-        local line = sfmt("a%d = (a%d + x%d + T%d%d[a%d]) %% 256\n", 7 - r, (8 - r) % 8, r,
-                          bits[p], 7 - r, 7 - r)
-        if checked then
-            return sfmt("::c%d:: if e < %d then return a0, a1, a2, a3, a4, a5, a6, a7 end ", p, p)
-                .. line
-        end
-        return sfmt("::m%d:: ", p) .. line
+        return sfmt("a%d = (a%d + x%d + T%d%d[a%d]) %% 256\n", 7 - r, (8 - r) % 8, r,
+                    bits[p], 7 - r, 7 - r)
     end
     local function entry(p)  -- start at step p with bytes i .. j (at least one)
         local r = p % 8
         if r == 0 then
             src[#src + 1] = sfmt("goto b%d\n", floor(p / 8))
-            return
+        else
+            src[#src + 1] = sfmt("e = %d + j - i %s = sb(s, i, i + %d) i = i + %d goto c%d\n",
+                                 p, xs(r, 7), 7 - r, 8 - r, p)
         end
-        src[#src + 1] = sfmt("if j - i >= %d then %s = sb(s, i, i + %d) i = i + %d goto m%d end\n",
-                             7 - r, xs(r, 7), 7 - r, 8 - r, p)
-        src[#src + 1] = sfmt("e = %d + j - i %s = sb(s, i, j) goto c%d\n", p, xs(r, 7), p)
     end
     local function dispatch(lo, hi)  -- p0 in [lo, hi)
         if hi - lo == 1 then
@@ -3099,15 +3094,19 @@ local function feed_code(bits, period)
     local nblocks = floor(period / 8)
     for b = 0, nblocks - 1 do  -- whole key bytes, while eight message bytes are left
         src[#src + 1] = sfmt("::b%d:: if j - i < 7 then goto t%d end\n", b, b)
-        src[#src + 1] = sfmt("x0, x1, x2, x3, x4, x5, x6, x7 = sb(s, i, i + 7) i = i + 8\n")
-        for p = 8 * b, 8 * b + 7 do src[#src + 1] = step(p, false) end
+        src[#src + 1] = "do local x0, x1, x2, x3, x4, x5, x6, x7 = sb(s, i, i + 7) i = i + 8\n"
+        for p = 8 * b, 8 * b + 7 do src[#src + 1] = step(p) end
+        src[#src + 1] = "end\n"
         if b == nblocks - 1 then src[#src + 1] = "goto b0\n" end
     end
-    for b = 0, nblocks - 1 do  -- the last bytes, fewer than eight
+    for b = 0, nblocks - 1 do  -- the checked steps: a ragged start, or the last bytes
         src[#src + 1] = sfmt("::t%d:: if i > j then return a0, a1, a2, a3, a4, a5, a6, a7 end\n", b)
         src[#src + 1] = sfmt("e = %d + j - i x0, x1, x2, x3, x4, x5, x6, x7 = sb(s, i, j)\n", 8 * b)
-        for p = 8 * b, 8 * b + 7 do src[#src + 1] = step(p, true) end
-        src[#src + 1] = "do return a0, a1, a2, a3, a4, a5, a6, a7 end\n"
+        for p = 8 * b, 8 * b + 7 do
+            src[#src + 1] = sfmt("::c%d:: if e < %d then return a0, a1, a2, a3, a4, a5, a6, a7 end ",
+                                 p, p) .. step(p)
+        end
+        src[#src + 1] = sfmt("goto b%d\n", (b + 1) % nblocks)  -- a ragged start's bytes go on
     end
     src[#src + 1] = "end\n"
     return load(table.concat(src), "=digest feed")(STEP, sbyte)
@@ -3288,9 +3287,10 @@ local function add_key_warnings(tree, number)
     for k = 1, #KEY_WARNINGS do tree:add_proto_expert_info(E.bad_key, KEY_WARNINGS[k]) end
 end
 
-local function make_key(name, raw)
+local function make_key(name, raw, number)  -- number: its place in KEYS
     local enc_base = rc4_crypt(rc4_new(raw), CONST_KEY)  -- XORed with a frame's digest
-    return {name = name, steps = digest_steps(raw), enc = {sbyte(enc_base, 1, -1)},
+    return {name = name, number = number, steps = digest_steps(raw),
+            enc = {sbyte(enc_base, 1, -1)},
             last_seq = nil, encrypted = 0}  -- last_seq, encrypted: the attempt order's
 end
 
@@ -3353,11 +3353,10 @@ do  -- (a block of its own: the main chunk may hold at most 200 locals)
 local PLAIN_ORDER, DECRYPT_ORDER = {}, {}  -- reused: the keys in the order tried
 local SEQ_SPAN = 2 ^ 32
 
-local function plain_order(frame, p1, d)
+local function plain_order(seq)  -- seq: the frame's sequence number, if it has one
     local k1, k2 = KEYS[1], KEYS[2]
     PLAIN_ORDER[1], PLAIN_ORDER[2] = k1, k2
-    if k2 ~= nil and d - SEQ_LEN >= p1 then
-        local seq = be(frame, d - SEQ_LEN, SEQ_LEN)
+    if k2 ~= nil and seq ~= nil then
         local n1 = k1.last_seq and (seq - k1.last_seq) % SEQ_SPAN or SEQ_SPAN
         local n2 = k2.last_seq and (seq - k2.last_seq) % SEQ_SPAN or SEQ_SPAN
         if n2 < n1 then PLAIN_ORDER[1], PLAIN_ORDER[2] = k2, k1 end
@@ -3375,12 +3374,13 @@ local function decrypt_order()
 end
 
 local function open_plain(frame, p1, d)
-    local order = plain_order(frame, p1, d)
+    local seq = d - SEQ_LEN >= p1 and be(frame, d - SEQ_LEN, SEQ_LEN) or nil
+    local order = plain_order(seq)
     for k = 1, #order do
         local key = order[k]
         local state = try_key(key, frame, p1, d - 1, frame, d)
         if state then
-            if d - SEQ_LEN >= p1 then key.last_seq = be(frame, d - SEQ_LEN, SEQ_LEN) end
+            key.last_seq = seq
             return {key = key, state = state}
         end
     end
@@ -4935,8 +4935,7 @@ function FS.expert(tree, key, ...)
 end
 
 function FS.key_number(key)  -- key's place in KEYS (FS.fl's key number)
-    for k = 1, #KEYS do if KEYS[k] == key then return k end end
-    return 0
+    return key.number
 end
 
 function FS.fast_first(s, n, number, dir, time, tree)
@@ -5520,7 +5519,7 @@ local function load_keys()
         if text ~= nil and text:match("%S") then  -- an empty preference is no key
             local raw, problem = parse_key(text)
             if raw then
-                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN))
+                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN), #KEYS + 1)
             else
                 KEY_WARNINGS[#KEY_WARNINGS + 1] =
                     "preference mep." .. pref .. " ignored: " .. problem .. "; " .. KEY_SYNTAX.forms
