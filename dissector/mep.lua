@@ -3125,27 +3125,23 @@ local function digest_steps(key)  -- a key's digest: {period, pad, feed}
     return {period = period, pad = padding_code(bits, period), feed = feed_code(bits, period)}
 end
 
--- A digest state: the accumulator slots at [0] .. [7], the position in the round.
-local function digest_new(steps)
-    return {[0] = 0, 0, 0, 0, 0, 0, 0, 0, pos = 0, steps = steps}
-end
-
--- Feed bytes i0..i1 of s; with final, pad: acc[0] .. acc[7] are then the digest.
-local function digest_update(acc, s, i0, i1, final)
+-- A digest state (a request's, which its response goes on from): the slots at
+-- [0] .. [7], pos (the position in the round) and steps (the key's digest).
+-- Whether bytes i0..i1 of s, fed to state acc in a final call, end in the
+-- digest at d of frame; acc stays as it was.
+local function digest_final_matches(acc, s, i0, i1, frame, d)
     local pos, steps = acc.pos, acc.steps
     local a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
     if i1 >= i0 then
         a0, a1, a2, a3, a4, a5, a6, a7 = steps.feed(pos, s, i0, i1, a0, a1, a2, a3, a4, a5, a6, a7)
         pos = (pos + i1 - i0 + 1) % steps.period
     end
-    if final then
-        if pos ~= 0 or i1 < i0 then  -- zeros up to the end of the round
-            a0, a1, a2, a3, a4, a5, a6, a7 = steps.pad(pos, a0, a1, a2, a3, a4, a5, a6, a7)
-        end
-        pos = 0
+    if pos ~= 0 or i1 < i0 then  -- zeros up to the end of the round
+        a0, a1, a2, a3, a4, a5, a6, a7 = steps.pad(pos, a0, a1, a2, a3, a4, a5, a6, a7)
     end
-    acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = a0, a1, a2, a3, a4, a5, a6, a7
-    acc.pos = pos
+    local d0, d1, d2, d3, d4, d5, d6, d7 = sbyte(frame, d, d + DIGEST_LEN - 1)
+    return a0 == d0 and a1 == d1 and a2 == d2 and a3 == d3 and a4 == d4 and a5 == d5
+        and a6 == d6 and a7 == d7
 end
 
 -- ---- RC4 (guide, Appendix B) ----------------------------------------------------
@@ -3302,22 +3298,6 @@ local function key_cipher(key, s, d)  -- the digest: bytes d .. d + 7 of s
                         tunpack(e, DIGEST_LEN + 1))
 end
 
--- Whether digest state acc ends in the 8 bytes of s at i.
-local function digest_matches(acc, s, i)
-    local d0, d1, d2, d3, d4, d5, d6, d7 = sbyte(s, i, i + DIGEST_LEN - 1)
-    return acc[0] == d0 and acc[1] == d1 and acc[2] == d2 and acc[3] == d3
-        and acc[4] == d4 and acc[5] == d5 and acc[6] == d6 and acc[7] == d7
-end
-
--- A response's check runs in this state, so that its request's stays as it was.
-local FINAL = digest_new(nil)
-
-local function digest_set(dst, src)
-    dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7] =
-        src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]
-    dst.pos, dst.steps = src.pos, src.steps
-end
-
 -- Whether bytes i0..i1 of s, fed to key's digest, end in the digest at d of frame;
 -- on success the state after the bytes (the response goes on from it).
 local function try_key(key, s, i0, i1, frame, d)
@@ -3426,7 +3406,7 @@ function open_request(frame)
 end
 end
 
--- The response's check, the last use of its request's seal (which it changes):
+-- The response's check, the last use of its request's seal:
 -- the decrypted body (nil when plain), whether the digest holds, whether decrypted.
 local function open_response(frame, seal)
     local n = #frame
@@ -3434,12 +3414,11 @@ local function open_response(frame, seal)
     local d = n - DIGEST_LEN + 1
     if seal.cipher then
         local plain = rc4_crypt(seal.cipher, frame:sub(LEN_LEN + 1, d - 1))
-        digest_set(FINAL, seal.state)
-        digest_update(FINAL, plain, 1, #plain, true)
-        if digest_matches(FINAL, frame, d) then return plain .. frame:sub(d), true, true end
+        if digest_final_matches(seal.state, plain, 1, #plain, frame, d) then
+            return plain .. frame:sub(d), true, true
+        end
     end
-    digest_update(seal.state, frame, LEN_LEN + 1, d - 1, true)
-    return nil, digest_matches(seal.state, frame, d), false
+    return nil, digest_final_matches(seal.state, frame, LEN_LEN + 1, d - 1, frame, d), false
 end
 
 -- ---- frame classes -------------------------------------------------------------------
@@ -5031,9 +5010,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local ok
     if seal then  -- open_response's check of a plain response
         req.seal = nil
-        digest_set(FINAL, seal.state)
-        digest_update(FINAL, s, LEN_LEN + 1, n - DIGEST_LEN, true)
-        ok = digest_matches(FINAL, s, n - DIGEST_LEN + 1)
+        ok = digest_final_matches(seal.state, s, LEN_LEN + 1, n - DIGEST_LEN, s, n - DIGEST_LEN + 1)
         if ok then
             fl = fl + 32 * (DIGEST_GOOD + 1) + 128 * fs.key_number(seal.key)
         else
