@@ -4935,7 +4935,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     if dir == TO_METER then
         local cls = BY_CODE[code]
         local body, plain, seal, ds = s, nil, nil, DIGEST_UNVERIFIED
-        if #KEYS > 0 and VERIFY then  -- open_request has no side effect: nil can still be
+        if #KEYS > 0 and VERIFY then  -- open_request changes only the attempt order: nil can still be
             if FAMILY[cls] == "tls_request" then return nil end
             plain, seal = open_request(s)
             if seal == nil or (seal.cipher and not DECRYPT) then return nil end

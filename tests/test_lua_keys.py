@@ -21,8 +21,8 @@ from traffic import MAK, MBK
 
 from mepshark.dissector import builders as b
 from mepshark.dissector.context import FROM_METER, TO_METER
-from mepshark.dissector.security import Key
 from mepshark.dissector.sealing import Seal
+from mepshark.dissector.security import Key
 
 ROUND = 192
 """Message bytes per digest round with a 16-byte key."""
