@@ -3191,6 +3191,17 @@ local function rc4_new(key)
     return rc4_schedule(sbyte(key, 1, #key))
 end
 
+local function rc4_byte(c, b)  -- byte b (a number) decrypted: the first-byte check's
+    local s = c.s
+    local x = (c.x + 1) % 256
+    local sx = s[x + 1]
+    local y = (c.y + sx) % 256
+    local sy = s[y + 1]
+    s[x + 1], s[y + 1] = sy, sx
+    c.x, c.y = x, y
+    return bxor(b, s[(sx + sy) % 256 + 1])
+end
+
 local function rc4_crypt(c, data)
     local s, x, y = c.s, c.x, c.y
     local n = #data
@@ -3299,8 +3310,9 @@ local function key_cipher(key, s, d)  -- the digest: bytes d .. d + 7 of s
 end
 
 -- Whether bytes i0..i1 of s, fed to key's digest, end in the digest at d of frame;
--- on success the state after the bytes (the response goes on from it).
-local function try_key(key, s, i0, i1, frame, d)
+-- on success the seal: the digest state after the bytes (the response goes on
+-- from it) with the key and the cipher (nil when sent plain), one table.
+local function try_key(key, s, i0, i1, frame, d, cipher)
     local steps = key.steps
     local a0, a1, a2, a3, a4, a5, a6, a7 = steps.feed(0, s, i0, i1, 0, 0, 0, 0, 0, 0, 0, 0)
     local pos = (i1 >= i0 and i1 - i0 + 1 or 0) % steps.period
@@ -3310,7 +3322,8 @@ local function try_key(key, s, i0, i1, frame, d)
     local z0, z1, z2, z3, z4, z5, z6, z7 = steps.pad(pos, a0, a1, a2, a3, a4, a5, a6, a7)
     if z0 == d0 and z1 == d1 and z2 == d2 and z3 == d3 and z4 == d4 and z5 == d5
             and z6 == d6 and z7 == d7 then
-        return {[0] = a0, a1, a2, a3, a4, a5, a6, a7, pos = pos, steps = steps}
+        return {[0] = a0, a1, a2, a3, a4, a5, a6, a7, pos = pos, steps = steps, key = key,
+                cipher = cipher}
     end
     return nil
 end
@@ -3358,10 +3371,10 @@ local function open_plain(frame, p1, d)
     local order = plain_order(seq)
     for k = 1, #order do
         local key = order[k]
-        local state = try_key(key, frame, p1, d - 1, frame, d)
-        if state then
+        local seal = try_key(key, frame, p1, d - 1, frame, d, nil)
+        if seal then
             key.last_seq = seq
-            return {key = key, state = state}
+            return seal
         end
     end
 end
@@ -3371,14 +3384,14 @@ local function open_decrypted(frame, p1, d)
     for k = 1, #order do
         local key = order[k]
         local c = key_cipher(key, frame, d)
-        local plain = rc4_crypt(c, frame:sub(p1, p1))
-        if RC4_REQUEST_CLASS[sbyte(plain, 1)] then  -- else no need to decrypt the rest
-            plain = plain .. rc4_crypt(c, frame:sub(p1 + 1, d - 1))
-            local state = try_key(key, plain, 1, #plain, frame, d)
-            if state then
+        local first = rc4_byte(c, sbyte(frame, p1))
+        if RC4_REQUEST_CLASS[first] then  -- else no need to decrypt the rest
+            local plain = schar(first) .. rc4_crypt(c, frame:sub(p1 + 1, d - 1))
+            local seal = try_key(key, plain, 1, #plain, frame, d, c)
+            if seal then
                 key.encrypted = key.encrypted + 1
                 if #plain >= SEQ_LEN then key.last_seq = be(plain, #plain - SEQ_LEN + 1, SEQ_LEN) end
-                return plain, {key = key, state = state, cipher = c}
+                return plain, seal
             end
         end
     end
@@ -3414,11 +3427,11 @@ local function open_response(frame, seal)
     local d = n - DIGEST_LEN + 1
     if seal.cipher then
         local plain = rc4_crypt(seal.cipher, frame:sub(LEN_LEN + 1, d - 1))
-        if digest_final_matches(seal.state, plain, 1, #plain, frame, d) then
+        if digest_final_matches(seal, plain, 1, #plain, frame, d) then
             return plain .. frame:sub(d), true, true
         end
     end
-    return nil, digest_final_matches(seal.state, frame, LEN_LEN + 1, d - 1, frame, d), false
+    return nil, digest_final_matches(seal, frame, LEN_LEN + 1, d - 1, frame, d), false
 end
 
 -- ---- frame classes -------------------------------------------------------------------
@@ -5010,7 +5023,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local ok
     if seal then  -- open_response's check of a plain response
         req.seal = nil
-        ok = digest_final_matches(seal.state, s, LEN_LEN + 1, n - DIGEST_LEN, s, n - DIGEST_LEN + 1)
+        ok = digest_final_matches(seal, s, LEN_LEN + 1, n - DIGEST_LEN, s, n - DIGEST_LEN + 1)
         if ok then
             fl = fl + 32 * (DIGEST_GOOD + 1) + 128 * fs.key_number(seal.key)
         else
