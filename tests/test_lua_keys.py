@@ -114,6 +114,11 @@ def key_records() -> list[tuple[float, int, bytes]]:
                     b.partial_read(2061, 0, cnt))
                 answer = b.read_ok(bytes(rng.getrandbits(8) for _ in range(cnt)))
                 exchange(wire, b.respond(answer, seal))
+    # too short to hold a sequence number: the keys in the meter's order
+    for key in (MAK, MBK):
+        for n in range(1, 6):
+            wire, _ = sealed_raw(key, bytes([0x30]) + bytes(range(1, n)), encrypt=n % 2 == 0)
+            exchange(wire, None)
     return records
 
 
@@ -150,6 +155,7 @@ def test_each_frame_opens_with_the_key_that_sealed_it(key_capture):
         assert statuses[n - 1:n + 3] == [[0], [0], [1], [1]], n
     # around the round's boundary: every request and response verified
     assert statuses[103:] == [[1]] * (len(records) - 103)
+    assert [k[0] for k in keys[-10:]] == ["MAK"] * 5 + ["MBK"] * 5
 
 
 @pytest.mark.parametrize("lua", ["lua5.4", "lua5.2"])
