@@ -3006,124 +3006,142 @@ for b = 0, 1 do
     end
 end
 
--- The zero padding from block k0 to the end of a round, as straight-line code
--- made for one key: each step names its table (an upvalue) instead of looking
--- it up, which makes the padding, most of a digest's work, a quarter faster.
-local function padding_code(bits, nblocks)
+-- The zero padding from step p0 (any step of the round) to its end, as
+-- straight-line code made for one key: each step names its table instead of
+-- looking it up, and a binary search over p0 jumps to the first step, so
+-- that the padding, most of a digest's work, runs no loop and no ragged start.
+local function padding_code(bits, period)
     local src = {"local STEP = ...\n"}
     for b = 0, 1 do
-        for v = 0, 7 do src[#src + 1] = sfmt("local T%d%d = STEP[%d][%d]\n", b, v, b, v) end
+        for v = 0, 7 do src[#src + 1] = sfmt("local U%d%d = STEP[%d][%d]\n", b, v, b, v) end
     end
-    src[#src + 1] = "return function(k0, a0, a1, a2, a3, a4, a5, a6, a7)\n"
-    for k = 0, nblocks - 1 do src[#src + 1] = sfmt("if k0 == %d then goto b%d end\n", k, k) end
-    src[#src + 1] = "do return a0, a1, a2, a3, a4, a5, a6, a7 end\n"
-    for k = 0, nblocks - 1 do
-        src[#src + 1] = sfmt("::b%d::\n", k)
-        for j = 0, 7 do  -- slot 7 - j, added to the slot updated before it
-            src[#src + 1] = sfmt("a%d = (a%d + T%d%d[a%d]) %% 256\n", 7 - j, (8 - j) % 8,
-                                 bits[8 * k + j], 7 - j, 7 - j)
+    src[#src + 1] = "return function(p0, a0, a1, a2, a3, a4, a5, a6, a7)\n"
+    for b = 0, 1 do  -- locals, not upvalues: faster on Lua 5.4, the same on 5.2
+        for v = 0, 7 do src[#src + 1] = sfmt("local T%d%d = U%d%d\n", b, v, b, v) end
+    end
+    local function dispatch(lo, hi)  -- p0 in [lo, hi)
+        if hi - lo == 1 then
+            src[#src + 1] = sfmt("goto s%d\n", lo)
+            return
         end
+        local mid = floor((lo + hi) / 2)
+        src[#src + 1] = sfmt("if p0 < %d then\n", mid)
+        dispatch(lo, mid)
+        src[#src + 1] = "else\n"
+        dispatch(mid, hi)
+        src[#src + 1] = "end\n"
+    end
+    src[#src + 1] = sfmt("if p0 >= %d or p0 < 0 then return a0, a1, a2, a3, a4, a5, a6, a7 end\n",
+                         period)
+    dispatch(0, period)
+    for p = 0, period - 1 do  -- step p: slot 7 - p % 8, added to the slot updated before it
+        local j = p % 8
+        src[#src + 1] = sfmt("::s%d:: a%d = (a%d + T%d%d[a%d]) %% 256\n", p, 7 - j, (8 - j) % 8,
+                             bits[p], 7 - j, 7 - j)
     end
     src[#src + 1] = "return a0, a1, a2, a3, a4, a5, a6, a7\nend\n"
     return load(table.concat(src), "=digest padding")(STEP)
 end
 
-local function digest_steps(key)
+-- The message bytes from step p0 (any step of the round) on, as straight-line
+-- code made for one key: a key byte's eight steps take eight message bytes
+-- from one string.byte call; a start inside a key byte, and the last bytes
+-- when fewer than eight are left, go through a copy of the steps that checks
+-- before each step whether the message has ended (step e was its last).
+-- Returns the slots; the position after is p0 plus the bytes fed.
+local function feed_code(bits, period)
+    local src = {"local STEP, sbyte = ...\n"}
+    for b = 0, 1 do
+        for v = 0, 7 do src[#src + 1] = sfmt("local T%d%d = STEP[%d][%d]\n", b, v, b, v) end
+    end
+    -- (upvalues: most calls take a few steps, too few to pay for loading locals)
+    src[#src + 1] = "return function(p0, s, i, j, a0, a1, a2, a3, a4, a5, a6, a7)\n"
+    src[#src + 1] = "local sb, e, x0, x1, x2, x3, x4, x5, x6, x7 = sbyte\n"
+    src[#src + 1] = "if i > j then return a0, a1, a2, a3, a4, a5, a6, a7 end\n"
+    src[#src + 1] = "if p0 == 0 then goto b0 end\n"  -- a request's digest
+    local function xs(r0, r1)  -- "xr0, ..., xr1"
+        local t = {}
+        for r = r0, r1 do t[#t + 1] = "x" .. r end
+        return table.concat(t, ", ")
+    end
+    local function step(p)
+        local r = p % 8
+        return sfmt("a%d = (a%d + x%d + T%d%d[a%d]) %% 256\n", 7 - r, (8 - r) % 8, r,
+                    bits[p], 7 - r, 7 - r)
+    end
+    local function entry(p)  -- start at step p with bytes i .. j (at least one)
+        local r = p % 8
+        if r == 0 then
+            src[#src + 1] = sfmt("goto b%d\n", floor(p / 8))
+        else
+            src[#src + 1] = sfmt("e = %d + j - i %s = sb(s, i, i + %d) i = i + %d goto c%d\n",
+                                 p, xs(r, 7), 7 - r, 8 - r, p)
+        end
+    end
+    local function dispatch(lo, hi)  -- p0 in [lo, hi)
+        if hi - lo == 1 then
+            entry(lo)
+            return
+        end
+        local mid = floor((lo + hi) / 2)
+        src[#src + 1] = sfmt("if p0 < %d then\n", mid)
+        dispatch(lo, mid)
+        src[#src + 1] = "else\n"
+        dispatch(mid, hi)
+        src[#src + 1] = "end\n"
+    end
+    dispatch(0, period)
+    local nblocks = floor(period / 8)
+    for b = 0, nblocks - 1 do  -- whole key bytes, while eight message bytes are left
+        src[#src + 1] = sfmt("::b%d:: if j - i < 7 then goto t%d end\n", b, b)
+        src[#src + 1] = "do local x0, x1, x2, x3, x4, x5, x6, x7 = sb(s, i, i + 7) i = i + 8\n"
+        for p = 8 * b, 8 * b + 7 do src[#src + 1] = step(p) end
+        src[#src + 1] = "end\n"
+        if b == nblocks - 1 then src[#src + 1] = "goto b0\n" end
+    end
+    for b = 0, nblocks - 1 do  -- the checked steps: a ragged start, or the last bytes
+        src[#src + 1] = sfmt("::t%d:: if i > j then return a0, a1, a2, a3, a4, a5, a6, a7 end\n", b)
+        src[#src + 1] = sfmt("e = %d + j - i x0, x1, x2, x3, x4, x5, x6, x7 = sb(s, i, j)\n", 8 * b)
+        for p = 8 * b, 8 * b + 7 do
+            src[#src + 1] = sfmt("::c%d:: if e < %d then return a0, a1, a2, a3, a4, a5, a6, a7 end ",
+                                 p, p) .. step(p)
+        end
+        src[#src + 1] = sfmt("goto b%d\n", (b + 1) % nblocks)  -- a ragged start's bytes go on
+    end
+    src[#src + 1] = "end\n"
+    return load(table.concat(src), "=digest feed")(STEP, sbyte)
+end
+
+local function digest_steps(key)  -- a key's digest: {period, pad, feed}
     local klen = #key
     local rounds = klen + floor(klen / 2)
     if klen == 6 then rounds = klen end
-    local vs, tabs, blocks, bits = {}, {}, {}, {}
-    local p = 0
+    local bits = {}  -- the key bit of each step of a round
     for i = 0, rounds - 1 do
         local kb = sbyte(key, (i % klen) + 1)
-        local block = {}
-        for j = 0, 7 do
-            local b = floor(kb / 2 ^ j) % 2
-            vs[p] = 7 - j
-            tabs[p] = STEP[b][7 - j]
-            bits[p] = b
-            block[j + 1] = tabs[p]
-            p = p + 1
-        end
-        blocks[i] = block  -- the tables of steps 8 i .. 8 i + 7
+        for j = 0, 7 do bits[8 * i + j] = floor(kb / 2 ^ j) % 2 end
     end
-    return {v = vs, t = tabs, blocks = blocks, period = p, pad = padding_code(bits, rounds)}
+    local period = 8 * rounds
+    return {period = period, pad = padding_code(bits, period), feed = feed_code(bits, period)}
 end
 
--- A digest state: the accumulator slots at [0] .. [7], the position in the round.
-local function digest_new(steps)
-    return {[0] = 0, 0, 0, 0, 0, 0, 0, 0, pos = 0, steps = steps}
-end
-
-local function digest_copy(a)
-    return {[0] = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], pos = a.pos, steps = a.steps}
-end
-
--- Feed bytes i0..i1 of s; with final, pad: acc[0] .. acc[7] are then the digest.
--- The slot a step updates cycles 7, 6, ..., 0 as the key bits do, so whole
--- blocks of eight steps (one key byte) run on locals; only a block's ragged
--- ends step one by one.  Digest checking costs mostly these steps.
-local function digest_update(acc, s, i0, i1, final)
+-- A digest state (a request's, which its response goes on from): the slots at
+-- [0] .. [7], pos (the position in the round) and steps (the key's digest).
+-- Whether bytes i0..i1 of s, fed to state acc in a final call, end in the
+-- digest at d of frame; acc stays as it was.
+local function digest_final_matches(acc, s, i0, i1, frame, d)
     local pos, steps = acc.pos, acc.steps
-    local vs, tabs, blocks, period = steps.v, steps.t, steps.blocks, steps.period
-    local i = i0
-    local last = acc[(8 - pos % 8) % 8]
-    while i <= i1 and pos % 8 ~= 0 do
-        local v = vs[pos]
-        last = (last + sbyte(s, i) + tabs[pos][acc[v]]) % 256
-        acc[v] = last
-        pos = pos + 1
-        if pos == period then pos = 0 end
-        i = i + 1
+    local a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+    if i1 >= i0 then
+        a0, a1, a2, a3, a4, a5, a6, a7 = steps.feed(pos, s, i0, i1, a0, a1, a2, a3, a4, a5, a6, a7)
+        pos = (pos + i1 - i0 + 1) % steps.period
     end
-    if i + 7 <= i1 then
-        local a0, a1, a2, a3, a4, a5, a6, a7 =
-            acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
-        local k = floor(pos / 8)
-        repeat
-            local x0, x1, x2, x3, x4, x5, x6, x7 = sbyte(s, i, i + 7)
-            local b = blocks[k]
-            local t0, t1, t2, t3, t4, t5, t6, t7 = b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]
-            a7 = (a0 + x0 + t0[a7]) % 256
-            a6 = (a7 + x1 + t1[a6]) % 256
-            a5 = (a6 + x2 + t2[a5]) % 256
-            a4 = (a5 + x3 + t3[a4]) % 256
-            a3 = (a4 + x4 + t4[a3]) % 256
-            a2 = (a3 + x5 + t5[a2]) % 256
-            a1 = (a2 + x6 + t6[a1]) % 256
-            a0 = (a1 + x7 + t7[a0]) % 256
-            k = k + 1
-            if k * 8 == period then k = 0 end
-            i = i + 8
-        until i + 7 > i1
-        pos = k * 8
-        acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] =
-            a0, a1, a2, a3, a4, a5, a6, a7
-        last = a0
+    if pos ~= 0 or i1 < i0 then  -- zeros up to the end of the round
+        a0, a1, a2, a3, a4, a5, a6, a7 = steps.pad(pos, a0, a1, a2, a3, a4, a5, a6, a7)
     end
-    while i <= i1 do
-        local v = vs[pos]
-        last = (last + sbyte(s, i) + tabs[pos][acc[v]]) % 256
-        acc[v] = last
-        pos = pos + 1
-        if pos == period then pos = 0 end
-        i = i + 1
-    end
-    if final and (pos ~= 0 or i1 < i0) then  -- zeros up to the end of the round
-        local p = pos
-        while p % 8 ~= 0 do
-            local v = vs[p]
-            last = (last + tabs[p][acc[v]]) % 256
-            acc[v] = last
-            p = p + 1
-        end
-        if p < period then
-            acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = steps.pad(
-                floor(p / 8), acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7])
-        end
-    end
-    if final then pos = 0 end
-    acc.pos = pos
+    local d0, d1, d2, d3, d4, d5, d6, d7 = sbyte(frame, d, d + DIGEST_LEN - 1)
+    return a0 == d0 and a1 == d1 and a2 == d2 and a3 == d3 and a4 == d4 and a5 == d5
+        and a6 == d6 and a7 == d7
 end
 
 -- ---- RC4 (guide, Appendix B) ----------------------------------------------------
@@ -3136,22 +3154,52 @@ local CHUNK = 4096  -- bytes per string.byte/string.char call: far below the sta
 local IDENTITY = {}
 for i = 1, 256 do IDENTITY[i] = i - 1 end
 
-local function rc4_schedule(kb, klen)  -- kb: the key's bytes, 1-based
-    local s = {tunpack(IDENTITY)}
-    local j, k = 0, 1
+-- The key schedule as straight-line code, made once per key length: each of
+-- the 256 swaps names its index and key byte instead of counting them, which
+-- takes well over half the work out of a schedule (one per encrypted
+-- frame and key tried).  j is kept 1-based: j' = (j + s[i] + k + 255) % 256 + 1.
+local rc4_schedule
+do  -- (a block of its own: the main chunk may hold at most 200 locals)
+local SCHEDULES = {}
+
+local function schedule_code(klen)
+    local src = {"local tunpack, IDENTITY = ...\nreturn function("}
+    for k = 1, klen do src[#src + 1] = (k > 1 and ", k" or "k") .. k end
+    src[#src + 1] = ")\n"
+    for k = 1, klen do src[#src + 1] = sfmt("k%d = k%d + 255\n", k, k) end
+    src[#src + 1] = "local s = {tunpack(IDENTITY)}\nlocal j, v = 1\n"
     for i = 1, 256 do
-        local si = s[i]
-        j = (j + si + kb[k]) % 256
-        k = k + 1
-        if k > klen then k = 1 end
-        s[i] = s[j + 1]
-        s[j + 1] = si
+        src[#src + 1] = sfmt("v = s[%d] j = (j + v + k%d) %% 256 + 1 s[%d] = s[j] s[j] = v\n",
+                             i, (i - 1) % klen + 1, i)
     end
-    return {s = s, x = 0, y = 0}
+    src[#src + 1] = "return s\nend\n"
+    return load(table.concat(src), "=rc4 schedule")(tunpack, IDENTITY)
+end
+
+function rc4_schedule(...)  -- the key's bytes: a cipher at its start
+    local n = select("#", ...)
+    local f = SCHEDULES[n]
+    if f == nil then
+        f = schedule_code(n)
+        SCHEDULES[n] = f
+    end
+    return {s = f(...), x = 0, y = 0}
+end
 end
 
 local function rc4_new(key)
-    return rc4_schedule({sbyte(key, 1, #key)}, #key)
+    return rc4_schedule(sbyte(key, 1, #key))
+end
+
+local function rc4_byte(c, b)  -- byte b (a number) decrypted: the first-byte check's
+    local s = c.s
+    local x = (c.x + 1) % 256
+    local sx = s[x + 1]
+    local y = (c.y + sx) % 256
+    local sy = s[y + 1]
+    s[x + 1], s[y + 1] = sy, sx
+    c.x, c.y = x, y
+    return bxor(b, s[(sx + sy) % 256 + 1])
 end
 
 local function rc4_crypt(c, data)
@@ -3246,74 +3294,132 @@ local function add_key_warnings(tree, number)
     for k = 1, #KEY_WARNINGS do tree:add_proto_expert_info(E.bad_key, KEY_WARNINGS[k]) end
 end
 
-local function make_key(name, raw)
-    return {name = name, steps = digest_steps(raw), enc_base = rc4_crypt(rc4_new(raw), CONST_KEY)}
+local function make_key(name, raw, number)  -- number: its place in KEYS
+    local enc_base = rc4_crypt(rc4_new(raw), CONST_KEY)  -- XORed with a frame's digest
+    return {name = name, number = number, steps = digest_steps(raw),
+            enc = {sbyte(enc_base, 1, -1)},
+            last_seq = nil, encrypted = 0}  -- last_seq, encrypted: the attempt order's
 end
 
 local function key_cipher(key, s, d)  -- the digest: bytes d .. d + 7 of s
-    local kb = {sbyte(key.enc_base, 1, -1)}
-    for k = 1, DIGEST_LEN do kb[k] = bxor(kb[k], sbyte(s, d + k - 1)) end
-    return rc4_schedule(kb, #kb)
-end
-
--- Whether digest state acc ends in the 8 bytes of s at i.
-local function digest_matches(acc, s, i)
-    local d0, d1, d2, d3, d4, d5, d6, d7 = sbyte(s, i, i + DIGEST_LEN - 1)
-    return acc[0] == d0 and acc[1] == d1 and acc[2] == d2 and acc[3] == d3
-        and acc[4] == d4 and acc[5] == d5 and acc[6] == d6 and acc[7] == d7
-end
-
--- Digest attempts run in these two states, so that no table is made per attempt.
-local TRIAL, FINAL = digest_new(nil), digest_new(nil)
-
-local function digest_reset(acc, steps)
-    acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = 0, 0, 0, 0, 0, 0, 0, 0
-    acc.pos, acc.steps = 0, steps
-end
-
-local function digest_set(dst, src)
-    dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7] =
-        src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]
-    dst.pos, dst.steps = src.pos, src.steps
+    local e = key.enc
+    local d1, d2, d3, d4, d5, d6, d7, d8 = sbyte(s, d, d + DIGEST_LEN - 1)
+    return rc4_schedule(bxor(e[1], d1), bxor(e[2], d2), bxor(e[3], d3), bxor(e[4], d4),
+                        bxor(e[5], d5), bxor(e[6], d6), bxor(e[7], d7), bxor(e[8], d8),
+                        tunpack(e, DIGEST_LEN + 1))
 end
 
 -- Whether bytes i0..i1 of s, fed to key's digest, end in the digest at d of frame;
--- on success the state after the bytes (the response goes on from it).
-local function try_key(key, s, i0, i1, frame, d)
-    digest_reset(TRIAL, key.steps)
-    digest_update(TRIAL, s, i0, i1, false)
-    digest_set(FINAL, TRIAL)
-    digest_update(FINAL, "", 1, 0, true)
-    if digest_matches(FINAL, frame, d) then return digest_copy(TRIAL) end
+-- on success the seal: the digest state after the bytes (the response goes on
+-- from it) with the key and the cipher (nil when sent plain), one table.
+local function try_key(key, s, i0, i1, frame, d, cipher)
+    local steps = key.steps
+    local a0, a1, a2, a3, a4, a5, a6, a7 = steps.feed(0, s, i0, i1, 0, 0, 0, 0, 0, 0, 0, 0)
+    local pos = (i1 >= i0 and i1 - i0 + 1 or 0) % steps.period
+    -- then a final call with no bytes: it pads from here, a whole round when
+    -- the bytes ended on a round's boundary
+    local d0, d1, d2, d3, d4, d5, d6, d7 = sbyte(frame, d, d + DIGEST_LEN - 1)
+    local z0, z1, z2, z3, z4, z5, z6, z7 = steps.pad(pos, a0, a1, a2, a3, a4, a5, a6, a7)
+    if z0 == d0 and z1 == d1 and z2 == d2 and z3 == d3 and z4 == d4 and z5 == d5
+            and z6 == d6 and z7 == d7 then
+        return {[0] = a0, a1, a2, a3, a4, a5, a6, a7, pos = pos, steps = steps, key = key,
+                cipher = cipher}
+    end
     return nil
 end
 
--- Meter order: each key on the plain bytes, then each key on the decrypted ones.
--- frame: the request with its length field; returns nil when no key opens it,
--- else the decrypted body (nil when sent plain) and the seal.
-local function open_request(frame)
-    local n = #frame
-    if n - LEN_LEN <= DIGEST_LEN then return nil end
-    local p1, d = LEN_LEN + 1, n - DIGEST_LEN + 1  -- the protected bytes p1 .. d - 1
-    for _, key in ipairs(KEYS) do
-        local state = try_key(key, frame, p1, d - 1, frame, d)
-        if state then return nil, {key = key, state = state} end
+-- Attempt order.  The meter tries each key on the bytes as sent, then each key
+-- on them decrypted, and the first attempt that opens the frame wins.  Any
+-- other order gives the same answer unless two attempts both open one frame,
+-- an 8-byte digest matching by chance (2^-64 per pair), so the attempts most
+-- likely to open it go first and a wasted one (a digest, or an RC4 key
+-- schedule and often a digest) is rarer:
+-- - bytes whose first protected byte is no request code are tried decrypted
+--   first, then as sent (a frame sent plain could still have such a code);
+-- - as sent, the key whose last opened sequence number lies nearest below
+--   this frame's goes first (a client keeps to one key for a while, and its
+--   numbers go up by one a request); decrypted, the key that opened more
+--   encrypted requests so far.
+-- The order never decides the answer: the digest does.
+local open_request
+do  -- (a block of its own: the main chunk may hold at most 200 locals)
+local PLAIN_ORDER, DECRYPT_ORDER = {}, {}  -- reused: the keys in the order tried
+local SEQ_SPAN = 2 ^ 32
+
+local function plain_order(seq)  -- seq: the frame's sequence number, if it has one
+    local k1, k2 = KEYS[1], KEYS[2]
+    PLAIN_ORDER[1], PLAIN_ORDER[2] = k1, k2
+    if k2 ~= nil and seq ~= nil then
+        local n1 = k1.last_seq and (seq - k1.last_seq) % SEQ_SPAN or SEQ_SPAN
+        local n2 = k2.last_seq and (seq - k2.last_seq) % SEQ_SPAN or SEQ_SPAN
+        if n2 < n1 then PLAIN_ORDER[1], PLAIN_ORDER[2] = k2, k1 end
     end
-    for _, key in ipairs(KEYS) do
+    return PLAIN_ORDER
+end
+
+local function decrypt_order()
+    local k1, k2 = KEYS[1], KEYS[2]
+    DECRYPT_ORDER[1], DECRYPT_ORDER[2] = k1, k2
+    if k2 ~= nil and k2.encrypted > k1.encrypted then
+        DECRYPT_ORDER[1], DECRYPT_ORDER[2] = k2, k1
+    end
+    return DECRYPT_ORDER
+end
+
+local function open_plain(frame, p1, d)
+    local seq = d - SEQ_LEN >= p1 and be(frame, d - SEQ_LEN, SEQ_LEN) or nil
+    local order = plain_order(seq)
+    for k = 1, #order do
+        local key = order[k]
+        local seal = try_key(key, frame, p1, d - 1, frame, d, nil)
+        if seal then
+            key.last_seq = seq
+            return seal
+        end
+    end
+end
+
+local function open_decrypted(frame, p1, d)
+    local order = decrypt_order()
+    for k = 1, #order do
+        local key = order[k]
         local c = key_cipher(key, frame, d)
-        local plain = rc4_crypt(c, frame:sub(p1, p1))
-        if RC4_REQUEST_CLASS[sbyte(plain, 1)] then  -- else no need to decrypt the rest
-            plain = plain .. rc4_crypt(c, frame:sub(p1 + 1, d - 1))
-            local state = try_key(key, plain, 1, #plain, frame, d)
-            if state then
-                return plain .. frame:sub(d), {key = key, state = state, cipher = c}
+        local first = rc4_byte(c, sbyte(frame, p1))
+        if RC4_REQUEST_CLASS[first] then  -- else no need to decrypt the rest
+            local plain = schar(first) .. rc4_crypt(c, frame:sub(p1 + 1, d - 1))
+            local seal = try_key(key, plain, 1, #plain, frame, d, c)
+            if seal then
+                key.encrypted = key.encrypted + 1
+                if #plain >= SEQ_LEN then key.last_seq = be(plain, #plain - SEQ_LEN + 1, SEQ_LEN) end
+                return plain, seal
             end
         end
     end
-    return nil
 end
 
--- The response's check, the last use of its request's seal (which it changes):
+-- frame: the request with its length field; returns nil when no key opens it,
+-- else the decrypted body (nil when sent plain) and the seal.  Its only side
+-- effect is on the attempt order above.
+function open_request(frame)
+    local n = #frame
+    if n - LEN_LEN <= DIGEST_LEN then return nil end
+    local p1, d = LEN_LEN + 1, n - DIGEST_LEN + 1  -- the protected bytes p1 .. d - 1
+    local plain, seal
+    if RC4_REQUEST_CLASS[sbyte(frame, p1)] then
+        seal = open_plain(frame, p1, d)
+        if seal then return nil, seal end
+        plain, seal = open_decrypted(frame, p1, d)
+    else
+        plain, seal = open_decrypted(frame, p1, d)
+        if seal then return plain .. frame:sub(d), seal end
+        return nil, open_plain(frame, p1, d)
+    end
+    if seal then return plain .. frame:sub(d), seal end
+    return nil
+end
+end
+
+-- The response's check, the last use of its request's seal:
 -- the decrypted body (nil when plain), whether the digest holds, whether decrypted.
 local function open_response(frame, seal)
     local n = #frame
@@ -3321,12 +3427,11 @@ local function open_response(frame, seal)
     local d = n - DIGEST_LEN + 1
     if seal.cipher then
         local plain = rc4_crypt(seal.cipher, frame:sub(LEN_LEN + 1, d - 1))
-        digest_set(FINAL, seal.state)
-        digest_update(FINAL, plain, 1, #plain, true)
-        if digest_matches(FINAL, frame, d) then return plain .. frame:sub(d), true, true end
+        if digest_final_matches(seal, plain, 1, #plain, frame, d) then
+            return plain .. frame:sub(d), true, true
+        end
     end
-    digest_update(seal.state, frame, LEN_LEN + 1, d - 1, true)
-    return nil, digest_matches(seal.state, frame, d), false
+    return nil, digest_final_matches(seal, frame, LEN_LEN + 1, d - 1, frame, d), false
 end
 
 -- ---- frame classes -------------------------------------------------------------------
@@ -4896,8 +5001,7 @@ function FS.expert(tree, key, ...)
 end
 
 function FS.key_number(key)  -- key's place in KEYS (FS.fl's key number)
-    for k = 1, #KEYS do if KEYS[k] == key then return k end end
-    return 0
+    return key.number
 end
 
 function FS.fast_first(s, n, number, dir, time, tree)
@@ -4926,7 +5030,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
             cls = CLASS_OF.unknown
             if length <= DIGEST_LEN then ds = nil end
         end
-        if keyed then  -- open_request has no side effect: nil can still be
+        if keyed then  -- open_request changes only the attempt order: nil can still be
             if FAMILY[cls] == "tls_request" then return nil end
             plain, seal = open_request(s)
             if seal == nil or (seal.cipher and not DECRYPT) then return nil end
@@ -5043,9 +5147,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
         end
     elseif seal then  -- open_response's check of a plain response
         req.seal = nil
-        digest_set(FINAL, seal.state)
-        digest_update(FINAL, s, LEN_LEN + 1, n - DIGEST_LEN, true)
-        ok = digest_matches(FINAL, s, n - DIGEST_LEN + 1)
+        ok = digest_final_matches(seal, s, LEN_LEN + 1, n - DIGEST_LEN, s, n - DIGEST_LEN + 1)
         if ok then
             fl = fl + 32 * (DIGEST_GOOD + 1) + 128 * fs.key_number(seal.key)
         else
@@ -5544,7 +5646,7 @@ local function load_keys()
         if text ~= nil and text:match("%S") then  -- an empty preference is no key
             local raw, problem = parse_key(text)
             if raw then
-                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN))
+                KEYS[#KEYS + 1] = make_key(name, raw:sub(1, KEY_LEN), #KEYS + 1)
             else
                 KEY_WARNINGS[#KEY_WARNINGS + 1] =
                     "preference mep." .. pref .. " ignored: " .. problem .. "; " .. KEY_SYNTAX.forms
