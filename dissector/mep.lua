@@ -5458,6 +5458,25 @@ function TLS.replay(st, rec)
     for _, p in ipairs(added[2]) do add_problem(st, p) end
 end
 
+-- The records as TLS may be given them: without empty Handshake records, which TLS
+-- forbids and which, inside a handshake message cut across records, trip an
+-- assertion in Wireshark's TLS dissector (4.0) that no Lua pcall can catch.
+function TLS.fit_for_tls(raw)
+    local out, i, n, dropped = {}, 1, #raw, false
+    while i + 4 <= n do
+        local len = sbyte(raw, i + 3) * 256 + sbyte(raw, i + 4)
+        if sbyte(raw, i) == TLS_HANDSHAKE and len == 0 then
+            dropped = true
+        else
+            out[#out + 1] = raw:sub(i, i + 4 + len)
+        end
+        i = i + 5 + len
+    end
+    if not dropped then return raw end
+    if i <= n then out[#out + 1] = raw:sub(i) end
+    return table.concat(out)
+end
+
 function TLS.pass(tvb, pinfo, tree, st, off, visited, rec)
     if rec == nil then
         if visited or st.direction == nil or not TLS.is_tls(st) then return nil end
@@ -5479,8 +5498,10 @@ function TLS.pass(tvb, pinfo, tree, st, off, visited, rec)
     local tls = TLS.dissector
     if rec.len == nil or tls == nil then return rec end
     local records
-    if rec.bytes then
-        records = ByteArray.new(rec.bytes, true):tvb("TLS records")
+    local raw = rec.bytes or st.frame:sub(LEN_LEN + 2, LEN_LEN + 1 + rec.len)
+    local kept = TLS.fit_for_tls(raw)
+    if kept ~= raw or rec.bytes then
+        records = ByteArray.new(kept, true):tvb("TLS records")
     else
         records = tvb(off + LEN_LEN + 1, rec.len):tvb()
     end

@@ -153,6 +153,43 @@ def test_generated_corpora_agree(tmp_path_factory, records, with_key):
     assert differences(pcap, [MAK] if with_key else []) == []
 
 
+def _tls_records(*records: tuple[int, bytes]) -> bytes:
+    return b"".join(bytes([ct, 3, 3, len(c) >> 8, len(c) & 0xFF]) + c for ct, c in records)
+
+
+@pytest.mark.parametrize("direction", [TO_METER, None], ids=["to meter", "no direction"])
+def test_an_empty_handshake_record_inside_a_cut_message_is_kept_from_tls(tmp_path, direction):
+    """A handshake message cut across records with an empty Handshake record between
+    (TLS forbids those) trips an assertion in Wireshark's TLS dissector that no Lua
+    pcall catches; the frame is decoded all the same, as scapy decodes it."""
+    body = b"\x58" + _tls_records((22, b"\x01\x00"), (22, b""), (22, b"\x00\x00"))
+    wire = len(body).to_bytes(2, "big") + body
+    pcap = write_records(tmp_path / "tls.pcapng", [(1.0, direction, wire)])
+    proc = run_tshark(pcap, [], ["-V"])
+    assert "Dissector bug" not in proc.stdout and "Lua Error" not in proc.stdout
+    assert "Request: TLS Handshake [Handshake, Handshake, Handshake]" in proc.stdout
+    assert differences(pcap, []) == []
+
+
+def test_optical_activity_before_a_request_does_not_excuse_its_silence(tmp_path):
+    """The meter's UART was shared with an optical session before a MEP request was
+    sent, not while it waited: its missing answer is no "optical_busy" (the first
+    pass's fast path decides it as ctx_request does)."""
+    from mepshark.dissector import c1218builders as cb
+    from mepshark.dissector import c1218link
+
+    read = bytes(b.partial_read(23, 0, 44))
+    answer = bytes(b.read_ok(bytes(44)))
+    records = [(1.0, TO_METER, read), (1.05, FROM_METER, answer),
+               (1.5, TO_METER, c1218link.build(cb.identify())),
+               (3.0, TO_METER, read), (5.0, TO_METER, read), (5.05, FROM_METER, answer)]
+    pcap = write_records(tmp_path / "shared.pcapng", records)
+    assert differences(pcap, []) == []
+    proc = run_tshark(pcap, [], ["-2", "-V"])
+    assert "No response to this request" in proc.stdout
+    assert "optical (C12.18) session held" not in proc.stdout
+
+
 def test_fuzzed_records_never_raise_lua_errors(tmp_path):
     """Random and mutated records: no Lua error, the malformed ones flagged as in scapy."""
     rng = random.Random(7)
