@@ -10,7 +10,6 @@ keys must not reach logs, captures or test output (docs/architecture.md, "Keys")
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -412,11 +411,3 @@ def load_keys(
     if mak:
         found["MAK"] = (mak, "--mak")
     return [parse_key(found[n][0], n, found[n][1]) for n in KEY_NAMES if n in found]
-
-
-def verify_request(keys: Iterable[Key], protected: bytes, digest: bytes) -> Key | None:
-    """The first key (meter order) whose digest over ``protected`` matches."""
-    for key in keys:
-        if key.digest(protected) == digest:
-            return key
-    return None
