@@ -40,9 +40,20 @@ demo: deps sysdeps
 examples-decode: deps
 	MEP_MAK=$(GUIDE_KEY) $(BIN)/mep-dissector decode pcaps/spec-examples.pcapng
 
+# The suite in two runs.  First everything but the `realtime` tests (live lines
+# against the clock, tests/conftest.py) on one pytest-xdist worker per CPU: every
+# test keeps to its own temporary folders, pseudo-terminals, port-0 sockets and
+# HOME.  Then the realtime tests in one process, with no neighbour to slow them.
+# The run that installs into Wireshark's global plugin folder
+# (MEPSHARK_THROWAWAY_SYSTEM, set by make test-trixie) changes what every tshark
+# loads, so there the first run stays on one process too, as with PYTEST_JOBS=.
+PYTEST_JOBS ?= $(if $(MEPSHARK_THROWAWAY_SYSTEM),,-n auto --dist worksteal)
 test: deps sysdeps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(BIN)/python -m pytest $(PYTEST_JOBS) -m "not realtime" || status=$$?; \
+	$(BIN)/python -m pytest -m realtime || status=$$?; \
+	exit $$status
 
 # The suite as root on Debian 13 (Wireshark 4.4, Lua 5.4), where Wireshark runs no
 # personal or -X Lua script for root, in a throw-away chroot made with debootstrap

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from luadiff import LUA, key_prefs, tshark, write_records
+from luadiff import LUA, key_prefs, readable, tshark_command, tshark_env, write_records
 from traffic import MAK, MBK
 
 from mepshark.dissector import builders as b
@@ -263,11 +263,13 @@ def test_fuzzed_files_raise_no_lua_error_in_tshark(tmp_path_factory, files):
 
 def tshark_bytes(pcap: Path, keys) -> tuple[str, str]:
     """tshark -2 -V with the plugin; its output read as bytes, since it prints
-    packet comments as the file holds them, UTF-8 or not."""
-    args = [tshark(), "-n", "-2", "-V", "-X", f"lua_script:{LUA}", "-r", str(pcap)]
+    packet comments as the file holds them, UTF-8 or not.  Run as a user whose
+    ``-X lua_script:`` runs (root on Wireshark 4.4+ runs none)."""
+    args = tshark_command("-n", "-2", "-V", "-X", f"lua_script:{readable(LUA)}",
+                          "-r", readable(pcap))
     args += key_prefs(keys)
     proc = subprocess.run(args, capture_output=True, timeout=300, check=False,
-                          env=dict(os.environ, LC_ALL="C.UTF-8"))
+                          env=tshark_env())
     return (proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 
