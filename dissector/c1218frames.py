@@ -20,7 +20,7 @@ from scapy.packet import Packet, Raw
 
 from . import c1218link as link
 from . import c1218spec as cs
-from .frames import _PARTS, OTHER_LINKS, MEPPacket, NumField, OctetsField, _setup
+from .frames import _PARTS, OTHER_LINKS, MEPPacket, NumField, OctetsField, WholeBody, _setup
 from .framespec import PROBLEMS, template_parts
 
 SHOW_PASSWORD = False
@@ -128,16 +128,8 @@ class C1218AckNak(Packet):
         return bytes(self.original or bytes(self))
 
 
-class C1218Service(MEPPacket):
+class C1218Service(WholeBody):
     """Base of the service requests and responses (a message's data)."""
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return s, b""
-
-    def do_dissect_payload(self, s: bytes) -> None:
-        if s:
-            self.flag(PROBLEMS["left_over"] % len(s))
-            self.add_payload(Raw(s))
 
     def checksum_problem(self) -> tuple[int, int] | None:
         """(found, expected) when the table data checksum is wrong."""

@@ -303,7 +303,20 @@ shared UART register one, :mod:`.c1218frames`)."""
 _HIGHEST_LENGTH_BYTE = MAX_BODY >> 8
 
 
-class MEP(MEPPacket):
+class WholeBody(MEPPacket):
+    """A layer whose bytes after its fields are its own, not another layer's: they are
+    kept as Raw and flagged as left over (a MEP frame, a TLS plaintext, a C12.18 service)."""
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return s, b""
+
+    def do_dissect_payload(self, s: bytes) -> None:
+        if s:
+            self.flag(PROBLEMS["left_over"] % len(s))
+            self.add_payload(Raw(s))
+
+
+class MEP(WholeBody):
     """A MEP frame.  ``MEP(raw)`` returns the subclass that fits the body.
 
     Built frames fill in ``length`` (and count fields) when left as None.
@@ -354,13 +367,8 @@ class MEP(MEPPacket):
             self.flag(PROBLEMS["short"] % (len(s), self.name, self.min_len))
         return s
 
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return s, b""
-
     def do_dissect_payload(self, s: bytes) -> None:
-        if s:
-            self.flag(PROBLEMS["left_over"] % len(s))
-            self.add_payload(Raw(s))
+        super().do_dissect_payload(s)
         rest = getattr(self, "_rest", b"")
         if rest:
             self.add_payload(Raw(rest))  # the next frames: see next_frame
@@ -486,18 +494,10 @@ class MEPTLSRecord(MEPPacket):
         return text
 
 
-class MEPPlain(MEPPacket):
+class MEPPlain(WholeBody):
     """A C12.18 request or response as a TLS session carries it (no length field,
     no sequence number, no digest): the RC4 kinds' declarations less the trailer
     (:func:`.framespec.plain_kind`)."""
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return s, b""
-
-    def do_dissect_payload(self, s: bytes) -> None:
-        if s:
-            self.flag(PROBLEMS["left_over"] % len(s))
-            self.add_payload(Raw(s))
 
 
 _BASES = {"request": _RC4Request, "response": _RC4Response, "tls_request": _TLSFrame,
