@@ -2922,10 +2922,11 @@ c1218.prefs.show_password = Pref.bool("Show the security password", false, "Show
 -- kept per frame.  The first pass (a frame with nothing stored yet) decides
 -- each frame's context and stores it as numbers in flat arrays indexed by the
 -- frame's slot (its frame number; FS.slot_of): FS.fl (class, digest status,
--- key, flags and a request's count, packed), FS.link (request <-> response),
--- FS.time (rel_ts), FS.aux (a request's table and offset); the rare facts go
--- in sparse tables by slot (S.retx retransmissions, S.gap request spacing,
--- S.plain decrypted bodies) and the dimensions learned in a log
+-- key, flags, the link between a request and its response as a distance in
+-- frames and a request's count, packed), FS.time (rel_ts), FS.aux (a request's
+-- table and offset); the rare facts go in sparse tables by slot (S.retx
+-- retransmissions, S.gap request spacing, S.plain decrypted bodies, S.far links
+-- too long for fl) and the dimensions learned in a log
 -- (learn_dimensions, FS.dims_at).  Every later dissection, in any order,
 -- makes the frame's state table (st) anew from its bytes and that context
 -- through the same ctx_frame (first false), then the Info, expert notes and
@@ -3879,10 +3880,10 @@ end
 local S  -- per-capture state, reset in init()
 -- Per-frame storage (see the top of the runtime): numbers in flat arrays by slot.
 -- FS: the per-frame storage, its constants and functions (one local: the main
--- chunk may hold at most 200).  FS.fl, FS.link, FS.time, FS.aux: dense, every
--- frame has an entry
+-- chunk may hold at most 200).  FS.fl, FS.time, FS.aux: dense, every frame has an
+-- entry (16 bytes each in Lua 5.2 and 5.4: a month of captures holds a million)
 local FS = {SUB = 65536, DIMS_EVERY = 32, ENCRYPTED = 512, NO_RESPONSE = 1024, LATE = 2048,
-            COUNT = 65536, TABLE = 2 ^ 25}
+            LINK = 4096, FAR = 15, COUNT = 65536, TABLE = 2 ^ 25}
 -- S.retx, S.gap, S.plain: sparse, only the frames they concern; S.ev_pos, S.ev_read,
 -- S.reads, S.read_id, S.dims_at, S.dims_done: the log of the dimension tables read
 -- and the dimensions worked out from it (learn_dimensions, FS.dims_after)
@@ -3893,9 +3894,9 @@ local function reset_state()
     -- (dims_at[0]: none learned yet).  pending, last: the request states of the
     -- first pass (tables, one or two at a time).
     S = {pending = nil, last = nil, nev = 0, dims_cache = nil, dims_done = 0,
-         retx = {}, gap = {}, plain = {}, ev_pos = {}, ev_read = {}, reads = {}, read_id = {},
+         retx = {}, gap = {}, plain = {}, far = {}, ev_pos = {}, ev_read = {}, reads = {}, read_id = {},
          dims_at = {[0] = {v = {}, f = {}}}}
-    FS.fl, FS.link, FS.time, FS.aux = {}, {}, {}, {}
+    FS.fl, FS.time, FS.aux = {}, {}, {}
 end
 reset_state()
 
@@ -4530,9 +4531,32 @@ do  -- the classes a MEP frame can have (not TLS plaintexts, not C12.18 packets)
     for k, name in ipairs(names) do FS.class_names[k], FS.class_index[name] = name, k end
 end
 -- FL = class index (< 32) + 32 * (digest status + 1) + 128 * key number
---      + ENCRYPTED + NO_RESPONSE + LATE + COUNT * (count + 1), count: a request's
+--      + ENCRYPTED + NO_RESPONSE + LATE + LINK * distance + COUNT * (count + 1),
+--      count: a request's; distance: frames from a request on to its response, or
+--      from a response back to its request (0: none; FAR: in S.far)
 -- AUX = TABLE * (table id + 1) + offset + 1, a request's (0 when absent)
 function FS.flag(fl, f) return floor(fl / f) % 2 == 1 end
+
+-- fl with the link from slot to its partner (after: the partner comes later).
+-- Nearly every response follows its request at once: a distance in fl costs no
+-- array of its own (16 bytes a frame); the rest, and the later frames of a
+-- record (negative slots), are kept by slot in S.far.
+function FS.with_link(fl, slot, partner, after)
+    local d = after and partner - slot or slot - partner
+    if slot < 0 or partner < 0 or d <= 0 or d >= FS.FAR then
+        S.far[slot] = partner
+        d = FS.FAR
+    end
+    return fl + FS.LINK * d
+end
+
+-- The partner slot of slot (0: none), from its fl.
+function FS.link_of(slot, fl, after)
+    local d = floor(fl / FS.LINK) % 16
+    if d == 0 then return 0 end
+    if d == FS.FAR then return S.far[slot] end
+    return after and slot + d or slot - d
+end
 
 local function set_no_response(st)
     st.no_response = true
@@ -4548,7 +4572,7 @@ end
 -- First pass: the context of st, in the arrays by its slot.
 function FS.store(st)
     local slot, ds, fs = st.slot, st.digest_status, FS
-    local fl, aux, link = fs.class_index[st.cls], 0, 0
+    local fl, aux = fs.class_index[st.cls], 0
     if ds ~= nil then fl = fl + 32 * (ds + 1) end
     if st.key then
         for k = 1, #KEYS do if KEYS[k].name == st.key then fl = fl + 128 * k end end
@@ -4568,9 +4592,9 @@ function FS.store(st)
         if st.retransmission_of then S.retx[slot] = st.retransmission_of end
         if st.gap then S.gap[slot] = st.gap end
     elseif st.request then
-        link = st.request.slot
+        fl = fs.with_link(fl, slot, st.request.slot, false)
     end
-    fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, link, st.time, aux
+    fs.fl[slot], fs.time[slot], fs.aux[slot] = fl, st.time, aux
 end
 
 -- Dissected again: what the first pass decided for st (from its own frame only
@@ -4684,7 +4708,8 @@ end
 local function pair_response(req, answer, slot, time)
     S.pending = nil
     req.response = answer  -- for its code (RESEND_AFTER)
-    FS.link[req.slot] = slot
+    local q = req.slot
+    FS.fl[q] = FS.with_link(FS.fl[q], q, slot, true)
     local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
     return time - req.time > deadline
 end
@@ -4727,7 +4752,7 @@ local function ctx_request(st, first)
             note(st, "retransmission", original)
         end
         if gap then note(st, "spacing", gap * 1000, MIN_REQUEST_SPACING * 1000) end
-        local response = FS.link[st.slot]
+        local response = FS.link_of(st.slot, FS.fl[st.slot], true)
         if response ~= 0 then st.response_in = FS.slot_number(response) end
         if st.no_response then
             note(st, "no_response")
@@ -4759,8 +4784,9 @@ local function ctx_response(st, length, first)  -- length: the frame's length fi
     local req
     if first then
         req = S.pending
-    elseif FS.link[st.slot] ~= 0 then
-        req = FS.stored_request(FS.link[st.slot])
+    else
+        local q = FS.link_of(st.slot, FS.fl[st.slot], false)
+        if q ~= 0 then req = FS.stored_request(q) end
     end
     if req == nil then
         note(st, "unpaired")
@@ -5012,8 +5038,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local fs = FS
     local slot = number
     if length == 0 then
-        fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] =
-            fs.class_index[CLASS_OF.alert], 0, time, 0
+        fs.fl[slot], fs.time[slot], fs.aux[slot] = fs.class_index[CLASS_OF.alert], time, 0
         fs.expert(tree, "alert")
         return "Alert"
     end
@@ -5068,7 +5093,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
         if count ~= nil then fl = fl + fs.COUNT * (count + 1) end
         if tid ~= nil then aux = (tid + 1) * fs.TABLE end
         if offset ~= nil then aux = aux + offset + 1 end
-        fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, 0, time, aux
+        fs.fl[slot], fs.time[slot], fs.aux[slot] = fl, time, aux
         local text
         if unknown then  -- as summary() words a body of no known kind
             text = "Request: " .. SUMMARY[cls](t, table_tag, "", "") .. INFO.unopened
@@ -5156,7 +5181,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     elseif req.digest_status ~= nil and length > DIGEST_LEN then
         fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
     end
-    fs.fl[slot], fs.link[slot], fs.time[slot], fs.aux[slot] = fl, req.slot, time, 0
+    fs.fl[slot], fs.time[slot], fs.aux[slot] = fs.with_link(fl, slot, req.slot, false), time, 0
     if learn then  -- the dimensions a table teaches (ctx_table reads these fields)
         local lt = fs.learner
         lt.kind, lt.request, lt.data, lt.number, lt.slot = "response", req, data, number, slot

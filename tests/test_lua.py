@@ -942,3 +942,27 @@ def test_many_frames_and_backward_times_in_plain_lua(tmp_path, lua):
     py = scapy_decode(pcap, [MAK])
     assert len(py[3][0]["mep.length"]) == 90
     assert compare(py, shim_decode(pcap, [MAK], tmp_path, lua)) == []
+
+
+@pytest.mark.parametrize("between", [0, 13, 14, 15, 40])
+def test_links_across_other_frames_and_inside_records(tmp_path, between):
+    """A response paired with its request across other frames (alerts here): the
+    distance is kept in the frame's flags up to a limit, beyond it and inside a
+    record of many frames apart; both ways, on both passes, with and without a key."""
+    read = bytes(b.partial_read(23, 0, 44))
+    answer = bytes(b.read_ok(bytes(44)))
+    alert = b"\x00\x00"
+    records = [(1.0, TO_METER, read)]
+    records += [(1.0 + 0.001 * (k + 1), FROM_METER, alert) for k in range(between)]
+    records += [(1.3, FROM_METER, answer), (2.0, TO_METER, read),
+                (2.1, FROM_METER, alert + answer)]
+    pcap = write_records(tmp_path / "far.pcapng", records)
+    assert differences(pcap, []) == []
+    assert differences(pcap, [MAK]) == []
+    response = between + 2
+    text = run_tshark(pcap, [], ["-V"]).stdout  # -2: the first pass's links read back
+    assert "[request in 1, 300 ms]" in text
+    assert f"[request in {response + 1}, 100 ms]" in text
+    assert f"[Response in: {response}]" in text
+    assert f"[Response in: {response + 2}]" in text
+    assert text.count("[Request in: 1]") == 1
