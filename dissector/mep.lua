@@ -2923,8 +2923,8 @@ c1218.prefs.show_password = Pref.bool("Show the security password", false, "Show
 -- each frame's context and stores it as numbers in flat arrays indexed by the
 -- frame's slot (its frame number; FS.slot_of): FS.fl (class, digest status,
 -- key, flags, the link between a request and its response as a distance in
--- frames and a request's count, packed), FS.time (rel_ts), FS.aux (a request's
--- table and offset); the rare facts go in sparse tables by slot (S.retx
+-- frames and a request's count, packed) and FS.aux (a request's table and
+-- offset, a paired response's time after its request); the rare facts go in sparse tables by slot (S.retx
 -- retransmissions, S.gap request spacing, S.plain decrypted bodies, S.far links
 -- too long for fl) and the dimensions learned in a log
 -- (learn_dimensions, FS.dims_at).  Every later dissection, in any order,
@@ -3880,8 +3880,9 @@ end
 local S  -- per-capture state, reset in init()
 -- Per-frame storage (see the top of the runtime): numbers in flat arrays by slot.
 -- FS: the per-frame storage, its constants and functions (one local: the main
--- chunk may hold at most 200).  FS.fl, FS.time, FS.aux: dense, every frame has an
--- entry (16 bytes each in Lua 5.2 and 5.4: a month of captures holds a million)
+-- chunk may hold at most 200).  FS.fl, FS.aux: dense, every frame has an entry
+-- (16 bytes each in Lua 5.2 and 5.4: a month of captures holds a million).  No
+-- frame's time is kept: later passes need only a response's time after its request.
 local FS = {SUB = 65536, DIMS_EVERY = 32, ENCRYPTED = 512, NO_RESPONSE = 1024, LATE = 2048,
             LINK = 4096, FAR = 15, COUNT = 65536, TABLE = 2 ^ 25}
 -- S.retx, S.gap, S.plain: sparse, only the frames they concern; S.ev_pos, S.ev_read,
@@ -3896,7 +3897,7 @@ local function reset_state()
     S = {pending = nil, last = nil, nev = 0, dims_cache = nil, dims_done = 0,
          retx = {}, gap = {}, plain = {}, far = {}, ev_pos = {}, ev_read = {}, reads = {}, read_id = {},
          dims_at = {[0] = {v = {}, f = {}}}}
-    FS.fl, FS.time, FS.aux = {}, {}, {}
+    FS.fl, FS.aux = {}, {}
 end
 reset_state()
 
@@ -4534,7 +4535,9 @@ end
 --      + ENCRYPTED + NO_RESPONSE + LATE + LINK * distance + COUNT * (count + 1),
 --      count: a request's; distance: frames from a request on to its response, or
 --      from a response back to its request (0: none; FAR: in S.far)
--- AUX = TABLE * (table id + 1) + offset + 1, a request's (0 when absent)
+-- AUX = TABLE * (table id + 1) + offset + 1, a request's (0 when absent);
+--       a paired response's time after its request (seconds, as the first pass
+--       worked it out: the same number on every pass)
 function FS.flag(fl, f) return floor(fl / f) % 2 == 1 end
 
 -- fl with the link from slot to its partner (after: the partner comes later).
@@ -4593,8 +4596,9 @@ function FS.store(st)
         if st.gap then S.gap[slot] = st.gap end
     elseif st.request then
         fl = fs.with_link(fl, slot, st.request.slot, false)
+        aux = st.time - st.request.time
     end
-    fs.fl[slot], fs.time[slot], fs.aux[slot] = fl, st.time, aux
+    fs.fl[slot], fs.aux[slot] = fl, aux
 end
 
 -- Dissected again: what the first pass decided for st (from its own frame only
@@ -4613,9 +4617,15 @@ end
 function FS.stored_request(q)
     local fl, aux = FS.fl[q], FS.aux[q]
     local c, t, o = floor(fl / FS.COUNT), floor(aux / FS.TABLE), aux % FS.TABLE
-    return {kind = "request", slot = q, number = FS.slot_number(q), time = FS.time[q],
+    return {kind = "request", slot = q, number = FS.slot_number(q),
             cls = FS.class_names[fl % 32], count = c > 0 and c - 1 or nil,
             table_id = t > 0 and t - 1 or nil, offset = o > 0 and o - 1 or nil}
+end
+
+-- A response's time after its request: worked out on the first pass (st.time
+-- and the pending request's), read back on later ones (st.rt, from FS.aux).
+function FS.response_time(st, req)
+    return st.rt or st.time - req.time
 end
 
 local VERIFY, DECRYPT = true, true  -- the preferences, read with the keys
@@ -4786,7 +4796,7 @@ local function ctx_response(st, length, first)  -- length: the frame's length fi
         req = S.pending
     else
         local q = FS.link_of(st.slot, FS.fl[st.slot], false)
-        if q ~= 0 then req = FS.stored_request(q) end
+        if q ~= 0 then req, st.rt = FS.stored_request(q), FS.aux[st.slot] end
     end
     if req == nil then
         note(st, "unpaired")
@@ -4798,7 +4808,7 @@ local function ctx_response(st, length, first)  -- length: the frame's length fi
     -- paired: the request's table, offset and count and the response time are
     -- read through st.request
     st.request = req
-    local response_time = st.time - req.time
+    local response_time = FS.response_time(st, req)
     if first and pair_response(req, st, st.slot, st.time) then st.late = true end
     if st.late then
         note(st, "late", response_time * 1000, RESPONSE_TIMEOUT * 1000)
@@ -4951,7 +4961,7 @@ local function tls_summary(st, pst)
     local post = sfmt(INFO.opened, plain)
     local req = st.request
     if st.kind == "response" and req then
-        local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+        local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
         local tid = asked(req)
         if tid ~= nil then
             post = post .. FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
@@ -4976,7 +4986,7 @@ local function summary(st)
         local req, post = st.request, ""
         if req then  -- the table asked for, the request, the response time, in one go
             -- whole milliseconds, rounded half up from whole microseconds, as in Python
-            local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+            local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
             local tid = asked(req)
             if tid ~= nil then
                 post = FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
@@ -4995,7 +5005,7 @@ local function summary(st)
         end
         local req = st.request
         if req and kind == "response" then
-            local ms = floor((floor((st.time - req.time) * 1e6 + 0.5) + 500) / 1000)
+            local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
             text = text .. FS.request_in(req.number, ms)
         end
     end
@@ -5038,7 +5048,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local fs = FS
     local slot = number
     if length == 0 then
-        fs.fl[slot], fs.time[slot], fs.aux[slot] = fs.class_index[CLASS_OF.alert], time, 0
+        fs.fl[slot], fs.aux[slot] = fs.class_index[CLASS_OF.alert], 0
         fs.expert(tree, "alert")
         return "Alert"
     end
@@ -5093,7 +5103,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
         if count ~= nil then fl = fl + fs.COUNT * (count + 1) end
         if tid ~= nil then aux = (tid + 1) * fs.TABLE end
         if offset ~= nil then aux = aux + offset + 1 end
-        fs.fl[slot], fs.time[slot], fs.aux[slot] = fl, time, aux
+        fs.fl[slot], fs.aux[slot] = fl, aux
         local text
         if unknown then  -- as summary() words a body of no known kind
             text = "Request: " .. SUMMARY[cls](t, table_tag, "", "") .. INFO.unopened
@@ -5181,14 +5191,14 @@ function FS.fast_first(s, n, number, dir, time, tree)
     elseif req.digest_status ~= nil and length > DIGEST_LEN then
         fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
     end
-    fs.fl[slot], fs.time[slot], fs.aux[slot] = fs.with_link(fl, slot, req.slot, false), time, 0
+    local rt = time - req.time
+    fs.fl[slot], fs.aux[slot] = fs.with_link(fl, slot, req.slot, false), rt
     if learn then  -- the dimensions a table teaches (ctx_table reads these fields)
         local lt = fs.learner
         lt.kind, lt.request, lt.data, lt.number, lt.slot = "response", req, data, number, slot
         ctx_table(lt, true)
         lt.request, lt.data = nil, nil
     end
-    local rt = time - req.time
     if late then fs.expert(tree, "late", rt * 1000, RESPONSE_TIMEOUT * 1000) end
     if ok == false then fs.expert(tree, "bad_response_digest") end
     local vcode = spec.code and t[spec.code]
@@ -5257,7 +5267,7 @@ function TREE.add_context(tree, st)
         if offset ~= nil then TREE.gen(tree:add(F["mep.offset"], offset), v) end
         if count ~= nil then TREE.gen(tree:add(F["mep.count"], count), v) end
         TREE.gen(tree:add(F["mep.request_in"], req.number), v)
-        local rt = st.time - req.time
+        local rt = FS.response_time(st, req)
         -- whole seconds toward zero: a negative time (a response stamped before its
         -- request) has both parts negative, as Wireshark's nstime wants
         local secs = rt < 0 and -floor(-rt) or floor(rt)
@@ -5592,7 +5602,7 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
             FS.fl[slot] = fl
             if C12.activity ~= C12.at_pending then C12.busy[slot] = true end
         end
-        st = ctx_frame(slot, number, FS.time[slot], dir, frame, length, false, fl)
+        st = ctx_frame(slot, number, pinfo.rel_ts, dir, frame, length, false, fl)
     end
     local tls = TLS.frame(tvb, pinfo, tree, st, off, visited)
     -- Without a tree at all (tshark -r without -V, -T or a filter; the first pass
