@@ -4719,7 +4719,12 @@ local function pair_response(req, answer, slot, time)
     S.pending = nil
     req.response = answer  -- for its code (RESEND_AFTER)
     local q = req.slot
-    FS.fl[q] = FS.with_link(FS.fl[q], q, slot, true)
+    local d = slot - q
+    if q > 0 and d > 0 and d < FS.FAR then  -- FS.with_link's usual case, inline
+        FS.fl[q] = FS.fl[q] + FS.LINK * d
+    else
+        FS.fl[q] = FS.with_link(FS.fl[q], q, slot, true)
+    end
     local deadline = RESPONSE_TIMEOUT + #req.frame * BITS_PER_BYTE / BAUD  -- body and length
     return time - req.time > deadline
 end
@@ -4937,8 +4942,8 @@ function FS.formatter(template)
                 pieces[#pieces + 1] = "dec(" .. arg .. ")"
             elseif spec == "%.0f" then  -- whole positive numbers in range (the usual) as %d
                 pieces[#pieces + 1] = sfmt(
-                    "((%s > 0 and %s < 1e15 and %s == floor(%s)) and dec(%s) or sfmt(%q, %s))",
-                    arg, arg, arg, arg, arg, spec, arg)
+                    "((%s > 0 and %s < 1e15 and %s %% 1 == 0) and dec(%s) or sfmt(%q, %s))",
+                    arg, arg, arg, arg, spec, arg)
             else
                 return function(...) return sfmt(template, ...) end
             end
@@ -5144,7 +5149,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
     local cls
     if paired then
         local rules = RESPONSE_RULES[rcls]
-        cls = rules[sbyte(body, LEN_LEN + 1)] or rules.other
+        cls = rules[body == s and code or sbyte(body, LEN_LEN + 1)] or rules.other
     else
         cls = body_class(s, LEN_LEN + 1)
     end
@@ -5191,8 +5196,13 @@ function FS.fast_first(s, n, number, dir, time, tree)
     elseif req.digest_status ~= nil and length > DIGEST_LEN then
         fl = fl + 32 * (DIGEST_UNVERIFIED + 1)
     end
-    local rt = time - req.time
-    fs.fl[slot], fs.aux[slot] = fs.with_link(fl, slot, req.slot, false), rt
+    local rt, d = time - req.time, slot - req.slot
+    if req.slot > 0 and d > 0 and d < fs.FAR then  -- FS.with_link's usual case, inline
+        fl = fl + fs.LINK * d
+    else
+        fl = fs.with_link(fl, slot, req.slot, false)
+    end
+    fs.fl[slot], fs.aux[slot] = fl, rt
     if learn then  -- the dimensions a table teaches (ctx_table reads these fields)
         local lt = fs.learner
         lt.kind, lt.request, lt.data, lt.number, lt.slot = "response", req, data, number, slot
