@@ -198,13 +198,9 @@ def response_class(request: type | None, data: bytes) -> type[C1218Service]:
 
 def record_class(raw: bytes) -> type[Packet] | None:
     """The C12.18 class of a capture record by its first byte (None: not C12.18)."""
-    if not raw:
+    if not raw or raw[0] not in cs.RECORD_STARTS:
         return None
-    if raw[0] == link.STP:
-        return C1218Packet
-    if raw[0] in cs.ACK_NAK:
-        return C1218AckNak
-    return None
+    return C1218Packet if raw[0] == link.STP else C1218AckNak
 
 
 def build_packet(data: bytes, toggle: int = 0, identity: int = 0, multi: bool = False,

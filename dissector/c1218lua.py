@@ -132,6 +132,8 @@ def data() -> list[str]:
     for k, v in consts.items():
         w(f"C12.{k} = {v}")
     w("C12.CRC_TABLE = {" + ", ".join(str(x) for x in link._CRC_TABLE) + "}")
+    w("C12.CLAIMS = {" + ", ".join(f"[{b}] = true" for b in sorted(cs.RECORD_STARTS))
+      + "}  -- a record's first byte that makes it C12.18")
     w(f"C12.PROTOCOL = {_lua_str(cs.PROTOCOL_COLUMN)}")
     w("C12.LINK = {" + ", ".join(
         f'{{{_lua_str(cs.PREFIX + "." + f.name)}, '

@@ -69,6 +69,10 @@ CRC_OF = ("crc", ("stp", "identity", "control", "sequence", "length", "data"))
 
 ACK_NAK = {link.ACK: "ACK", link.NAK: "NAK"}
 """The one-byte answers to a packet."""
+RECORD_STARTS = frozenset({link.STP, *ACK_NAK})
+"""The first bytes that make a capture record a C12.18 one (no MEP frame starts
+so).  Only a record's first byte decides: the bytes after a MEP record's first
+frame are MEP frames whatever they start with (docs/c1218.md)."""
 
 # ------------------------------------------------------------------ services
 

@@ -54,7 +54,11 @@ class FrameView:
         """The scapy packet of this frame (its bytes dissected by its class)."""
         pkt = self._pkt
         if pkt is None:
-            pkt = self._pkt = self.cls(self.frame_bytes)
+            cls = self.cls
+            # The class is chosen already; MEP itself would choose again from the
+            # first byte, and a record's later frame (a cut one, say 0xEE) would
+            # turn into a C12.18 packet: ``_internal`` keeps it MEP, as next_frame does.
+            pkt = self._pkt = cls(self.frame_bytes, **({"_internal": 1} if cls is MEP else {}))
         return pkt
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from luadiff import write_records
 from scapy.config import conf
@@ -76,9 +76,13 @@ def frames(draw) -> bytes:
 
 
 @given(st.lists(frames(), min_size=1, max_size=5))
+@example([bytes(b.partial_read(23, 0, 44)), b"\xee"])  # a later frame that starts as C12.18 does
+@example([bytes(b.write_ok()), b"\xee\x00"])
+@example([b.ALERT, b"\x06"])
 @settings(max_examples=600, deadline=None)
 def test_a_record_decodes_as_scapy_dissects_it(pieces):
-    """Frame classes, fields, problems and bytes of every frame of a record."""
+    """Frame classes, fields, problems and bytes of every frame of a record, and
+    the scapy packet each view makes of its frame (``view.pkt``) is of the view's class."""
     record = b"".join(pieces)
     if not record:
         return  # an empty record is the context's case (shown as malformed)
@@ -87,6 +91,7 @@ def test_a_record_decodes_as_scapy_dissects_it(pieces):
     assert len(views) == len(pkts)
     for view, pkt in zip(views, pkts, strict=True):
         _same(view, pkt)
+        _same(view, view.pkt)
 
 
 @given(st.sampled_from(FRAME_CLASSES), frames())

@@ -153,6 +153,24 @@ def test_generated_corpora_agree(tmp_path_factory, records, with_key):
     assert differences(pcap, [MAK] if with_key else []) == []
 
 
+@pytest.mark.parametrize("tail", [b"\xee", b"\xee\x00", b"\xee\x00\x00", b"\x06", b"\x15\x01"],
+                         ids=lambda t: t.hex())
+@pytest.mark.parametrize("direction", [TO_METER, FROM_METER, None],
+                         ids=["to meter", "from meter", "no direction"])
+def test_a_c1218_start_byte_after_a_mep_frame_is_a_cut_mep_frame(tmp_path, tail, direction):
+    """Only a record's first byte can make it C12.18 (docs/c1218.md): bytes after a
+    MEP frame in the same record are MEP frames, even from 0xEE, ACK or NAK on,
+    and one cut short is flagged malformed, by scapy as by the Lua."""
+    wire = bytes(b.partial_read(23, 0, 44))
+    pcap = write_records(tmp_path / "tail.pcapng", [(1.0, direction, wire + tail)])
+    py = scapy_decode(pcap)
+    fields, info, malformed, _experts = py[1]
+    assert not any(a.startswith("c1218.") for a in fields), fields
+    assert fields["mep.length"][0] == len(wire) - 2 and " | " in info
+    assert malformed
+    assert differences(pcap, [], py=py) == []
+
+
 def _tls_records(*records: tuple[int, bytes]) -> bytes:
     return b"".join(bytes([ct, 3, 3, len(c) >> 8, len(c) & 0xFF]) + c for ct, c in records)
 
