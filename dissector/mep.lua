@@ -2925,9 +2925,9 @@ c1218.prefs.show_password = Pref.bool("Show the security password", false, "Show
 -- frame's slot (its frame number; FS.slot_of): FS.fl (class, digest status,
 -- key, flags, the link between a request and its response as a distance in
 -- frames and a request's count, packed) and FS.aux (a request's table and
--- offset, a paired response's time after its request); the rare facts go in sparse tables by slot (S.retx
--- retransmissions, S.gap request spacing, S.plain decrypted bodies, S.far links
--- too long for fl) and the dimensions learned in a log
+-- offset, a paired response's time after its request); the rare facts go in
+-- sparse tables by slot (S.retx retransmissions, S.gap request spacing, S.plain
+-- decrypted bodies, S.far links too long for fl) and the dimensions learned in a log
 -- (learn_dimensions, FS.dims_at).  Every later dissection, in any order,
 -- makes the frame's state table (st) anew from its bytes and that context
 -- through the same ctx_frame (first false), then the Info, expert notes and
@@ -4629,6 +4629,12 @@ function FS.response_time(st, req)
     return st.rt or st.time - req.time
 end
 
+-- Seconds as whole milliseconds, rounded half up from whole microseconds, as in
+-- Python (the Info's "[request in N, M ms]").
+function FS.whole_ms(t)
+    return floor((floor(t * 1e6 + 0.5) + 500) / 1000)
+end
+
 local VERIFY, DECRYPT = true, true  -- the preferences, read with the keys
 
 -- Whether two frames have the same body, without cutting the bodies out.
@@ -4967,7 +4973,7 @@ local function tls_summary(st, pst)
     local post = sfmt(INFO.opened, plain)
     local req = st.request
     if st.kind == "response" and req then
-        local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
+        local ms = FS.whole_ms(FS.response_time(st, req))
         local tid = asked(req)
         if tid ~= nil then
             post = post .. FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
@@ -4991,8 +4997,7 @@ local function summary(st)
     elseif kind == "response" and cls ~= CLASS_OF.unknown then
         local req, post = st.request, ""
         if req then  -- the table asked for, the request, the response time, in one go
-            -- whole milliseconds, rounded half up from whole microseconds, as in Python
-            local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
+            local ms = FS.whole_ms(FS.response_time(st, req))
             local tid = asked(req)
             if tid ~= nil then
                 post = FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
@@ -5011,7 +5016,7 @@ local function summary(st)
         end
         local req = st.request
         if req and kind == "response" then
-            local ms = floor((floor(FS.response_time(st, req) * 1e6 + 0.5) + 500) / 1000)
+            local ms = FS.whole_ms(FS.response_time(st, req))
             text = text .. FS.request_in(req.number, ms)
         end
     end
@@ -5221,8 +5226,7 @@ function FS.fast_first(s, n, number, dir, time, tree)
             fs.expert(tree, "overlong", mine, theirs)
         end
     end
-    -- whole milliseconds, rounded half up from whole microseconds, as in summary()
-    local ms = floor((floor(rt * 1e6 + 0.5) + 500) / 1000)
+    local ms = fs.whole_ms(rt)
     local post
     if tid ~= nil then
         post = FS.table_request_in(LABELS_IN[tid] or label_in(tid), req.number, ms)
