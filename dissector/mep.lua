@@ -5664,41 +5664,78 @@ local function dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
     return flen, text
 end
 
-function mep.dissector(tvb, pinfo, tree)
-    local s = tvb:raw()  -- the captured bytes
-    local n = #s
-    if n == 0 then return 0 end
-    if C12.CLAIMS[sbyte(s, 1)] then return C12.dissect(tvb, pinfo, tree, s, n) end  -- C12.18
-    local cols = pinfo.cols
-    cols.protocol = "MEP"
-    local number = pinfo.number
-    -- dissected before (pinfo.visited, without asking Wireshark): its context is stored
-    local visited = FS.fl[number] ~= nil
-    if KEY_WARNINGS[1] ~= nil then add_key_warnings(tree, number) end
-    if not visited and FS.fast and not tree.hidden then
-        local dir = pinfo.p2p_dir
-        if dir == 0 or dir == 1 then
-            local info = FS.fast_first(s, n, number, dir, pinfo.rel_ts, tree)
-            if info then
-                cols.info = info
-                return n
+-- Wireshark's accessors, called directly.  `pinfo.number` reaches its accessor
+-- through a metamethod that looks the name up in C, hashing it afresh each
+-- time; for a frame of a long capture the six reads and two column sets cost
+-- more than the whole decision.  wslua keeps each class's accessors in its
+-- metatable (__getters, __newindex: its own introspection) and its methods in
+-- the class table named by __typeof, so the dissector takes them from there on
+-- its first call and then calls them as plain functions.  Where a class lacks
+-- them (another Wireshark, the tests' shim) the plain access stands in: the
+-- same values either way.
+local function ws_accessor(obj, name, plain)
+    local mt = getmetatable(obj)
+    if type(mt) ~= "table" then return plain end
+    local getters, class = rawget(mt, "__getters"), rawget(mt, "__typeof")
+    local f = type(getters) == "table" and rawget(getters, name)
+    if type(f) ~= "function" and type(class) == "string" and type(rawget(_G, class)) == "table" then
+        f = rawget(rawget(_G, class), name)
+    end
+    return type(f) == "function" and f or plain
+end
+
+mep.dissector = (function()
+    local raw, cols_of, number_of, hidden, dir_of, time_of, set_col
+    local function bind(tvb, pinfo, tree)
+        raw = ws_accessor(tvb, "raw", function(t) return t:raw() end)
+        cols_of = ws_accessor(pinfo, "cols", function(p) return p.cols end)
+        number_of = ws_accessor(pinfo, "number", function(p) return p.number end)
+        dir_of = ws_accessor(pinfo, "p2p_dir", function(p) return p.p2p_dir end)
+        time_of = ws_accessor(pinfo, "rel_ts", function(p) return p.rel_ts end)
+        hidden = ws_accessor(tree, "hidden", function(t) return t.hidden end)
+        local mt = getmetatable(cols_of(pinfo))
+        set_col = type(mt) == "table" and type(rawget(mt, "__newindex")) == "function"
+            and rawget(mt, "__newindex") or function(c, name, text) c[name] = text end
+    end
+
+    return function(tvb, pinfo, tree)
+        if raw == nil then bind(tvb, pinfo, tree) end
+        local s = raw(tvb)  -- the captured bytes
+        local n = #s
+        if n == 0 then return 0 end
+        if C12.CLAIMS[sbyte(s, 1)] then return C12.dissect(tvb, pinfo, tree, s, n) end  -- C12.18
+        local cols = cols_of(pinfo)
+        set_col(cols, "protocol", "MEP")
+        local number = number_of(pinfo)
+        -- dissected before (pinfo.visited, without asking Wireshark): its context is stored
+        local visited = FS.fl[number] ~= nil
+        if KEY_WARNINGS[1] ~= nil then add_key_warnings(tree, number) end
+        if not visited and FS.fast and not hidden(tree) then
+            local dir = dir_of(pinfo)
+            if dir == 0 or dir == 1 then
+                local info = FS.fast_first(s, n, number, dir, time_of(pinfo), tree)
+                if info then
+                    set_col(cols, "info", info)
+                    return n
+                end
             end
         end
-    end
-    local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
-    local off, index = used, 1
-    if off < n then  -- more frames in the record: their texts joined once (not n times)
-        local texts = {info}
-        while off < n do
-            used, texts[index + 1] = dissect_one(tvb, s, n, pinfo, number, visited, tree, off, index)
-            off = off + used
-            index = index + 1
+        local used, info = dissect_one(tvb, s, n, pinfo, number, visited, tree, 0, 0)
+        local off, index = used, 1
+        if off < n then  -- more frames in the record: their texts joined once (not n times)
+            local texts = {info}
+            while off < n do
+                used, texts[index + 1] = dissect_one(tvb, s, n, pinfo, number, visited, tree, off,
+                                                     index)
+                off = off + used
+                index = index + 1
+            end
+            info = table.concat(texts, " | ")
         end
-        info = table.concat(texts, " | ")
+        set_col(cols, "info", info)
+        return n
     end
-    cols.info = info
-    return n
-end
+end)()
 
 -- ---- preferences and registration -------------------------------------------------------------
 -- (in a function of its own: Lua 5.2 allows 200 locals in the main chunk, and

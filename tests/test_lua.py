@@ -247,6 +247,64 @@ def test_transaction_records_are_fields():
     assert proc.stdout.split() == ["21", "2065"]
 
 
+_ACCESSOR_PROBE = """
+local p = Proto("mepshark_accessors", "accessor probe")
+local function direct(obj, name)  -- what mep.lua's ws_accessor looks for
+    local mt = getmetatable(obj)
+    local getters = type(mt) == "table" and rawget(mt, "__getters")
+    local f = type(getters) == "table" and rawget(getters, name)
+    if type(f) ~= "function" and type(mt) == "table" then
+        local class = rawget(_G, rawget(mt, "__typeof") or "")
+        f = type(class) == "table" and rawget(class, name)
+    end
+    return type(f) == "function" and f or nil
+end
+function p.dissector(tvb, pinfo, tree)
+    local out = {}
+    local function check(obj, name, plain)
+        local f = direct(obj, name)
+        out[#out + 1] = name .. "=" .. (f == nil and "missing"
+            or (f(obj) == plain and "same" or "differs"))
+    end
+    check(tvb, "raw", tvb:raw())
+    check(pinfo, "number", pinfo.number)
+    check(pinfo, "p2p_dir", pinfo.p2p_dir)
+    check(pinfo, "rel_ts", pinfo.rel_ts)
+    check(tree, "hidden", tree.hidden)
+    local cols = direct(pinfo, "cols")
+    local set = cols and rawget(getmetatable(cols(pinfo)), "__newindex")
+    if type(set) == "function" then set(cols(pinfo), "info", "set directly") end
+    out[#out + 1] = "cols=" .. (cols and "found" or "missing")
+    io.stderr:write("accessors: " .. table.concat(out, " ") .. "\\n")
+end
+DissectorTable.get("wtap_encap"):add(wtap_encaps.USER1, p)
+"""
+
+
+def test_wslua_offers_the_accessors_the_dissector_calls_directly(tmp_path):
+    """mep.lua calls Wireshark's accessors (pinfo.number and the like) as plain
+    functions taken from wslua's metatables, not through the per-access name
+    lookup; where they are missing it falls back to plain access, which is slower.
+    This tshark must offer each, give the same value as plain access, and set the
+    Info column through Columns' __newindex."""
+    from mepshark.capture.pcapng import PcapngWriter
+    from mepshark.dissector.capture_format import EPB_OUTBOUND
+
+    probe = tmp_path / "accessors.lua"
+    probe.write_text(_ACCESSOR_PROBE)
+    pcap = tmp_path / "probe.pcapng"
+    with open(pcap, "wb") as f, PcapngWriter(f, dlt=148) as w:
+        w.write(w.add_interface("client"), 1.5, b"\x01\x02", EPB_OUTBOUND)
+    proc = subprocess.run(
+        tshark_command("-n", "-X", f"lua_script:{readable(probe)}", "-r", readable(pcap)),
+        capture_output=True, text=True, env=tshark_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("accessors: "))
+    assert line.split()[1:] == ["raw=same", "number=same", "p2p_dir=same", "rel_ts=same",
+                                "hidden=same", "cols=found"]
+    assert "set directly" in proc.stdout
+
+
 def test_user_dlt_preference(tmp_path):
     """A capture made with DLT 150 decodes once the preference says so."""
     from mepshark.capture.pcapng import PcapngWriter
