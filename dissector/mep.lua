@@ -5097,11 +5097,25 @@ function FS.fast_first(s, n, number, dir, time, tree)
         if OFFSET_CLASSES[cls] then offset = t.offset end
         rec.kind, rec.slot, rec.number, rec.time, rec.cls, rec.frame =
             "request", slot, number, time, cls, s
-        rec.table_id, rec.offset, rec.count, rec.digest_status = tid, offset, count, ds
-        rec.plain, rec.key, rec.seal = plain, seal and seal.key.name, seal
-        rec.vals, rec.original, rec.response, rec.no_response, rec.notes = nil, nil, nil, nil, nil
+        -- The other fields are stored only when they or their new values hold
+        -- something: in Lua 5.2 a nil stored under an absent key makes an entry,
+        -- and in a full table that costs a rehash, which drops the nil entries
+        -- again (it happened on most requests).
+        local kname = seal and seal.key.name
+        if tid ~= nil or rec.table_id ~= nil then rec.table_id = tid end
+        if offset ~= nil or rec.offset ~= nil then rec.offset = offset end
+        if count ~= nil or rec.count ~= nil then rec.count = count end
+        if ds ~= nil or rec.digest_status ~= nil then rec.digest_status = ds end
+        if plain ~= nil or rec.plain ~= nil then rec.plain = plain end
+        if kname ~= nil or rec.key ~= nil then rec.key = kname end
+        if seal ~= nil or rec.seal ~= nil then rec.seal = seal end
+        if rec.vals ~= nil then rec.vals = nil end
+        if rec.original ~= nil then rec.original = nil end
+        if rec.response ~= nil then rec.response = nil end
+        if rec.no_response ~= nil then rec.no_response = nil end
+        if rec.notes ~= nil then rec.notes = nil end
         local original, gap = pair_request(rec)
-        rec.original = original
+        if original ~= nil then rec.original = original end
         S.pending, S.last = rec, rec
         C12.at_pending = C12.activity
         local fl, aux = fs.class_index[cls], 0
