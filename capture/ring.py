@@ -61,6 +61,15 @@ class _Counting:
         else:
             self.stream.flush()
 
+    def abandon(self) -> None:
+        """Close an owned stream after a failed write, dropping what is still buffered: it
+        cannot be written either, and the file object would otherwise retry when collected."""
+        if self.owned:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+
 
 def _pipe_poller(stream: BinaryIO) -> select.poll | None:
     """A poll object that reports when a pipe's or FIFO's reader closes; None for files."""
@@ -138,11 +147,15 @@ class PcapngOutput:
             self._stream = _Counting(open(path, "wb"), owned=True)
         self._poll = _pipe_poller(self._stream.stream)
         self._next_poll = 0.0
-        self._writer = PcapngWriter(self._stream, self.dlt, self.tsresol, self.application)
-        for name, desc in self._interfaces:
-            self._writer.add_interface(name, desc)
-        if self._secrets:  # sessions may go on in the new file
-            self._writer.write_secrets(self._secrets)
+        try:
+            self._writer = PcapngWriter(self._stream, self.dlt, self.tsresol, self.application)
+            for name, desc in self._interfaces:
+                self._writer.add_interface(name, desc)
+            if self._secrets:  # sessions may go on in the new file
+                self._writer.write_secrets(self._secrets)
+        except OSError:
+            self._stream.abandon()
+            raise
         self._opened_at = time.monotonic()
         self._rotate_due = False
         self.files.append(path)
