@@ -249,15 +249,11 @@ def test_transaction_records_are_fields():
 
 _ACCESSOR_PROBE = """
 local p = Proto("mepshark_accessors", "accessor probe")
-local function direct(obj, name)  -- what mep.lua's ws_accessor looks for
-    local mt = getmetatable(obj)
-    local getters = type(mt) == "table" and rawget(mt, "__getters")
-    local f = type(getters) == "table" and rawget(getters, name)
-    if type(f) ~= "function" and type(mt) == "table" then
-        local class = rawget(_G, rawget(mt, "__typeof") or "")
-        f = type(class) == "table" and rawget(class, name)
-    end
-    return type(f) == "function" and f or nil
+@WS_ACCESSOR@
+local function direct(obj, name)  -- nil where mep.lua would fall back to plain access
+    local missing = function() end
+    local f = ws_accessor(obj, name, missing)
+    return f ~= missing and f or nil
 end
 function p.dissector(tvb, pinfo, tree)
     local out = {}
@@ -281,6 +277,14 @@ DissectorTable.get("wtap_encap"):add(wtap_encaps.USER1, p)
 """
 
 
+def _ws_accessor_source() -> str:
+    """The generated dissector's own ``ws_accessor``, so that the probe checks
+    the lookup mep.lua makes, not a copy of it."""
+    found = re.search(r"^local function ws_accessor\(.*?^end$", LUA.read_text(), re.M | re.S)
+    assert found, "mep.lua has no ws_accessor"
+    return found.group(0)
+
+
 def test_wslua_offers_the_accessors_the_dissector_calls_directly(tmp_path):
     """mep.lua calls Wireshark's accessors (pinfo.number and the like) as plain
     functions taken from wslua's metatables, not through the per-access name
@@ -291,7 +295,7 @@ def test_wslua_offers_the_accessors_the_dissector_calls_directly(tmp_path):
     from mepshark.dissector.capture_format import EPB_OUTBOUND
 
     probe = tmp_path / "accessors.lua"
-    probe.write_text(_ACCESSOR_PROBE)
+    probe.write_text(_ACCESSOR_PROBE.replace("@WS_ACCESSOR@", _ws_accessor_source()))
     pcap = tmp_path / "probe.pcapng"
     with open(pcap, "wb") as f, PcapngWriter(f, dlt=148) as w:
         w.write(w.add_interface("client"), 1.5, b"\x01\x02", EPB_OUTBOUND)
